@@ -1,0 +1,64 @@
+"""zaplite: a self-hosted automation runner with pluggy plugins.
+
+The plugin-author API is re-exported here: ``App``, the ``hookimpl`` marker, the
+objects a trigger or action exchanges with the engine, and the typed errors.
+"""
+
+from __future__ import annotations
+
+from zaplite.apps import (
+    Action,
+    ActionContext,
+    App,
+    Failure,
+    NoParams,
+    Outcome,
+    Page,
+    PollContext,
+    Record,
+    Start,
+    Success,
+    Trigger,
+    TriggerState,
+)
+from zaplite.errors import (
+    AuthError,
+    ConfigError,
+    ConfigurationError,
+    PermanentError,
+    PluginError,
+    QuotaExceeded,
+    RateLimited,
+    RetryableError,
+    ZapliteError,
+)
+from zaplite.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Action",
+    "ActionContext",
+    "App",
+    "AuthError",
+    "ConfigError",
+    "ConfigurationError",
+    "Failure",
+    "NoParams",
+    "Outcome",
+    "Page",
+    "PermanentError",
+    "PluginError",
+    "PollContext",
+    "QuotaExceeded",
+    "RateLimited",
+    "Record",
+    "RetryableError",
+    "Start",
+    "Success",
+    "Trigger",
+    "TriggerState",
+    "ZapliteError",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,77 @@
+"""Serve an ASGI app (an emulator) with uvicorn on a free loopback port, in a thread or a process."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+__all__ = ["RunningServer", "free_port", "serve_in_thread"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    """An emulator being served: its base ``url``; ``stop()`` shuts it down."""
+
+    url: str
+    host: str
+    port: int
+    _server: uvicorn.Server
+    _thread: threading.Thread
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving and wait for the server thread to end."""
+        self._server.should_exit = True
+        self._thread.join(timeout)
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_in_thread(
+    app: Any, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 10.0
+) -> RunningServer:
+    """Start ``app`` on ``host:port`` (a free port when ``None``) in a daemon thread; return once it accepts."""
+    port = port or free_port(host)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+        backlog=2048,
+    )
+    server = uvicorn.Server(config)
+
+    def run() -> None:
+        asyncio.run(server.serve())
+
+    thread = threading.Thread(target=run, name=f"emulator:{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"the emulator on {host}:{port} failed to start")
+        if time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the emulator on {host}:{port} did not start in {timeout} s")
+        time.sleep(0.01)
+    return RunningServer(url=f"http://{host}:{port}", host=host, port=port, _server=server, _thread=thread)
