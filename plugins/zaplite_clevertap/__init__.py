@@ -1,12 +1,36 @@
-"""The built-in CleverTap app for zaplite (work in progress)."""
+"""The built-in CleverTap app for zaplite: ``upload_profile`` and ``upload_event`` (Upload API).
+
+Written only against the public plugin API, exactly as a third-party plugin would
+be, and registered through the ``zaplite`` entry-point group
+(``clevertap = "zaplite_clevertap"``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from zaplite import App, hookimpl
+from zaplite_clevertap.actions import register_actions
+from zaplite_clevertap.connection import CleverTapClient, CleverTapConnection, connect
+from zaplite_clevertap.connection import test_connection as _test_connection
 
-app = App("clevertap", label="CleverTap")
+__all__ = ["CleverTapClient", "CleverTapConnection", "app", "register_apps"]
+
+
+async def test(client: CleverTapClient) -> str:
+    """Check the passcode; returns ``account <id> in region <r>: passcode accepted``."""
+    return await _test_connection(client)
+
+
+app = App(
+    "clevertap",
+    label="CleverTap",
+    description="Upload user profiles and events to CleverTap (the Upload API, POST /1/upload).",
+    connection=CleverTapConnection,
+    connect=connect,
+    test=test,
+)
+register_actions(app)
 
 
 @hookimpl

@@ -1,0 +1,131 @@
+"""Time conversions for CleverTap: ``ts`` as integer epoch seconds, dates as ``"$D_<epoch>"``.
+
+Accepted inputs, everywhere a time is expected:
+
+- a Salesforce date-time, ``2026-05-08T21:20:00.000+0000``;
+- an ISO-8601 date (``2026-05-08``, midnight UTC) or date-time with ``Z``, an offset
+  (``+05:30``, ``+0530``) or none (naive means UTC);
+- epoch seconds or milliseconds as an int, a float or a numeric string (a magnitude of
+  10^11 or more is read as milliseconds: 10^11 seconds is the year 5138);
+- a ``datetime`` or ``date`` object (naive means UTC).
+
+Fractions of a second are dropped (floored), so an instant maps to the epoch second it lies in.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+__all__ = [
+    "DATE_PREFIX",
+    "as_date_value",
+    "is_date_string",
+    "looks_like_date",
+    "to_epoch_seconds",
+]
+
+DATE_PREFIX = "$D_"
+"""CleverTap's marker for a date-valued property: ``"$D_<epoch seconds>"``."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECONDS_FROM = 10**11
+
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_TIME = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
+_ZONE = r"(?:Z|z|[+-]\d{2}(?::?\d{2})?)"
+_ISO_DATE = re.compile(rf"^{_DATE}$")
+_ISO_DATETIME = re.compile(rf"^(?P<date>{_DATE})[T ](?P<time>{_TIME})(?P<zone>{_ZONE})?$")
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_CLEVERTAP_DATE = re.compile(r"^\$D_-?\d+$")
+
+
+def is_date_string(value: str) -> bool:
+    """Whether ``value`` is an ISO date or date-time (the forms this module reads), not a number."""
+    text = value.strip()
+    if _ISO_DATE.match(text):
+        return _parse_iso(text) is not None
+    if _ISO_DATETIME.match(text):
+        return _parse_iso(text) is not None
+    return False
+
+
+def looks_like_date(value: object) -> bool:
+    """Whether a property value should be sent as a CleverTap date without being named as one."""
+    return isinstance(value, str) and is_date_string(value)
+
+
+def to_epoch_seconds(value: object) -> int:
+    """The integer epoch second of ``value`` (any accepted form); ``ValueError`` if none."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a date, a date-time or an epoch time")
+    if isinstance(value, datetime):
+        return _datetime_seconds(value)
+    if isinstance(value, date):
+        return _datetime_seconds(datetime(value.year, value.month, value.day, tzinfo=UTC))
+    if isinstance(value, int):
+        return _number_seconds(Decimal(value))
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a date, a date-time or an epoch time")
+        return _number_seconds(Decimal(repr(value)))
+    if isinstance(value, str):
+        text = value.strip()
+        if _CLEVERTAP_DATE.match(text):
+            return int(text[len(DATE_PREFIX) :])
+        if _NUMBER.match(text):
+            try:
+                return _number_seconds(Decimal(text))
+            except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+                pass
+        parsed = _parse_iso(text)
+        if parsed is not None:
+            return _datetime_seconds(parsed)
+    raise ValueError(
+        f"{value!r} is not a date, a date-time (ISO 8601 or Salesforce) or an epoch time"
+    )
+
+
+def as_date_value(value: object) -> str:
+    """``value`` in CleverTap's date form, ``"$D_<epoch seconds>"``; ``ValueError`` if no time."""
+    return f"{DATE_PREFIX}{to_epoch_seconds(value)}"
+
+
+def _number_seconds(number: Decimal) -> int:
+    if abs(number) >= _MILLISECONDS_FROM:
+        number = number / 1000
+    return math.floor(number)
+
+
+def _datetime_seconds(moment: datetime) -> int:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(seconds=1)
+
+
+def _parse_iso(text: str) -> datetime | None:
+    if _ISO_DATE.match(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            return None
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    match = _ISO_DATETIME.match(text)
+    if match is None:
+        return None
+    zone = match.group("zone") or ""
+    if zone in ("Z", "z"):
+        zone = "+00:00"
+    elif zone and ":" not in zone:
+        # Salesforce writes +0000; Python 3.11 reads +00:00 (and +00 as +00:00).
+        zone = f"{zone[:3]}:{zone[3:]}" if len(zone) == 5 else f"{zone}:00"
+    time = match.group("time").replace(",", ".")
+    if "." in time:
+        whole, fraction = time.split(".", 1)
+        time = f"{whole}.{fraction[:6].ljust(6, '0')}"
+    try:
+        return datetime.fromisoformat(f"{match.group('date')}T{time}{zone}")
+    except ValueError:
+        return None

@@ -1,0 +1,205 @@
+"""Building CleverTap upload records from params, refusing what CleverTap would refuse.
+
+A record that cannot be sent (no identity, a restricted event name, a key or value
+too long, a bad ``ts`` or JSON) becomes a :class:`~zaplite.Failure` with the reason,
+so it fails alone and the rest of the batch is still sent.
+
+Property values that are ``None`` or the empty string are dropped rather than sent:
+a Salesforce field that is blank (or a template whose field is missing) renders as
+``""``, and sending it would blank the user's existing property in CleverTap.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from zaplite import Failure
+from zaplite_clevertap.convert import as_date_value, looks_like_date, to_epoch_seconds
+from zaplite_clevertap.params import EventParams, ProfileParams, UploadParams
+
+__all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_VALUE_BYTES",
+    "RESTRICTED_EVENTS",
+    "RecordError",
+    "build_record",
+]
+
+MAX_KEY_BYTES = 120
+MAX_VALUE_BYTES = 512
+
+RESTRICTED_EVENTS: frozenset[str] = frozenset(
+    {
+        "Stayed",
+        "Notification Clicked",
+        "Notification Viewed",
+        "UTM Visited",
+        "Notification Sent",
+        "App Launched",
+        "App Uninstalled",
+        "Notification Bounced",
+        "Geocluster Entered",
+        "Geocluster Exited",
+    }
+)
+"""System event names CleverTap refuses to have raised through the API (error 513)."""
+
+_RESTRICTED_FOLDED = {name.casefold(): name for name in RESTRICTED_EVENTS}
+
+
+class RecordError(ValueError):
+    """A record cannot be sent; ``code`` is CleverTap's code for the same refusal, if it has one."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def build_record(params: UploadParams, step_id: str) -> dict[str, Any] | Failure:
+    """The upload record for ``params`` (a profile or an event), or a ``Failure`` saying why not."""
+    try:
+        if isinstance(params, EventParams):
+            return _event_record(params, step_id)
+        if isinstance(params, ProfileParams):
+            return _profile_record(params, step_id)
+        raise RecordError(f"step {step_id!r}: unexpected params {type(params).__name__}.")
+    except RecordError as error:
+        return Failure(message=str(error), code=error.code)
+
+
+def _profile_record(params: ProfileParams, step_id: str) -> dict[str, Any]:
+    record = _identify(params, step_id)
+    record["type"] = "profile"
+    record["profileData"] = _properties(params.profile, "profile", params.date_fields, step_id)
+    return record
+
+
+def _event_record(params: EventParams, step_id: str) -> dict[str, Any]:
+    record = _identify(params, step_id)
+    name = params.event_name.strip()
+    if not name:
+        raise RecordError(f"step {step_id!r}: event_name is empty.", code=509)
+    restricted = _RESTRICTED_FOLDED.get(name.casefold())
+    if restricted is not None:
+        raise RecordError(
+            f"step {step_id!r}: {restricted!r} is a restricted CleverTap system event and "
+            "cannot be uploaded; choose another event name.",
+            code=513,
+        )
+    _check_size("event name", name, step_id)
+    record["type"] = "event"
+    record["evtName"] = name
+    record["evtData"] = _properties(
+        params.event_properties, "event_properties", params.date_fields, step_id
+    )
+    return record
+
+
+def _identify(params: UploadParams, step_id: str) -> dict[str, Any]:
+    identity = "" if params.identity is None else str(params.identity).strip()
+    object_id = (params.object_id or "").strip()
+    if not identity and not object_id:
+        raise RecordError(
+            f"step {step_id!r}: identity or object_id is required (one of the two must be "
+            "non-empty) to say which CleverTap user the record is about.",
+            code=523,
+        )
+    record: dict[str, Any] = {}
+    if identity:
+        record["identity"] = identity
+    if object_id:
+        record["objectId"] = object_id
+    ts = _timestamp(params.ts, step_id)
+    if ts is not None:
+        record["ts"] = ts
+    return record
+
+
+def _timestamp(value: object, step_id: str) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        seconds = to_epoch_seconds(value)
+    except ValueError as error:
+        raise RecordError(f"step {step_id!r}: ts {error}.", code=525) from None
+    if seconds <= 0:
+        raise RecordError(
+            f"step {step_id!r}: ts {value!r} is not after 1970-01-01, which CleverTap refuses.",
+            code=525,
+        )
+    return seconds
+
+
+def _properties(
+    raw: dict[str, Any] | str, field: str, date_fields: list[str], step_id: str
+) -> dict[str, Any]:
+    data = _as_object(raw, field, step_id)
+    named_dates = set(date_fields)
+    properties: dict[str, Any] = {}
+    for key, value in data.items():
+        name = str(key)
+        if value is None or value == "":
+            continue
+        _check_size("property name", name, step_id, limit=MAX_KEY_BYTES)
+        if name in named_dates:
+            try:
+                value = as_date_value(value)
+            except ValueError as error:
+                raise RecordError(
+                    f"step {step_id!r}: property {name!r} is listed in date_fields but {error}."
+                ) from None
+        else:
+            value = _convert(value, name, step_id)
+        properties[name] = value
+    return properties
+
+
+def _convert(value: Any, name: str, step_id: str) -> Any:
+    if isinstance(value, str):
+        if looks_like_date(value):
+            return as_date_value(value)
+        _check_size(f"value of property {name!r}", value, step_id)
+        return value
+    if isinstance(value, list):
+        return [_convert(item, name, step_id) for item in value if item is not None and item != ""]
+    if isinstance(value, dict):
+        converted: dict[str, Any] = {}
+        for key, item in value.items():
+            if item is None or item == "":
+                continue
+            _check_size("property name", str(key), step_id, limit=MAX_KEY_BYTES)
+            converted[str(key)] = _convert(item, f"{name}.{key}", step_id)
+        return converted
+    return value
+
+
+def _as_object(raw: dict[str, Any] | str, field: str, step_id: str) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    text = raw.strip()
+    if not text:
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError as error:
+        raise RecordError(
+            f"step {step_id!r}: {field} is not valid JSON ({error.args[0]}); give an object "
+            'such as {"Name": "Jack"}.'
+        ) from None
+    if not isinstance(parsed, dict):
+        raise RecordError(
+            f"step {step_id!r}: {field} must be a JSON object of property names and values, "
+            f"not a {type(parsed).__name__}."
+        )
+    return parsed
+
+
+def _check_size(what: str, text: str, step_id: str, limit: int = MAX_VALUE_BYTES) -> None:
+    size = len(text.encode("utf-8"))
+    if size > limit:
+        shown = text[:40] + ("…" if len(text) > 40 else "")
+        raise RecordError(
+            f"step {step_id!r}: the {what} {shown!r} is {size} bytes long; CleverTap accepts at "
+            f"most {limit}."
+        )
