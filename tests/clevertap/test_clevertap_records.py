@@ -1,0 +1,180 @@
+"""Building upload records from params: identities, ts, properties, dates, refusals."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pydantic import ValidationError
+from zaplite_clevertap.params import EventParams, ProfileParams
+from zaplite_clevertap.records import RESTRICTED_EVENTS, build_record
+
+from zaplite import Failure
+
+EVENING = 1778275200
+
+
+def profile(**params: object) -> dict | Failure:
+    return build_record(ProfileParams.model_validate(params), "profile")
+
+
+def event(**params: object) -> dict | Failure:
+    return build_record(EventParams.model_validate(params), "deal")
+
+
+def test_a_profile_record_has_the_upload_api_shape() -> None:
+    record = profile(
+        identity="jack@example.com",
+        ts="2026-05-08T21:20:00.000+0000",
+        profile={"Name": "Jack Montana", "Phone": "+14155551234", "Customer Type": "Platinum"},
+    )
+    assert record == {
+        "identity": "jack@example.com",
+        "ts": 1778275200,
+        "type": "profile",
+        "profileData": {
+            "Name": "Jack Montana",
+            "Phone": "+14155551234",
+            "Customer Type": "Platinum",
+        },
+    }
+
+
+def test_an_event_record_has_the_upload_api_shape() -> None:
+    record = event(
+        object_id="__g1234",
+        ts=EVENING,
+        event_name="Deal Closed",
+        event_properties={"Amount": 300, "Currency": "USD", "Close Date": "2026-05-08"},
+    )
+    assert record == {
+        "objectId": "__g1234",
+        "ts": EVENING,
+        "type": "event",
+        "evtName": "Deal Closed",
+        "evtData": {"Amount": 300, "Currency": "USD", "Close Date": "$D_1778198400"},
+    }
+
+
+def test_json_string_properties_are_accepted_like_zapiers_json_fields() -> None:
+    text = json.dumps({"Name": "Jack", "Lead Status": "Open", "Score": 7})
+    record = profile(identity="jack", profile=text)
+    assert record["profileData"] == {"Name": "Jack", "Lead Status": "Open", "Score": 7}
+
+
+def test_empty_and_missing_values_are_dropped_not_sent() -> None:
+    record = profile(identity="jack", profile={"Name": "Jack", "Phone": "", "Title": None})
+    assert record["profileData"] == {"Name": "Jack"}
+
+
+def test_absent_or_empty_ts_is_omitted_so_clevertap_uses_now() -> None:
+    assert "ts" not in profile(identity="jack")
+    assert "ts" not in profile(identity="jack", ts="")
+    assert "ts" not in profile(identity="jack", ts="  ")
+
+
+def test_both_identity_and_object_id_are_sent_when_both_are_given() -> None:
+    record = profile(identity=12345, object_id="__g1")
+    assert record["identity"] == "12345"
+    assert record["objectId"] == "__g1"
+
+
+@pytest.mark.parametrize(
+    "ids", [{}, {"identity": ""}, {"identity": "  ", "object_id": ""}, {"object_id": None}]
+)
+def test_no_identity_is_a_failure_naming_the_step(ids: dict) -> None:
+    outcome = profile(**ids, profile={"Name": "Jack"})
+    assert isinstance(outcome, Failure)
+    assert "'profile'" in outcome.message
+    assert "identity or object_id is required" in outcome.message
+
+
+def test_iso_strings_and_date_fields_become_clevertap_dates() -> None:
+    record = profile(
+        identity="jack",
+        profile={
+            "Created": "2026-05-08T21:20:00.000+0000",
+            "Birthday": "1990-02-20",
+            "Renewal": 1778275200000,
+            "Joined": "1778275200",
+            "Tags": ["2026-05-08", "vip"],
+            "Phone": "+14155551234",
+            "Zip": "20260508",
+        },
+        date_fields=["Renewal", "Joined"],
+    )
+    assert record["profileData"] == {
+        "Created": "$D_1778275200",
+        "Birthday": "$D_635472000",
+        "Renewal": "$D_1778275200",
+        "Joined": "$D_1778275200",
+        "Tags": ["$D_1778198400", "vip"],
+        "Phone": "+14155551234",
+        "Zip": "20260508",
+    }
+
+
+def test_date_fields_may_be_a_comma_separated_string() -> None:
+    params = ProfileParams.model_validate({"identity": "j", "date_fields": "A, B ,,C"})
+    assert params.date_fields == ["A", "B", "C"]
+
+
+def test_a_date_field_that_is_no_date_is_refused_with_its_name() -> None:
+    outcome = profile(identity="jack", profile={"Renewal": "soon"}, date_fields=["Renewal"])
+    assert isinstance(outcome, Failure)
+    assert "'Renewal'" in outcome.message and "date_fields" in outcome.message
+
+
+@pytest.mark.parametrize("name", [*sorted(RESTRICTED_EVENTS), "app launched", " Stayed "])
+def test_restricted_system_events_are_refused_before_sending(name: str) -> None:
+    outcome = event(identity="jack", event_name=name)
+    assert isinstance(outcome, Failure)
+    assert outcome.code == 513
+    assert "restricted" in outcome.message
+
+
+def test_empty_event_name_is_refused() -> None:
+    outcome = event(identity="jack", event_name=" ")
+    assert isinstance(outcome, Failure) and outcome.code == 509
+
+
+def test_keys_over_120_bytes_and_values_over_512_bytes_are_refused() -> None:
+    long_key = "é" * 61  # 122 bytes, 61 characters
+    outcome = profile(identity="jack", profile={long_key: "x"})
+    assert isinstance(outcome, Failure) and "122 bytes" in outcome.message
+    outcome = profile(identity="jack", profile={"Bio": "x" * 513})
+    assert isinstance(outcome, Failure) and "513 bytes" in outcome.message
+    assert "most 512" in outcome.message
+    fits = profile(identity="jack", profile={"k" * 120: "x" * 512})
+    assert isinstance(fits, dict)
+
+
+@pytest.mark.parametrize("ts", ["yesterday", "0", 0, -5, "2026-02-30"])
+def test_a_bad_ts_fails_the_record_with_the_reason(ts: object) -> None:
+    outcome = profile(identity="jack", ts=ts)
+    assert isinstance(outcome, Failure)
+    assert outcome.code == 525
+    assert "ts" in outcome.message
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '"Jack"'])
+def test_bad_json_properties_fail_the_record(text: str) -> None:
+    outcome = profile(identity="jack", profile=text)
+    assert isinstance(outcome, Failure)
+    assert "profile" in outcome.message
+
+
+def test_params_models_forbid_unknown_fields_and_accept_templates() -> None:
+    with pytest.raises(ValidationError):
+        ProfileParams.model_validate({"identity": "j", "profil": {}})
+    with pytest.raises(ValidationError):
+        EventParams.model_validate({"identity": "j"})
+    templated = EventParams.model_validate(
+        {
+            "identity": "{{trigger.Email}}",
+            "ts": "{{trigger.CloseDate}}",
+            "event_name": "Deal Closed",
+            "event_properties": '{"Amount": "{{trigger.Amount}}"}',
+        }
+    )
+    assert templated.ts == "{{trigger.CloseDate}}"
