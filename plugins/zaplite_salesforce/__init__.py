@@ -1,12 +1,42 @@
-"""The built-in Salesforce app for zaplite (work in progress)."""
+"""The built-in Salesforce app: triggers that poll the REST API for new and changed records.
+
+Written only against zaplite's public plugin API, exactly as a third-party plugin
+would be, and registered through the ``zaplite`` entry-point group.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from zaplite import App, hookimpl
+from zaplite_salesforce.connection import SalesforceClient, connect, test_connection
+from zaplite_salesforce.settings import SalesforceSettings
+from zaplite_salesforce.triggers import (
+    NewContactParams,
+    NewRecordParams,
+    UpdatedRecordParams,
+    add_triggers,
+)
 
-app = App("salesforce", label="Salesforce")
+__all__ = [
+    "NewContactParams",
+    "NewRecordParams",
+    "SalesforceClient",
+    "SalesforceSettings",
+    "UpdatedRecordParams",
+    "app",
+    "register_apps",
+]
+
+app = App(
+    "salesforce",
+    label="Salesforce",
+    description="Polls Salesforce for new and updated records (REST API, OAuth 2.0).",
+    connection=SalesforceSettings,
+    connect=connect,
+    test=test_connection,
+)
+add_triggers(app)
 
 
 @hookimpl

@@ -1,0 +1,246 @@
+"""The Salesforce client: one pooled ``httpx.AsyncClient``, a cached token renewed on 401, paging.
+
+``connect(settings)`` builds a :class:`SalesforceClient`; polls use
+:meth:`SalesforceClient.query` (pages through ``nextRecordsUrl``) and
+:meth:`SalesforceClient.describe` (cached per connection). A ``401
+INVALID_SESSION_ID`` gets a new token and repeats the request once, also in the
+middle of paging; transient faults are retried a bounded number of times, then
+raised as :class:`~zaplite.errors.RetryableError` for the engine's backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from zaplite.errors import AuthError, PluginError, RateLimited, RetryableError
+from zaplite_salesforce.auth import Token, fetch_token
+from zaplite_salesforce.errors import QueryLocatorExpired, SessionExpired, error_for_response
+from zaplite_salesforce.limits import LimitInfo, parse_limit_info
+from zaplite_salesforce.settings import SalesforceSettings
+
+__all__ = ["QueryPage", "SalesforceClient", "connect", "test_connection"]
+
+
+@dataclass
+class QueryPage:
+    """One page of a query's answer, and the API usage Salesforce reported with it."""
+
+    records: list[dict[str, Any]]
+    total_size: int | None
+    usage: str | None
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, RetryableError) and not isinstance(
+        error, QueryLocatorExpired | RateLimited
+    )
+
+
+class SalesforceClient:
+    """A signed-in Salesforce REST client holding one pooled ``httpx.AsyncClient``."""
+
+    def __init__(self, settings: SalesforceSettings) -> None:
+        self.settings = settings
+        self.http = httpx.AsyncClient(
+            timeout=settings.timeout,
+            headers={"Accept": "application/json", "User-Agent": "zaplite-salesforce"},
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+        )
+        self.retry_attempts = 3
+        """How many times one request is tried when it fails transiently."""
+        self.retry_wait = 0.5
+        """The first wait between tries, in seconds (doubles, at most 4 s)."""
+        self.limit_info = LimitInfo()
+        self.server_date: datetime | None = None
+        self._token: Token | None = None
+        self._lock = asyncio.Lock()
+        self._describe: dict[str, dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ token
+
+    @property
+    def api_path(self) -> str:
+        """The REST root path for the configured API version (``/services/data/v64.0``)."""
+        return f"/services/data/v{self.settings.api_version}"
+
+    @property
+    def instance_url(self) -> str | None:
+        """The org's instance URL once signed in."""
+        return self._token.instance_url if self._token else None
+
+    @property
+    def usage(self) -> str | None:
+        """The latest ``Sforce-Limit-Info`` summary (``"api-usage=18/5000"``)."""
+        return self.limit_info.summary()
+
+    async def token(self) -> Token:
+        """The cached token, signing in first when there is none."""
+        if self._token is None:
+            return await self.renew(None)
+        return self._token
+
+    async def renew(self, stale: Token | None) -> Token:
+        """Get a new token unless another task already replaced ``stale``."""
+        async with self._lock:
+            if self._token is not None and self._token is not stale:
+                return self._token
+            self._token = None
+            self._token = await fetch_token(self.http, self.settings)
+            return self._token
+
+    # ------------------------------------------------------------------ requests
+
+    async def get(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """GET ``path`` on the instance and return the JSON body (retried when transient)."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, self.retry_attempts)),
+            wait=wait_exponential(multiplier=self.retry_wait, max=4),
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._get_once(path, params, headers)
+        except PluginError as error:
+            raise self._scrubbed(error) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _get_once(
+        self, path: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None
+    ) -> Any:
+        token = await self.token()
+        response = await self._send(token, path, params, headers)
+        if response.status_code == 401:
+            token = await self.renew(token)
+            response = await self._send(token, path, params, headers)
+        if response.status_code >= 400:
+            error = error_for_response(response, usage=self.usage)
+            if isinstance(error, SessionExpired):
+                raise AuthError(
+                    "Salesforce refused a freshly issued access token; check the connected "
+                    "app's permissions and the user's API access.",
+                    code=error.code,
+                )
+            raise error
+        try:
+            return response.json()
+        except ValueError:
+            raise RetryableError(
+                f"Salesforce answered {urlsplit(str(response.url)).path} with something "
+                "that is not JSON.",
+                code=response.status_code,
+            ) from None
+
+    async def _send(
+        self,
+        token: Token,
+        path: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        url = self._url(token, path)
+        all_headers = {"Authorization": f"Bearer {token.access_token}", **(headers or {})}
+        try:
+            response = await self.http.get(url, params=params, headers=all_headers)
+        except httpx.TimeoutException:
+            raise RetryableError(
+                f"Salesforce did not answer within {self.settings.timeout:g} s.", code="timeout"
+            ) from None
+        except httpx.TransportError as error:
+            raise RetryableError(
+                f"Cannot reach Salesforce at {urlsplit(url).netloc} ({type(error).__name__}).",
+                code="connection",
+            ) from None
+        self._note(response)
+        return response
+
+    def _url(self, token: Token, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            parts = urlsplit(path)
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if not path.startswith("/"):
+            path = "/" + path
+        return token.instance_url + path
+
+    def _note(self, response: httpx.Response) -> None:
+        info = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
+        if info.entries:
+            self.limit_info = info
+        date = response.headers.get("Date")
+        if date:
+            with contextlib.suppress(TypeError, ValueError):
+                self.server_date = email.utils.parsedate_to_datetime(date).astimezone(UTC)
+
+    def _scrubbed(self, error: PluginError) -> PluginError:
+        """Remove any secret or token that found its way into ``error``'s message."""
+        secrets = [self._token.access_token if self._token else None]
+        for name in ("client_secret", "refresh_token", "password"):
+            value = getattr(self.settings, name)
+            secrets.append(value.get_secret_value() if value is not None else None)
+        message = str(error)
+        for secret in secrets:
+            if secret and len(secret) >= 4 and secret in message:
+                message = message.replace(secret, "***")
+        if message != str(error):
+            error.args = (message,)
+        return error
+
+    # ------------------------------------------------------------------ REST helpers
+
+    def query_headers(self) -> dict[str, str]:
+        """The headers of a query request (the page size)."""
+        return {"Sforce-Query-Options": f"batchSize={self.settings.page_size}"}
+
+    async def query(self, soql: str) -> AsyncIterator[QueryPage]:
+        """Run ``soql`` and yield its pages, following ``nextRecordsUrl``."""
+        headers = self.query_headers()
+        body = await self.get(f"{self.api_path}/query", params={"q": soql}, headers=headers)
+        while True:
+            records = body.get("records") or []
+            yield QueryPage(records=records, total_size=body.get("totalSize"), usage=self.usage)
+            next_url = body.get("nextRecordsUrl")
+            if not next_url or body.get("done") is True:
+                return
+            body = await self.get(str(next_url), headers=headers)
+
+    async def describe(self, object_name: str) -> dict[str, Any]:
+        """The object's describe (cached for the life of the connection)."""
+        key = object_name.lower()
+        if key not in self._describe:
+            self._describe[key] = await self.get(f"{self.api_path}/sobjects/{object_name}/describe")
+        return self._describe[key]
+
+    async def aclose(self) -> None:
+        """Close the pooled HTTP client."""
+        await self.http.aclose()
+
+
+def connect(settings: SalesforceSettings) -> SalesforceClient:
+    """Build the client for a connection (it signs in on first use)."""
+    return SalesforceClient(settings)
+
+
+async def test_connection(client: SalesforceClient) -> str:
+    """Sign in and return what was reached: ``"signed in to <host> (API v64.0, api-usage=…)"``."""
+    token = await client.renew(client._token)
+    await client.get(f"{client.api_path}/limits/")
+    host = urlsplit(token.instance_url).netloc
+    usage = f", {client.usage}" if client.usage else ""
+    return f"signed in to {host} (API v{client.settings.api_version}{usage})"

@@ -1,0 +1,277 @@
+"""Incremental polling by keyset on (timestamp, Id), with a look-back overlap.
+
+The cursor a poll saves is a JSON object::
+
+    {"ts": "2026-05-08T21:20:00Z", "id": "003...",   # the newest record delivered (keyset)
+     "floor": {"ts": ..., "id": ...} | null,          # nothing at or before this ever fires
+     "origin": "2026-05-08T21:00:00Z" | null}          # when a start="now" zap began watching
+
+Each poll reads from ``ts - overlap`` (or strictly after ``(ts, id)`` when the overlap
+is zero) in ``ORDER BY ts, Id`` order, so records committed late with an older
+timestamp are still seen; the engine drops the keys it already delivered. The cursor
+only ever moves forward, and ``floor`` keeps the overlap from reaching records that
+existed before a ``start = "now"`` zap was turned on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from zaplite.errors import ConfigurationError, RetryableError
+from zaplite_salesforce.connection import SalesforceClient
+from zaplite_salesforce.errors import QueryLocatorExpired
+from zaplite_salesforce.records import clean_record
+from zaplite_salesforce.schema import describe_object, resolve_field
+from zaplite_salesforce.soql import (
+    after_keyset,
+    build_select,
+    datetime_literal,
+    equality_conditions,
+    parse_datetime,
+)
+
+__all__ = [
+    "DEFAULT_OVERLAP",
+    "Batch",
+    "Cursor",
+    "Plan",
+    "build_plan",
+    "poll_batches",
+    "recent_records",
+]
+
+DEFAULT_OVERLAP = timedelta(minutes=5)
+"""How far back each poll looks again, unless a zap sets ``overlap_seconds``."""
+
+MAX_LOCATOR_RESTARTS = 3
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one trigger polls: the object, the fields (Salesforce spelling), conditions, order."""
+
+    object_name: str
+    fields: tuple[str, ...]
+    ts_field: str
+    conditions: tuple[str, ...]
+    overlap: timedelta = DEFAULT_OVERLAP
+
+    def select(self, extra: Sequence[str] = (), *, descending: bool = False) -> str:
+        """The query of this plan with ``extra`` conditions, in keyset order."""
+        direction = " DESC" if descending else ""
+        return build_select(
+            self.object_name,
+            self.fields,
+            [*self.conditions, *extra],
+            order_by=[f"{self.ts_field}{direction}", f"Id{direction}"],
+        )
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in ``(timestamp, Id)`` order; an empty ``id`` sorts before every record."""
+
+    ts: datetime
+    id: str = ""
+
+    def dump(self) -> dict[str, str]:
+        """JSON form."""
+        return {"ts": datetime_literal(self.ts), "id": self.id}
+
+    @classmethod
+    def load(cls, data: Any) -> Position | None:
+        """Parse the JSON form (``None`` stays ``None``)."""
+        if not data:
+            return None
+        return cls(ts=parse_datetime(str(data["ts"])), id=str(data.get("id") or ""))
+
+    def key(self) -> tuple[datetime, str]:
+        """The sort key."""
+        return (self.ts, self.id)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The saved state of a poll (see the module docstring)."""
+
+    position: Position | None = None
+    floor: Position | None = None
+    origin: datetime | None = None
+
+    def dump(self) -> dict[str, Any]:
+        """JSON form."""
+        data: dict[str, Any] = self.position.dump() if self.position else {"ts": None, "id": None}
+        data["floor"] = self.floor.dump() if self.floor else None
+        data["origin"] = datetime_literal(self.origin) if self.origin else None
+        return data
+
+    @classmethod
+    def load(cls, data: Any) -> Cursor:
+        """Parse a saved cursor; anything else is a configuration error."""
+        if not isinstance(data, Mapping):
+            raise ConfigurationError("The saved Salesforce cursor of this zap is not readable.")
+        try:
+            position = Position.load(data) if data.get("ts") else None
+            origin = parse_datetime(str(data["origin"])) if data.get("origin") else None
+            return cls(position=position, floor=Position.load(data.get("floor")), origin=origin)
+        except (KeyError, TypeError, ValueError):
+            raise ConfigurationError(
+                "The saved Salesforce cursor of this zap is not readable."
+            ) from None
+
+    def advanced(self, position: Position) -> Cursor:
+        """This cursor moved to ``position`` if that is further on (never backwards)."""
+        if self.position is not None and position.key() <= self.position.key():
+            return self
+        return Cursor(position=position, floor=self.floor, origin=self.origin)
+
+    def conditions(self, plan: Plan) -> list[str]:
+        """The keyset conditions of the next query."""
+        if self.position is None:
+            return [after_keyset(plan.ts_field, self.floor.ts, self.floor.id)] if self.floor else []
+        if plan.overlap <= timedelta(0):
+            return [after_keyset(plan.ts_field, self.position.ts, self.position.id)]
+        low = self.position.ts - plan.overlap
+        conditions = [after_keyset(plan.ts_field, low, None)]
+        if self.floor is not None and self.floor.ts >= low:
+            conditions.append(after_keyset(plan.ts_field, self.floor.ts, self.floor.id))
+        return conditions
+
+
+@dataclass
+class Batch:
+    """One Salesforce page of a poll: raw records and the cursor after them."""
+
+    records: list[dict[str, Any]]
+    cursor: Cursor
+    watermark: datetime | None
+    usage: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def build_plan(
+    client: SalesforceClient,
+    object_name: str,
+    fields: Sequence[str],
+    where: Mapping[str, Any],
+    ts_field: str,
+    *,
+    also: Sequence[str] = (),
+    overlap: timedelta = DEFAULT_OVERLAP,
+) -> Plan:
+    """Check the names against describe and build the plan (``Id`` and ``ts_field`` added)."""
+    describe = await describe_object(client, object_name)
+    spelled_object = str(describe.get("name") or object_name)
+    names: list[str] = []
+    seen: set[str] = set()
+    for name in ["Id", *fields, ts_field, *also]:
+        resolved = await resolve_field(client, spelled_object, name)
+        if resolved.name.lower() not in seen:
+            seen.add(resolved.name.lower())
+            names.append(resolved.name)
+    types: dict[str, str] = {}
+    spelled_where: dict[str, Any] = {}
+    for name, value in where.items():
+        resolved = await resolve_field(client, spelled_object, name)
+        if not resolved.filterable:
+            raise ConfigurationError(
+                f"The field {resolved.name!r} of Salesforce object {spelled_object!r} "
+                "cannot be used in a where condition."
+            )
+        spelled_where[resolved.name] = value
+        if resolved.type:
+            types[resolved.name] = resolved.type
+    try:
+        conditions = equality_conditions(spelled_where, types)
+    except ValueError as error:
+        raise ConfigurationError(f"Invalid where condition: {error}.") from None
+    return Plan(
+        object_name=spelled_object,
+        fields=tuple(names),
+        ts_field=str(ts_field),
+        conditions=tuple(conditions),
+        overlap=overlap,
+    )
+
+
+async def first_cursor(client: SalesforceClient, plan: Plan, start: Any) -> tuple[Cursor, bool]:
+    """The cursor of a zap's first poll, and whether that poll should read (False: start now)."""
+    if start == "all":
+        return Cursor(), True
+    if isinstance(start, datetime | str) and start != "now":
+        instant = parse_datetime(start)
+        return Cursor(floor=Position(instant)), True
+    newest = await _newest(client, plan)
+    return Cursor(position=newest, floor=newest, origin=newest.ts), False
+
+
+async def _newest(client: SalesforceClient, plan: Plan) -> Position:
+    """The newest ``(ts, Id)`` of the object, or the server's time when it has no records."""
+    query = build_select(
+        plan.object_name,
+        ["Id", plan.ts_field],
+        order_by=[f"{plan.ts_field} DESC", "Id DESC"],
+        limit=1,
+    )
+    async for page in client.query(query):
+        for record in page.records:
+            return Position(parse_datetime(record[plan.ts_field]), str(record["Id"]))
+        break
+    now = client.server_date or datetime.now(UTC)
+    return Position(now.replace(microsecond=0))
+
+
+async def poll_batches(
+    client: SalesforceClient,
+    plan: Plan,
+    saved: Any,
+    start: Any,
+    *,
+    declared_overlap: timedelta = DEFAULT_OVERLAP,
+) -> AsyncIterator[Batch]:
+    """Yield the poll's pages, each with the cursor after its last record.
+
+    ``declared_overlap`` is the trigger's ``overlap`` the engine keeps dedup keys for;
+    the watermark is shifted so that keys live as long as this zap's own overlap.
+    """
+    if saved is None:
+        cursor, read = await first_cursor(client, plan, start)
+        if not read:
+            yield Batch([], cursor, _watermark(cursor, plan, declared_overlap), client.usage)
+            return
+    else:
+        cursor = Cursor.load(saved)
+    restarts = 0
+    while True:
+        try:
+            async for page in client.query(plan.select(cursor.conditions(plan))):
+                for record in page.records:
+                    position = Position(parse_datetime(record[plan.ts_field]), str(record["Id"]))
+                    cursor = cursor.advanced(position)
+                watermark = _watermark(cursor, plan, declared_overlap)
+                yield Batch(page.records, cursor, watermark, page.usage)
+            return
+        except QueryLocatorExpired:
+            restarts += 1
+            if restarts > MAX_LOCATOR_RESTARTS:
+                raise RetryableError(
+                    "Salesforce kept expiring the query cursor of this poll; it will be retried.",
+                    code="INVALID_QUERY_LOCATOR",
+                ) from None
+
+
+def _watermark(cursor: Cursor, plan: Plan, declared: timedelta) -> datetime | None:
+    if cursor.position is None:
+        return None
+    return cursor.position.ts - max(plan.overlap - declared, timedelta(0))
+
+
+async def recent_records(client: SalesforceClient, plan: Plan, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` most recent records (newest first), cleaned."""
+    query = plan.select(descending=True) + f" LIMIT {max(1, int(limit))}"
+    async for page in client.query(query):
+        return [clean_record(record) for record in page.records[:limit]]
+    return []

@@ -1,0 +1,273 @@
+"""The Salesforce triggers: ``new_record``, ``new_contact`` and ``updated_record``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from zaplite import App, Page, PollContext, Record
+from zaplite_salesforce.connection import SalesforceClient
+from zaplite_salesforce.polling import (
+    DEFAULT_OVERLAP,
+    Plan,
+    build_plan,
+    poll_batches,
+    recent_records,
+)
+from zaplite_salesforce.records import clean_record, get_path
+from zaplite_salesforce.soql import FIELD_PATTERN, OBJECT_PATTERN, parse_datetime
+
+__all__ = [
+    "NewContactParams",
+    "NewRecordParams",
+    "UpdatedRecordParams",
+    "add_triggers",
+]
+
+Scalar = str | int | float | bool | None
+WhereValue = Scalar | list[Scalar]
+
+
+def _check_fields(names: Sequence[str]) -> list[str]:
+    for name in names:
+        if not FIELD_PATTERN.match(name):
+            raise ValueError(f"{name!r} is not a valid Salesforce field name")
+    return list(names)
+
+
+class NewContactParams(BaseModel):
+    """Params of ``new_contact``: the fields to return and equality conditions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fields: list[str] = Field(default_factory=list, description="Fields to return (Id is added).")
+    where: dict[str, WhereValue] = Field(
+        default_factory=dict, description="Field → value equality conditions (a list means IN)."
+    )
+    overlap_seconds: int | None = Field(
+        default=None, ge=0, le=86400, description="How far back each poll looks again (300)."
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: list[str]) -> list[str]:
+        return _check_fields(value)
+
+    @field_validator("where")
+    @classmethod
+    def _where(cls, value: dict[str, WhereValue]) -> dict[str, WhereValue]:
+        _check_fields(list(value))
+        return value
+
+
+class NewRecordParams(NewContactParams):
+    """Params of ``new_record``: the object, the fields to return and equality conditions."""
+
+    object: str = Field(pattern=OBJECT_PATTERN.pattern, description="The sObject, e.g. Lead.")
+
+
+class UpdatedRecordParams(NewRecordParams):
+    """Params of ``updated_record``; with ``watch_fields`` only changes to those fields fire."""
+
+    watch_fields: list[str] = Field(
+        default_factory=list, description="Fire only when one of these fields changed."
+    )
+
+    @field_validator("watch_fields")
+    @classmethod
+    def _watch(cls, value: list[str]) -> list[str]:
+        return _check_fields(value)
+
+
+def _overlap(params: NewContactParams) -> timedelta:
+    if params.overlap_seconds is None:
+        return DEFAULT_OVERLAP
+    return timedelta(seconds=params.overlap_seconds)
+
+
+def _object(params: NewContactParams) -> str:
+    return getattr(params, "object", "Contact")
+
+
+def _output_fields(ts_field: str) -> Any:
+    def output_fields(params: NewContactParams) -> list[str]:
+        names: list[str] = []
+        watch = list(getattr(params, "watch_fields", []))
+        for name in ["Id", *params.fields, ts_field, *watch]:
+            if name.lower() not in {known.lower() for known in names}:
+                names.append(name)
+        names.extend(f"_previous.{name}" for name in watch)
+        return names
+
+    return output_fields
+
+
+async def _plan(ctx: PollContext, ts_field: str, also: Sequence[str] = ()) -> Plan:
+    params: NewContactParams = ctx.params  # type: ignore[assignment]
+    client: SalesforceClient = ctx.connection
+    return await build_plan(
+        client,
+        _object(params),
+        params.fields,
+        params.where,
+        ts_field,
+        also=also,
+        overlap=_overlap(params),
+    )
+
+
+async def _recent(ctx: PollContext, ts_field: str) -> list[Record]:
+    plan = await _plan(ctx, ts_field)
+    return await recent_records(ctx.connection, plan, ctx.limit or 3)
+
+
+async def _poll_created(ctx: PollContext) -> AsyncIterator[Page]:
+    """Yield pages of records created since the cursor, oldest first."""
+    if ctx.limit:
+        yield Page(records=await _recent(ctx, "CreatedDate"), cursor=ctx.cursor)
+        return
+    plan = await _plan(ctx, "CreatedDate")
+    async for batch in poll_batches(ctx.connection, plan, ctx.cursor, ctx.start):
+        yield Page(
+            records=[clean_record(record) for record in batch.records],
+            cursor=batch.cursor.dump(),
+            watermark=batch.watermark,
+            usage=batch.usage,
+        )
+
+
+async def _poll_updated(ctx: PollContext) -> AsyncIterator[Page]:
+    """Yield pages of records created or changed since the cursor, oldest first."""
+    if ctx.limit:
+        yield Page(records=await _recent(ctx, "SystemModstamp"), cursor=ctx.cursor)
+        return
+    params: UpdatedRecordParams = ctx.params  # type: ignore[assignment]
+    watch_names = params.watch_fields
+    plan = await _plan(ctx, "SystemModstamp", also=[*watch_names, "CreatedDate"])
+    if not watch_names:
+        async for batch in poll_batches(ctx.connection, plan, ctx.cursor, ctx.start):
+            yield Page(
+                records=[clean_record(record) for record in batch.records],
+                cursor=batch.cursor.dump(),
+                watermark=batch.watermark,
+                usage=batch.usage,
+            )
+        return
+    # Salesforce's spelling of the watched fields, in the order the zap gave them.
+    spelled = {name.lower(): name for name in plan.fields}
+    watch = [spelled.get(name.lower(), name) for name in watch_names]
+    seen_here: dict[str, dict[str, Any]] = {}
+    async for batch in poll_batches(ctx.connection, plan, ctx.cursor, ctx.start):
+        ids = [str(record["Id"]) for record in batch.records]
+        known = dict(ctx.state.get([i for i in ids if i not in seen_here]))
+        known.update({i: seen_here[i] for i in ids if i in seen_here})
+        origin = batch.cursor.origin
+        fired: list[Record] = []
+        state: dict[str, Any] = {}
+        for record in batch.records:
+            record_id = str(record["Id"])
+            current = {name: get_path(record, name) for name in watch}
+            previous = known.get(record_id)
+            if isinstance(previous, dict):
+                before = {name: previous.get(name) for name in watch}
+                fire = before != current
+            else:
+                before = dict.fromkeys(watch)
+                created = record.get("CreatedDate")
+                fire = origin is None or (created is not None and parse_datetime(created) > origin)
+            if previous != current:
+                state[record_id] = current
+                seen_here[record_id] = current
+            if fire:
+                output = clean_record(record)
+                output["_previous"] = before
+                fired.append(output)
+        yield Page(
+            records=fired,
+            cursor=batch.cursor.dump(),
+            watermark=batch.watermark,
+            state=state,
+            usage=batch.usage,
+        )
+
+
+CONTACT_SAMPLE: Record = {
+    "Id": "003RO0000035WQgYAM",
+    "FirstName": "Ada",
+    "LastName": "Lovelace",
+    "Email": "ada@example.com",
+    "Phone": "+14155550100",
+    "CreatedDate": "2026-05-08T21:20:00.000+0000",
+    "Owner": {"Name": "Grace Hopper"},
+}
+
+OPPORTUNITY_SAMPLE: Record = {
+    "Id": "006RO00000AbCdEYAV",
+    "Name": "Acme renewal",
+    "StageName": "Closed Won",
+    "Amount": 12000,
+    "CloseDate": "2026-05-08",
+    "CreatedDate": "2026-05-01T09:00:00.000+0000",
+    "SystemModstamp": "2026-05-08T21:20:00.000+0000",
+    "Owner": {"Name": "Grace Hopper"},
+    "_previous": {"StageName": "Negotiation/Review"},
+}
+
+
+def add_triggers(app: App) -> None:
+    """Add the three Salesforce triggers to ``app``."""
+    overlap = DEFAULT_OVERLAP
+
+    async def recent_created(ctx: PollContext) -> list[Record]:
+        return await _recent(ctx, "CreatedDate")
+
+    async def recent_updated(ctx: PollContext) -> list[Record]:
+        return await _recent(ctx, "SystemModstamp")
+
+    @app.trigger(
+        "new_record",
+        params=NewRecordParams,
+        label="New record",
+        dedup_key="Id",
+        overlap=overlap,
+        sample=CONTACT_SAMPLE,
+        output_fields=_output_fields("CreatedDate"),
+        recent=recent_created,
+    )
+    async def new_record(ctx: PollContext) -> AsyncIterator[Page]:
+        """Fires when a record of the chosen object is created."""
+        async for page in _poll_created(ctx):
+            yield page
+
+    @app.trigger(
+        "new_contact",
+        params=NewContactParams,
+        label="New contact",
+        dedup_key="Id",
+        overlap=overlap,
+        sample=CONTACT_SAMPLE,
+        output_fields=_output_fields("CreatedDate"),
+        recent=recent_created,
+    )
+    async def new_contact(ctx: PollContext) -> AsyncIterator[Page]:
+        """Fires when a Contact is created."""
+        async for page in _poll_created(ctx):
+            yield page
+
+    @app.trigger(
+        "updated_record",
+        params=UpdatedRecordParams,
+        label="New or updated record",
+        dedup_key=("Id", "SystemModstamp"),
+        overlap=overlap,
+        sample=OPPORTUNITY_SAMPLE,
+        output_fields=_output_fields("SystemModstamp"),
+        recent=recent_updated,
+    )
+    async def updated_record(ctx: PollContext) -> AsyncIterator[Page]:
+        """Fires when a record of the chosen object is created or changed."""
+        async for page in _poll_updated(ctx):
+            yield page
