@@ -1,0 +1,22 @@
+"""The store: everything the engine keeps durable, on SQLite or PostgreSQL.
+
+``Store(url)`` opens the database and upgrades its schema (alembic, run from
+code). The engine codes against :class:`Store` and the record dataclasses only.
+"""
+
+from __future__ import annotations
+
+from zaplite.store.records import TASK_STATUSES, NewTask, RunRecord, TaskRecord, ZapStatus
+from zaplite.store.store import DEFAULT_MAX_KEYS_PER_ZAP, RUN_STATUSES, NotFound, Store
+
+__all__ = [
+    "DEFAULT_MAX_KEYS_PER_ZAP",
+    "RUN_STATUSES",
+    "TASK_STATUSES",
+    "NewTask",
+    "NotFound",
+    "RunRecord",
+    "Store",
+    "TaskRecord",
+    "ZapStatus",
+]

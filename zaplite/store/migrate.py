@@ -1,0 +1,106 @@
+"""Bring a database to this release's schema with alembic, run from code.
+
+No ``alembic.ini`` is needed: the configuration is built here with
+``script_location`` pointing at the ``migrations`` folder inside the package (so
+it ships in the wheel). :func:`upgrade` runs on every :class:`Store` open: a new
+database gets the whole schema, an older one is upgraded in place, a current one
+is left alone, and one written by a newer release is refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from zaplite.store import schema
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "EmptyDatabase",
+    "ForeignTables",
+    "NewerDatabase",
+    "alembic_config",
+    "current_revisions",
+    "head_revision",
+    "upgrade",
+]
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+"""The alembic script directory, inside the package."""
+
+_LOCK_KEY = 0x7A61706C  # "zapl": serialises concurrent upgrades on PostgreSQL
+
+
+class NewerDatabase(Exception):
+    """The database carries a schema revision this release does not know."""
+
+    def __init__(self, revision: str) -> None:
+        super().__init__(revision)
+        self.revision = revision
+
+
+class EmptyDatabase(Exception):
+    """The database holds no zaplite schema and creating one was not allowed."""
+
+
+class ForeignTables(Exception):
+    """The database has no zaplite revision but already holds tables with zaplite's names."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """An alembic configuration for the packaged migrations, optionally bound to ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this release knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revisions(connection: sa.Connection) -> tuple[str, ...]:
+    """The revisions the database is stamped with (empty for a new database)."""
+    return MigrationContext.configure(connection).get_current_heads()
+
+
+def upgrade(engine: sa.Engine, *, create: bool = True) -> None:
+    """Upgrade the database to the newest revision, in one transaction.
+
+    Raises :class:`NewerDatabase` for an unknown revision, :class:`EmptyDatabase`
+    when there is no schema and ``create`` is false, and :class:`ForeignTables`
+    when unstamped tables would collide with ours.
+    """
+    config = alembic_config()
+    script = ScriptDirectory.from_config(config)
+    known = {revision.revision for revision in script.walk_revisions()}
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        current = current_revisions(connection)
+        for revision in current:
+            if revision not in known:
+                raise NewerDatabase(revision)
+        if set(current) == set(script.get_heads()):
+            return
+        if not current:
+            if not create:
+                raise EmptyDatabase()
+            existing = set(sa.inspect(connection).get_table_names())
+            clashing = sorted(existing & set(schema.metadata.tables))
+            if clashing:
+                raise ForeignTables(clashing)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "heads")

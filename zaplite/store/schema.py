@@ -1,0 +1,172 @@
+"""The store's tables, as SQLAlchemy Core objects on one :data:`metadata`.
+
+This module is the schema the newest migration must produce: a test compares
+the two with alembic's ``compare_metadata``. Change a table here only together
+with a new migration in ``migrations/versions/``.
+
+Types are portable: :class:`UTCDateTime` keeps every timestamp timezone-aware
+UTC (SQLite has no time zones, so it is stored as naive UTC there and made
+aware again on read); :data:`JSONValue` is ``JSON``, ``JSONB`` on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "JSONValue",
+    "UTCDateTime",
+    "leases",
+    "metadata",
+    "runs",
+    "tasks",
+    "zap_cursors",
+    "zap_keys",
+    "zap_state",
+    "zaps",
+]
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database.
+
+    Values written are converted to UTC (a naive value is taken to be UTC);
+    values read are always aware UTC datetimes.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Convert to UTC; drop the zone on SQLite, which stores naive text."""
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Return an aware UTC datetime whatever the database handed back."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+JSONValue = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+"""Any JSON-compatible value: ``JSON`` (text on SQLite), ``JSONB`` on PostgreSQL."""
+
+ZapId = sa.String(200)
+
+# Per-zap status: pause, consecutive authentication failures, samples.
+zaps = sa.Table(
+    "zaps",
+    metadata,
+    sa.Column("zap_id", ZapId, primary_key=True),
+    sa.Column("paused_reason", sa.Text, nullable=True),
+    sa.Column("paused_at", UTCDateTime, nullable=True),
+    sa.Column("auth_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("samples", JSONValue, nullable=True),
+    sa.Column("samples_at", UTCDateTime, nullable=True),
+)
+
+# The trigger cursor of each zap, saved in the transaction that records its page.
+zap_cursors = sa.Table(
+    "zap_cursors",
+    metadata,
+    sa.Column("zap_id", ZapId, primary_key=True),
+    sa.Column("cursor", JSONValue, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Dedup keys seen inside each trigger's overlap window.
+zap_keys = sa.Table(
+    "zap_keys",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("zap_id", ZapId, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("watermark", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("zap_id", "key"),
+    sa.Index(None, "zap_id", "watermark"),
+)
+
+# Per-zap key/value memory of a trigger (e.g. the last seen watched fields).
+zap_state = sa.Table(
+    "zap_state",
+    metadata,
+    sa.Column("zap_id", ZapId, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", JSONValue, nullable=True),
+)
+
+# One poll of one zap: what it found and what became of it.
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("zap_id", ZapId, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("found", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("delivered", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("filtered", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Index(None, "zap_id", "id"),
+)
+
+# One trigger record taken through a zap's steps: the history, replayable.
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("zap_id", ZapId, nullable=False),
+    sa.Column(
+        "run_id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("runs.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("record_key", sa.Text, nullable=False),
+    sa.Column("record", JSONValue, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("steps", JSONValue, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index(None, "zap_id", "status", "id"),
+    sa.Index(None, "zap_id", "id"),
+    sa.Index(None, "status", "id"),
+    sa.Index(None, "run_id"),
+)
+
+# Which daemon runs each zap, until when (several daemons may share one store).
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("zap_id", ZapId, primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)

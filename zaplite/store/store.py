@@ -1,0 +1,594 @@
+"""The :class:`Store`: everything the engine keeps durable, behind one small API.
+
+Each method takes its own pooled connection and its own transaction, so the
+engine may call it from worker threads. Writes on SQLite begin ``IMMEDIATE``
+(see :mod:`zaplite.store.connect`); reads begin deferred. The SQL is portable
+between SQLite and PostgreSQL; the only dialect-specific statement is the
+``INSERT ... ON CONFLICT`` upsert, which both spell the same way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from zaplite.errors import ConfigError, UsageError
+from zaplite.store import migrate
+from zaplite.store.connect import (
+    FIELD,
+    READ_ONLY,
+    create_store_engine,
+    display_url,
+    location,
+    parse_url,
+    sqlite_path,
+    store_error,
+)
+from zaplite.store.records import TASK_STATUSES, NewTask, RunRecord, TaskRecord, ZapStatus
+from zaplite.store.schema import leases, runs, tasks, zap_cursors, zap_keys, zap_state, zaps
+
+__all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "RUN_STATUSES", "NotFound", "Store"]
+
+DEFAULT_MAX_KEYS_PER_ZAP = 500_000
+"""How many dedup keys a zap keeps at most (the oldest go first)."""
+
+CHUNK = 500
+"""Largest ``IN (...)`` list sent in one query."""
+
+RUN_STATUSES: tuple[str, ...] = ("ok", "failed", "paused", "interrupted")
+"""The statuses :meth:`Store.finish_run` accepts (a run is ``"running"`` until then)."""
+
+
+class NotFound(UsageError, LookupError):
+    """A task or run asked for by id does not exist."""
+
+
+def _now() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(UTC)
+
+
+def _chunks(items: Sequence[str], size: int = CHUNK) -> Iterator[Sequence[str]]:
+    """Split ``items`` into slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    """The durable memory of zaplite: cursors, dedup keys, trigger state, runs, tasks, leases.
+
+    ``Store(url)`` opens (and, with ``create``, creates) the database and upgrades
+    its schema to this release. Any problem opening it is a
+    :class:`~zaplite.errors.ConfigError` naming the file or the masked URL.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        create: bool = True,
+        max_keys_per_zap: int = DEFAULT_MAX_KEYS_PER_ZAP,
+    ) -> None:
+        parsed = parse_url(url)
+        self.url_for_display: str = display_url(parsed)
+        self.max_keys_per_zap = max_keys_per_zap
+        self._url = parsed
+        path = sqlite_path(parsed)
+        if path is not None and not create and not Path(path).exists():
+            raise ConfigError(path, FIELD, "the database file does not exist")
+        self._engine = create_store_engine(parsed)
+        self._dialect = self._engine.dialect.name
+        try:
+            migrate.upgrade(self._engine, create=create)
+        except migrate.NewerDatabase as exc:
+            self._engine.dispose()
+            raise ConfigError(
+                location(parsed),
+                FIELD,
+                f"the database was written by a newer zaplite release (schema revision "
+                f"{exc.revision!r}); upgrade zaplite to use it",
+            ) from None
+        except migrate.EmptyDatabase:
+            self._engine.dispose()
+            raise ConfigError(
+                location(parsed), FIELD, "the database holds no zaplite store"
+            ) from None
+        except migrate.ForeignTables as exc:
+            self._engine.dispose()
+            raise ConfigError(
+                location(parsed),
+                FIELD,
+                f"the database already holds tables zaplite did not create "
+                f"({', '.join(exc.names)}); give zaplite a database of its own",
+            ) from None
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            self._engine.dispose()
+            raise store_error(exc, parsed) from None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def close(self) -> None:
+        """Close every pooled connection; the store must not be used afterwards."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url_for_display!r})"
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (for tests and maintenance tools)."""
+        return self._engine
+
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        """A connection for reading; its transaction is rolled back at the end."""
+        with self._engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            yield connection
+
+    def _write(self) -> Any:
+        """A connection in a write transaction, committed at the end unless it raised."""
+        return self._engine.begin()
+
+    def _insert(self, table: sa.Table) -> Any:
+        """An ``INSERT`` that supports ``ON CONFLICT`` on this database."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _upsert(self, table: sa.Table, index: Sequence[str], update: Sequence[str]) -> Any:
+        """``INSERT ... ON CONFLICT (index) DO UPDATE SET`` each of ``update`` to the new value."""
+        statement = self._insert(table)
+        return statement.on_conflict_do_update(
+            index_elements=list(index),
+            set_={name: statement.excluded[name] for name in update},
+        )
+
+    def _db_now(self, connection: sa.Connection) -> datetime:
+        """The shared clock: the server's on PostgreSQL (daemons on several machines)."""
+        if self._dialect == "postgresql":
+            value = connection.execute(sa.select(sa.func.now())).scalar_one()
+            return value.astimezone(UTC)
+        return _now()
+
+    # ------------------------------------------------------------------ cursors, keys, state
+
+    def get_cursor(self, zap_id: str) -> Any | None:
+        """The zap's saved cursor, or ``None`` before its first committed page."""
+        with self._read() as connection:
+            return connection.execute(
+                sa.select(zap_cursors.c.cursor).where(zap_cursors.c.zap_id == zap_id)
+            ).scalar_one_or_none()
+
+    def known_keys(self, zap_id: str, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` the zap has already seen (inside its remembered window)."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        if not wanted:
+            return found
+        query = sa.select(zap_keys.c.key).where(
+            zap_keys.c.zap_id == zap_id, zap_keys.c.key.in_(sa.bindparam("keys", expanding=True))
+        )
+        with self._read() as connection:
+            for chunk in _chunks(wanted):
+                found.update(connection.execute(query, {"keys": list(chunk)}).scalars())
+        return found
+
+    def get_state(self, zap_id: str, keys: Iterable[str]) -> dict[str, Any]:
+        """The stored trigger-state values of those of ``keys`` that have one."""
+        wanted = list(dict.fromkeys(keys))
+        values: dict[str, Any] = {}
+        if not wanted:
+            return values
+        query = sa.select(zap_state.c.key, zap_state.c.value).where(
+            zap_state.c.zap_id == zap_id,
+            zap_state.c.key.in_(sa.bindparam("keys", expanding=True)),
+        )
+        with self._read() as connection:
+            for chunk in _chunks(wanted):
+                values.update(
+                    (row.key, row.value) for row in connection.execute(query, {"keys": list(chunk)})
+                )
+        return values
+
+    def commit_page(
+        self,
+        zap_id: str,
+        run_id: int | None,
+        *,
+        tasks: Sequence[NewTask],
+        cursor: Any,
+        keys: Sequence[str],
+        watermark: datetime | None = None,
+        forget_before: datetime | None = None,
+        state: Mapping[str, Any] | None = None,
+        save_cursor: bool = True,
+    ) -> list[int]:
+        """Record one page of a poll in ONE transaction; returns the new task ids in order.
+
+        Inserts ``tasks``, remembers ``keys`` (stamped ``watermark``; known keys are
+        kept as they are), saves ``cursor`` (unless ``save_cursor`` is false),
+        applies ``state`` (``None`` deletes a key), forgets keys whose watermark is
+        older than ``forget_before``, trims the zap to ``max_keys_per_zap`` keys
+        (oldest first) and adds the tasks to the run's counts. Either all of it is
+        stored or none of it.
+        """
+        for task in tasks:
+            if task.status not in TASK_STATUSES:
+                raise ValueError(f"unknown task status {task.status!r}")
+        now = _now()
+        unique_keys = list(dict.fromkeys(keys))
+        with self._write() as connection:
+            ids = self._insert_tasks(connection, zap_id, run_id, tasks, now)
+            if unique_keys:
+                connection.execute(
+                    self._insert(zap_keys).on_conflict_do_nothing(index_elements=["zap_id", "key"]),
+                    [{"zap_id": zap_id, "key": key, "watermark": watermark} for key in unique_keys],
+                )
+            if save_cursor:
+                connection.execute(
+                    self._upsert(zap_cursors, ["zap_id"], ["cursor", "updated_at"]),
+                    {"zap_id": zap_id, "cursor": cursor, "updated_at": now},
+                )
+            if state:
+                self._apply_state(connection, zap_id, state)
+            if forget_before is not None:
+                connection.execute(
+                    sa.delete(zap_keys).where(
+                        zap_keys.c.zap_id == zap_id, zap_keys.c.watermark < forget_before
+                    )
+                )
+            if unique_keys:
+                self._trim_keys(connection, zap_id)
+            if run_id is not None and tasks:
+                self._count_into_run(connection, run_id, tasks)
+        return ids
+
+    def _insert_tasks(
+        self,
+        connection: sa.Connection,
+        zap_id: str,
+        run_id: int | None,
+        new: Sequence[NewTask],
+        now: datetime,
+    ) -> list[int]:
+        """Bulk-insert ``new`` tasks; returns their ids in the order given."""
+        if not new:
+            return []
+        rows = [
+            {
+                "zap_id": zap_id,
+                "run_id": run_id,
+                "record_key": task.record_key,
+                "record": task.record,
+                "status": task.status,
+                "steps": task.steps,
+                "error": task.error,
+                "attempts": task.attempts,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for task in new
+        ]
+        statement = sa.insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
+        return list(connection.execute(statement, rows).scalars())
+
+    def _apply_state(
+        self, connection: sa.Connection, zap_id: str, state: Mapping[str, Any]
+    ) -> None:
+        """Upsert the non-``None`` values of ``state`` and delete the ``None`` ones."""
+        removed = [key for key, value in state.items() if value is None]
+        kept = [{"zap_id": zap_id, "key": k, "value": v} for k, v in state.items() if v is not None]
+        for chunk in _chunks(removed):
+            connection.execute(
+                sa.delete(zap_state).where(
+                    zap_state.c.zap_id == zap_id, zap_state.c.key.in_(list(chunk))
+                )
+            )
+        if kept:
+            connection.execute(self._upsert(zap_state, ["zap_id", "key"], ["value"]), kept)
+
+    def _trim_keys(self, connection: sa.Connection, zap_id: str) -> None:
+        """Forget the zap's oldest keys beyond ``max_keys_per_zap``."""
+        count = connection.execute(
+            sa.select(sa.func.count()).select_from(zap_keys).where(zap_keys.c.zap_id == zap_id)
+        ).scalar_one()
+        excess = count - self.max_keys_per_zap
+        if excess <= 0:
+            return
+        oldest = (
+            sa.select(zap_keys.c.id)
+            .where(zap_keys.c.zap_id == zap_id)
+            .order_by(zap_keys.c.watermark.asc().nulls_first(), zap_keys.c.id.asc())
+            .limit(excess)
+        )
+        connection.execute(sa.delete(zap_keys).where(zap_keys.c.id.in_(oldest.scalar_subquery())))
+
+    def _count_into_run(
+        self, connection: sa.Connection, run_id: int, new: Sequence[NewTask]
+    ) -> None:
+        """Add the tasks of a page to their run's found/delivered/failed/filtered counts."""
+        by_status = Counter(task.status for task in new)
+        connection.execute(
+            sa.update(runs)
+            .where(runs.c.id == run_id)
+            .values(
+                found=runs.c.found + len(new),
+                delivered=runs.c.delivered + by_status["success"],
+                failed=runs.c.failed + by_status["failed"],
+                filtered=runs.c.filtered + by_status["filtered"],
+            )
+        )
+
+    def reset_zap(self, zap_id: str) -> None:
+        """Forget the zap's cursor, dedup keys and trigger state (its history stays)."""
+        with self._write() as connection:
+            for table in (zap_cursors, zap_keys, zap_state):
+                connection.execute(sa.delete(table).where(table.c.zap_id == zap_id))
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(self, zap_id: str) -> int:
+        """Record that a run of the zap starts now; returns its id."""
+        with self._write() as connection:
+            return connection.execute(
+                sa.insert(runs)
+                .values(zap_id=zap_id, started_at=_now(), status="running")
+                .returning(runs.c.id)
+            ).scalar_one()
+
+    def finish_run(self, run_id: int, status: str, message: str | None = None) -> None:
+        """Record how the run ended: ``"ok"``, ``"failed"``, ``"paused"`` or ``"interrupted"``."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {status!r}")
+        with self._write() as connection:
+            result = connection.execute(
+                sa.update(runs)
+                .where(runs.c.id == run_id)
+                .values(status=status, finished_at=_now(), message=message)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"There is no run {run_id}.")
+
+    def list_runs(self, zap_id: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """The latest runs (of one zap, or of all), newest first."""
+        query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if zap_id is not None:
+            query = query.where(runs.c.zap_id == zap_id)
+        with self._read() as connection:
+            return [RunRecord(**row._asdict()) for row in connection.execute(query)]
+
+    # ------------------------------------------------------------------ tasks
+
+    def get_task(self, task_id: int) -> TaskRecord | None:
+        """The task with this id, or ``None``."""
+        with self._read() as connection:
+            row = connection.execute(sa.select(tasks).where(tasks.c.id == task_id)).first()
+        return None if row is None else TaskRecord(**row._asdict())
+
+    def list_tasks(
+        self,
+        *,
+        zap_id: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
+    ) -> list[TaskRecord]:
+        """Tasks newest first, optionally of one zap and/or status; ``before_id`` pages back."""
+        query = sa.select(tasks).order_by(tasks.c.id.desc()).limit(limit)
+        if zap_id is not None:
+            query = query.where(tasks.c.zap_id == zap_id)
+        if status is not None:
+            query = query.where(tasks.c.status == status)
+        if before_id is not None:
+            query = query.where(tasks.c.id < before_id)
+        with self._read() as connection:
+            return [TaskRecord(**row._asdict()) for row in connection.execute(query)]
+
+    def count_tasks(self, *, zap_id: str | None = None) -> dict[str, int]:
+        """How many tasks have each status (every known status is present, maybe with 0)."""
+        query = sa.select(tasks.c.status, sa.func.count()).group_by(tasks.c.status)
+        if zap_id is not None:
+            query = query.where(tasks.c.zap_id == zap_id)
+        counts = dict.fromkeys(TASK_STATUSES, 0)
+        with self._read() as connection:
+            counts.update({status: count for status, count in connection.execute(query)})
+        return counts
+
+    def update_task(
+        self, task_id: int, *, status: str, steps: list[dict[str, Any]], error: str | None
+    ) -> None:
+        """Record a replay of the task: its new outcome, one more attempt, updated now."""
+        if status not in TASK_STATUSES:
+            raise ValueError(f"unknown task status {status!r}")
+        with self._write() as connection:
+            result = connection.execute(
+                sa.update(tasks)
+                .where(tasks.c.id == task_id)
+                .values(
+                    status=status,
+                    steps=steps,
+                    error=error,
+                    attempts=tasks.c.attempts + 1,
+                    updated_at=_now(),
+                )
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"There is no task {task_id}.")
+
+    # ------------------------------------------------------------------ zap status, samples
+
+    def get_status(self, zap_id: str) -> ZapStatus:
+        """What the store knows of the zap (a zap it has never seen is not paused)."""
+        with self._read() as connection:
+            statuses = self._statuses(connection, zap_id)
+        return statuses.get(zap_id) or ZapStatus(zap_id, None, 0, None, False)
+
+    def list_statuses(self) -> list[ZapStatus]:
+        """The status of every zap the store knows of, by zap id."""
+        with self._read() as connection:
+            statuses = self._statuses(connection, None)
+        return [statuses[zap_id] for zap_id in sorted(statuses)]
+
+    def _statuses(self, connection: sa.Connection, zap_id: str | None) -> dict[str, ZapStatus]:
+        """Gather pause, auth failures, last run and cursor presence, per zap."""
+
+        def only(query: sa.Select[Any], column: sa.ColumnElement[Any]) -> sa.Select[Any]:
+            return query if zap_id is None else query.where(column == zap_id)
+
+        flags = {
+            row.zap_id: (row.paused_reason, row.auth_failures)
+            for row in connection.execute(
+                only(
+                    sa.select(zaps.c.zap_id, zaps.c.paused_reason, zaps.c.auth_failures),
+                    zaps.c.zap_id,
+                )
+            )
+        }
+        last_runs = dict(
+            connection.execute(
+                only(
+                    sa.select(runs.c.zap_id, sa.func.max(runs.c.started_at)).group_by(
+                        runs.c.zap_id
+                    ),
+                    runs.c.zap_id,
+                )
+            ).all()
+        )
+        with_cursor = set(
+            connection.execute(only(sa.select(zap_cursors.c.zap_id), zap_cursors.c.zap_id))
+            .scalars()
+            .all()
+        )
+        statuses = {}
+        for zap in set(flags) | set(last_runs) | with_cursor:
+            reason, failures = flags.get(zap, (None, 0))
+            last = last_runs.get(zap)
+            statuses[zap] = ZapStatus(
+                zap_id=zap,
+                paused_reason=reason,
+                auth_failures=failures,
+                last_run_at=_aware(last),
+                has_cursor=zap in with_cursor,
+            )
+        return statuses
+
+    def record_auth_failure(self, zap_id: str) -> int:
+        """Count one more consecutive authentication failure; returns the new count."""
+        statement = self._insert(zaps).values(zap_id=zap_id, auth_failures=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=["zap_id"], set_={"auth_failures": zaps.c.auth_failures + 1}
+        ).returning(zaps.c.auth_failures)
+        with self._write() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def clear_auth_failures(self, zap_id: str) -> None:
+        """Reset the consecutive authentication failures (a poll signed in)."""
+        with self._write() as connection:
+            connection.execute(
+                sa.update(zaps).where(zaps.c.zap_id == zap_id).values(auth_failures=0)
+            )
+
+    def pause(self, zap_id: str, reason: str) -> None:
+        """Pause the zap with a reason shown to the user; it stays paused until resumed."""
+        with self._write() as connection:
+            connection.execute(
+                self._upsert(zaps, ["zap_id"], ["paused_reason", "paused_at"]),
+                {"zap_id": zap_id, "paused_reason": reason, "paused_at": _now()},
+            )
+
+    def resume(self, zap_id: str) -> None:
+        """Resume a paused zap and reset its authentication failures."""
+        with self._write() as connection:
+            connection.execute(
+                sa.update(zaps)
+                .where(zaps.c.zap_id == zap_id)
+                .values(paused_reason=None, paused_at=None, auth_failures=0)
+            )
+
+    def save_samples(self, zap_id: str, records: list[dict[str, Any]]) -> None:
+        """Keep ``records`` as the zap's samples (for ``test-step``), replacing older ones."""
+        with self._write() as connection:
+            connection.execute(
+                self._upsert(zaps, ["zap_id"], ["samples", "samples_at"]),
+                {"zap_id": zap_id, "samples": list(records), "samples_at": _now()},
+            )
+
+    def get_samples(self, zap_id: str) -> list[dict[str, Any]]:
+        """The zap's saved samples, or an empty list."""
+        with self._read() as connection:
+            samples = connection.execute(
+                sa.select(zaps.c.samples).where(zaps.c.zap_id == zap_id)
+            ).scalar_one_or_none()
+        return list(samples or [])
+
+    # ------------------------------------------------------------------ leases
+
+    def acquire_lease(self, zap_id: str, owner: str, ttl: float) -> bool:
+        """Take the zap's lease for ``ttl`` seconds if it is free, expired or already ours.
+
+        One atomic statement (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``), so two
+        daemons racing for the same zap cannot both win.
+        """
+        with self._write() as connection:
+            now = self._db_now(connection)
+            statement = self._insert(leases).values(
+                zap_id=zap_id, owner=owner, expires_at=now + timedelta(seconds=ttl)
+            )
+            statement = statement.on_conflict_do_update(
+                index_elements=["zap_id"],
+                set_={
+                    "owner": statement.excluded.owner,
+                    "expires_at": statement.excluded.expires_at,
+                },
+                where=sa.or_(
+                    leases.c.owner == statement.excluded.owner, leases.c.expires_at <= now
+                ),
+            ).returning(leases.c.owner)
+            return connection.execute(statement).first() is not None
+
+    def renew_lease(self, zap_id: str, owner: str, ttl: float) -> bool:
+        """Extend our lease by ``ttl`` seconds from now; false if it is no longer ours."""
+        with self._write() as connection:
+            now = self._db_now(connection)
+            result = connection.execute(
+                sa.update(leases)
+                .where(leases.c.zap_id == zap_id, leases.c.owner == owner)
+                .values(expires_at=now + timedelta(seconds=ttl))
+            )
+            return result.rowcount == 1
+
+    def release_lease(self, zap_id: str, owner: str) -> None:
+        """Give the lease up (only if it is ours), so another daemon may take it at once."""
+        with self._write() as connection:
+            connection.execute(
+                sa.delete(leases).where(leases.c.zap_id == zap_id, leases.c.owner == owner)
+            )
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """An aggregate's timestamp as aware UTC (SQLite's ``max()`` loses the column type)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
