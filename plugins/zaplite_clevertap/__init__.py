@@ -11,15 +11,19 @@ from collections.abc import Callable
 
 from zaplite import App, hookimpl
 from zaplite_clevertap.actions import register_actions
-from zaplite_clevertap.connection import CleverTapClient, CleverTapConnection, connect
-from zaplite_clevertap.connection import test_connection as _test_connection
+from zaplite_clevertap.connection import (
+    CleverTapClient,
+    CleverTapConnection,
+    check_credentials,
+    connect,
+)
 
 __all__ = ["CleverTapClient", "CleverTapConnection", "app", "register_apps"]
 
 
 async def test(client: CleverTapClient) -> str:
     """Check the passcode; returns ``account <id> in region <r>: passcode accepted``."""
-    return await _test_connection(client)
+    return await check_credentials(client)
 
 
 app = App(

@@ -16,8 +16,8 @@ __all__ = [
     "REGIONS",
     "CleverTapClient",
     "CleverTapConnection",
+    "check_credentials",
     "connect",
-    "test_connection",
 ]
 
 REGIONS: dict[str, str] = {
@@ -35,7 +35,7 @@ DEFAULT_REGION = "eu1"
 UPLOAD_PATH = "/1/upload"
 PROFILE_PATH = "/1/profile.json"
 TEST_IDENTITY = "zaplite-connection-test"
-"""The identity ``test_connection`` reads: a read never creates or changes anything."""
+"""The identity ``check_credentials`` reads: a read never creates or changes anything."""
 
 
 class CleverTapConnection(BaseModel):
@@ -93,10 +93,9 @@ class CleverTapConnection(BaseModel):
 
     @property
     def where(self) -> str:
-        """How messages name the account: ``account X in region in1`` (or ``at <endpoint>``)."""
-        if self.endpoint:
-            return f"account {self.account_id} at {self.endpoint}"
-        return f"account {self.account_id} in region {self.region}"
+        """How messages name the account: ``account X in region in1`` (``via <endpoint>``)."""
+        where = f"account {self.account_id} in region {self.region}"
+        return f"{where} via {self.endpoint}" if self.endpoint else where
 
 
 @dataclass
@@ -147,7 +146,7 @@ def connect(settings: CleverTapConnection) -> CleverTapClient:
     return CleverTapClient(settings=settings, http=http)
 
 
-async def test_connection(client: CleverTapClient) -> str:
+async def check_credentials(client: CleverTapClient) -> str:
     """Check the account id and passcode with a profile read, which has no side effects.
 
     ``GET /1/profile.json?identity=zaplite-connection-test`` answers 401 for a wrong
