@@ -315,6 +315,9 @@ def _reason(error: Mapping[str, Any], object_word: str) -> str:
     if kind == "too_short" and isinstance(error.get("input"), list | dict | str):
         return "must not be empty"
     message = str(error.get("msg", "is not valid"))
+    given = error.get("input")
+    if kind == "literal_error" and isinstance(given, str) and len(given) <= 40:
+        message = message.replace("Input should be", f'"{given}" is not allowed; it must be')
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]
@@ -338,7 +341,9 @@ def config_error(
     The field is the error's location joined like JSON (``steps[1].params.identity``),
     after ``prefix``; location parts in ``tags`` that follow a list index (the tags of
     discriminated unions) are left out. ``known_fields(loc)`` may return the allowed
-    keys at a location, to suggest one for an unknown field.
+    keys at a location, to suggest one for an unknown field. A validator may raise a
+    ValueError with ``where`` and ``reason`` attributes (``zaplite.templates.TemplateError``)
+    to point below the location it validates.
     """
     first = error.errors(include_url=False)[0]
     loc = tuple(first.get("loc", ()))
@@ -346,6 +351,11 @@ def config_error(
     if prefix:
         where = f"{prefix}.{where}" if where and not where.startswith("[") else prefix + where
     reason = _reason(first, object_word)
+    cause = (first.get("ctx") or {}).get("error")
+    sub = getattr(cause, "where", None)
+    if isinstance(sub, str) and sub:
+        where = sub if not where else where + (sub if sub.startswith("[") else f".{sub}")
+        reason = str(getattr(cause, "reason", reason))
     if first.get("type") == "extra_forbidden" and known_fields is not None and loc:
         allowed = known_fields(loc[:-1])
         if allowed:

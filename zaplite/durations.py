@@ -107,6 +107,6 @@ def parse_start_instant(value: object) -> datetime:
     moment = parse_instant(value)
     if moment is None:
         raise ValueError(
-            '"start" must be "now", "all" or an ISO-8601 date-time such as "2026-01-01T00:00:00Z"'
+            'must be "now", "all" or an ISO-8601 date-time such as "2026-01-01T00:00:00Z"'
         )
     return moment
