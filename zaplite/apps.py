@@ -131,7 +131,8 @@ class Trigger:
     - ``params``: a pydantic model (extra fields forbidden) that validates the zap's ``trigger.params``.
     - ``dedup_key``: a field name, several field names (joined with ``|``), or a function
       of the record; a record whose key was already delivered is not delivered again.
-    - ``overlap``: how far back each poll looks again; dedup keys are kept that long.
+    - ``overlap``: how far back each poll looks again (a ``timedelta``, or a function of
+      the params when a zap can change it); dedup keys are kept that long.
     - ``sample``: a typical record, used by ``validate`` and ``test-step`` when no sample was fetched.
     - ``output_fields``: dotted field names the records carry, or a function of the params.
     - ``recent``: optional function returning up to ``ctx.limit`` recent records for
@@ -145,7 +146,7 @@ class Trigger:
     label: str = ""
     description: str = ""
     dedup_key: str | Sequence[str] | Callable[[Record], str] = "id"
-    overlap: timedelta = timedelta(0)
+    overlap: timedelta | Callable[[BaseModel], timedelta] = timedelta(0)
     sample: Record = field(default_factory=dict)
     output_fields: Sequence[str] | Callable[[BaseModel], Sequence[str]] = ()
     recent: RecentFunction | None = None
@@ -158,6 +159,11 @@ class Trigger:
         if isinstance(key, str):
             return str(record.get(key))
         return "|".join(str(record.get(name)) for name in key)
+
+    def overlap_for(self, params: BaseModel) -> timedelta:
+        """The look-back overlap for these params."""
+        overlap = self.overlap
+        return overlap(params) if callable(overlap) else overlap
 
     def fields_for(self, params: BaseModel | None) -> list[str]:
         """The output fields for these params (falls back to the sample's keys)."""
