@@ -43,7 +43,8 @@ class CleverTapConnection(BaseModel):
 
     ``endpoint`` (a proxy or the sandbox emulator) overrides the host ``region`` names.
     The ``retry_*`` settings bound how long a transient fault (429, 5xx, timeout,
-    connection error) is retried before the engine is told.
+    connection error) is retried before the engine is told; the engine then retries
+    the whole batch by its own policy, so these defaults are kept modest.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -59,9 +60,9 @@ class CleverTapConnection(BaseModel):
     max_concurrency: int = Field(
         15, ge=1, le=15, description="Upload requests in flight at once for this account."
     )
-    retry_attempts: int = Field(6, ge=1, le=50, description="Tries of one request, in all.")
+    retry_attempts: int = Field(4, ge=1, le=50, description="Tries of one request, in all.")
     retry_total: float = Field(
-        120.0, ge=0, description="Seconds after which a failing request is no longer retried."
+        60.0, ge=0, description="Seconds after which a failing request is no longer retried."
     )
     retry_initial: float = Field(0.5, ge=0, description="First backoff wait in seconds.")
     retry_max_wait: float = Field(30.0, ge=0, description="Longest single backoff wait.")

@@ -12,6 +12,8 @@ a Salesforce field that is blank (or a template whose field is missing) renders 
 from __future__ import annotations
 
 import json
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from zaplite import Failure
@@ -156,6 +158,10 @@ def _properties(
 
 
 def _convert(value: Any, name: str, step_id: str) -> Any:
+    if isinstance(value, date):  # datetime included: a trigger written in Python may yield one
+        return as_date_value(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, str):
         if looks_like_date(value):
             return as_date_value(value)

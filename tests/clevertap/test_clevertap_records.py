@@ -178,3 +178,24 @@ def test_params_models_forbid_unknown_fields_and_accept_templates() -> None:
         }
     )
     assert templated.ts == "{{trigger.CloseDate}}"
+
+
+def test_python_dates_and_decimals_from_a_python_trigger_are_converted() -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    record = profile(
+        identity="jack",
+        profile={
+            "Seen": datetime(2026, 5, 8, 21, 20, tzinfo=UTC),
+            "Day": date(2026, 5, 8),
+            "Amount": Decimal("12.50"),
+            "Count": Decimal("3"),
+        },
+    )
+    assert record["profileData"] == {
+        "Seen": "$D_1778275200",
+        "Day": "$D_1778198400",
+        "Amount": 12.5,
+        "Count": 3,
+    }
