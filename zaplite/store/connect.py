@@ -25,6 +25,7 @@ from zaplite.errors import ConfigError
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
     "READ_ONLY",
+    "NotJSONCompatible",
     "create_store_engine",
     "display_url",
     "location",
@@ -104,9 +105,16 @@ def create_store_engine(url: URL) -> Engine:
         ) from None
 
 
+class NotJSONCompatible(ValueError):
+    """A value given to the store cannot be stored as JSON (the transaction is rolled back)."""
+
+
 def _dumps(value: Any) -> str:
-    """Serialise a JSON column value; anything not JSON-compatible is a TypeError."""
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    """Serialise a JSON column value; anything not JSON-compatible is :class:`NotJSONCompatible`."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise NotJSONCompatible(f"A value to store is not JSON-compatible ({exc}).") from None
 
 
 def _sqlite_engine(url: URL) -> Engine:

@@ -25,6 +25,7 @@ from zaplite.store import migrate
 from zaplite.store.connect import (
     FIELD,
     READ_ONLY,
+    NotJSONCompatible,
     create_store_engine,
     display_url,
     location,
@@ -145,9 +146,20 @@ class Store:
             connection.execution_options(**{READ_ONLY: True})
             yield connection
 
-    def _write(self) -> Any:
-        """A connection in a write transaction, committed at the end unless it raised."""
-        return self._engine.begin()
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A connection in a write transaction, committed at the end unless it raised.
+
+        A value that cannot be stored as JSON rolls the transaction back and raises
+        :class:`~zaplite.store.connect.NotJSONCompatible` (not SQLAlchemy's wrapper).
+        """
+        try:
+            with self._engine.begin() as connection:
+                yield connection
+        except sa.exc.StatementError as exc:
+            if isinstance(exc.orig, NotJSONCompatible):
+                raise exc.orig from None
+            raise
 
     def _insert(self, table: sa.Table) -> Any:
         """An ``INSERT`` that supports ``ON CONFLICT`` on this database."""

@@ -1,0 +1,213 @@
+"""commit_page and its readers: tasks, dedup keys, cursor, trigger state, run counts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from zaplite.store import NewTask, Store
+
+T0 = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
+
+
+def _task(key: str, status: str = "success", **record: object) -> NewTask:
+    return NewTask(
+        record_key=key,
+        record={"Id": key, **record},
+        status=status,
+        steps=[{"id": "s1", "status": status, "input": {"x": 1}, "output": None, "error": None}],
+        error="boom" if status == "failed" else None,
+    )
+
+
+def test_commit_page_stores_tasks_keys_cursor_and_returns_ids_in_order(store: Store) -> None:
+    run = store.start_run("z")
+    new = [_task(f"r{i}", Name=f"n{i}") for i in range(5)]
+    ids = store.commit_page(
+        "z",
+        run,
+        tasks=new,
+        cursor={"ts": "2026-01-08T12:00:00Z", "id": "r4"},
+        keys=[t.record_key for t in new],
+        watermark=T0,
+    )
+    assert len(ids) == 5 and ids == sorted(ids) and len(set(ids)) == 5
+    for task_id, task in zip(ids, new, strict=True):
+        stored = store.get_task(task_id)
+        assert stored is not None
+        assert stored.record_key == task.record_key
+        assert stored.record == task.record
+        assert stored.steps == task.steps
+        assert stored.run_id == run and stored.zap_id == "z" and stored.attempts == 1
+        assert stored.created_at.tzinfo is not None and stored.created_at.utcoffset() == timedelta(
+            0
+        )
+    assert store.get_cursor("z") == {"ts": "2026-01-08T12:00:00Z", "id": "r4"}
+    assert store.known_keys("z", ["r0", "r4", "other"]) == {"r0", "r4"}
+    assert store.known_keys("another-zap", ["r0"]) == set()
+
+
+def test_cursor_of_unknown_zap_is_none_and_cursor_may_be_any_json(store: Store) -> None:
+    assert store.get_cursor("z") is None
+    for cursor in (["a", 1, None, {"b": [True]}], "plain", 42, {"unicode": "é✓"}):
+        store.commit_page("z", None, tasks=[], cursor=cursor, keys=[])
+        assert store.get_cursor("z") == cursor
+
+
+def test_save_cursor_false_keeps_the_old_cursor(store: Store) -> None:
+    store.commit_page("z", None, tasks=[], cursor=1, keys=[])
+    store.commit_page("z", None, tasks=[_task("a")], cursor=2, keys=["a"], save_cursor=False)
+    assert store.get_cursor("z") == 1
+    assert store.known_keys("z", ["a"]) == {"a"}
+
+
+def test_commit_page_is_all_or_nothing(store: Store) -> None:
+    run = store.start_run("z")
+    store.commit_page(
+        "z", run, tasks=[_task("a")], cursor="c1", keys=["a"], watermark=T0, state={"s": 1}
+    )
+    with pytest.raises(ValueError, match="JSON"):
+        store.commit_page(
+            "z",
+            run,
+            tasks=[_task("b"), _task("c", "failed")],
+            cursor="c2",
+            keys=["b", "c"],
+            watermark=T0 + timedelta(hours=1),
+            forget_before=T0 + timedelta(minutes=30),
+            state={"s": 2, "bad": object()},  # not JSON: fails after tasks and keys went in
+        )
+    assert store.get_cursor("z") == "c1"
+    assert store.known_keys("z", ["a", "b", "c"]) == {"a"}
+    assert store.get_state("z", ["s", "bad"]) == {"s": 1}
+    assert [t.record_key for t in store.list_tasks(zap_id="z")] == ["a"]
+    (stored_run,) = store.list_runs("z")
+    assert (stored_run.found, stored_run.delivered, stored_run.failed) == (1, 1, 0)
+    # the store is still usable after the failed transaction
+    store.commit_page("z", run, tasks=[_task("b")], cursor="c2", keys=["b"])
+    assert store.get_cursor("z") == "c2"
+
+
+def test_a_bad_task_status_is_refused_before_anything_is_written(store: Store) -> None:
+    with pytest.raises(ValueError, match="status"):
+        store.commit_page("z", None, tasks=[_task("a", "weird")], cursor=1, keys=["a"])
+    assert store.get_cursor("z") is None
+
+
+def test_known_keys_are_not_an_error_and_keep_their_first_watermark(store: Store) -> None:
+    store.commit_page("z", None, tasks=[], cursor=1, keys=["a", "b", "a"], watermark=T0)
+    store.commit_page("z", None, tasks=[], cursor=2, keys=["b", "c"], watermark=T0 + timedelta(1))
+    assert store.known_keys("z", ["a", "b", "c", "d"]) == {"a", "b", "c"}
+    # "b" kept its first watermark, so it goes with "a" when T0 falls out of the window
+    store.commit_page("z", None, tasks=[], cursor=3, keys=[], forget_before=T0 + timedelta(hours=1))
+    assert store.known_keys("z", ["a", "b", "c"]) == {"c"}
+
+
+def test_keys_are_forgotten_by_watermark_only_for_that_zap(store: Store) -> None:
+    store.commit_page("z", None, tasks=[], cursor=1, keys=["old"], watermark=T0)
+    store.commit_page("y", None, tasks=[], cursor=1, keys=["old"], watermark=T0)
+    store.commit_page(
+        "z", None, tasks=[], cursor=1, keys=["mid"], watermark=T0 + timedelta(minutes=10)
+    )
+    store.commit_page(
+        "z",
+        None,
+        tasks=[],
+        cursor=2,
+        keys=["new"],
+        watermark=T0 + timedelta(minutes=20),
+        forget_before=T0 + timedelta(minutes=10),
+    )
+    assert store.known_keys("z", ["old", "mid", "new"]) == {"mid", "new"}
+    assert store.known_keys("y", ["old"]) == {"old"}
+
+
+def test_keys_are_capped_per_zap_oldest_first(store_url: str) -> None:
+    with Store(store_url, max_keys_per_zap=5) as store:
+        store.commit_page("z", None, tasks=[], cursor=1, keys=["k1", "k2", "k3"], watermark=T0)
+        store.commit_page("y", None, tasks=[], cursor=1, keys=["y1", "y2"], watermark=T0)
+        store.commit_page(
+            "z",
+            None,
+            tasks=[],
+            cursor=2,
+            keys=["k4", "k5", "k6", "k7"],
+            watermark=T0 + timedelta(minutes=1),
+        )
+        known = store.known_keys("z", [f"k{i}" for i in range(1, 8)])
+        assert known == {"k3", "k4", "k5", "k6", "k7"}
+        assert store.known_keys("y", ["y1", "y2"]) == {"y1", "y2"}
+
+
+def test_known_keys_and_state_handle_thousands_of_keys(store: Store) -> None:
+    keys = [f"003RO{i:013d}" for i in range(2_000)]
+    tasks = [_task(k) for k in keys[:1_000]]
+    ids = store.commit_page(
+        "z",
+        None,
+        tasks=tasks,
+        cursor="c",
+        keys=keys,
+        watermark=T0,
+        state={k: {"StageName": "Prospect"} for k in keys[:1_200]},
+    )
+    assert len(ids) == 1_000
+    probe = [*keys[::2], *(f"new{i}" for i in range(600))]
+    assert store.known_keys("z", probe) == set(keys[::2])
+    values = store.get_state("z", keys)
+    assert len(values) == 1_200 and values[keys[0]] == {"StageName": "Prospect"}
+    store.commit_page("z", None, tasks=[], cursor="c", keys=[], state=dict.fromkeys(keys[:700]))
+    assert len(store.get_state("z", keys)) == 500
+
+
+def test_state_is_set_overwritten_and_deleted_by_none(store: Store) -> None:
+    assert store.get_state("z", ["a"]) == {}
+    store.commit_page(
+        "z",
+        None,
+        tasks=[],
+        cursor=1,
+        keys=[],
+        state={"a": {"Stage": "Prospect"}, "b": [1, 2], "c": "x"},
+    )
+    store.commit_page(
+        "z",
+        None,
+        tasks=[],
+        cursor=2,
+        keys=[],
+        state={"a": {"Stage": "Qualified"}, "b": None, "missing": None},
+    )
+    assert store.get_state("z", ["a", "b", "c", "missing"]) == {
+        "a": {"Stage": "Qualified"},
+        "c": "x",
+    }
+    assert store.get_state("other", ["a"]) == {}
+
+
+def test_run_counters_add_up_across_pages(store: Store) -> None:
+    run = store.start_run("z")
+    store.commit_page(
+        "z",
+        run,
+        tasks=[_task("a"), _task("b", "failed"), _task("c", "filtered")],
+        cursor=1,
+        keys=["a", "b", "c"],
+    )
+    store.commit_page("z", run, tasks=[_task("d"), _task("e")], cursor=2, keys=["d", "e"])
+    store.commit_page("z", run, tasks=[], cursor=3, keys=[])
+    (stored,) = store.list_runs("z")
+    assert (stored.found, stored.delivered, stored.failed, stored.filtered) == (5, 3, 1, 1)
+
+
+def test_reset_zap_forgets_cursor_keys_state_but_not_history(store: Store) -> None:
+    run = store.start_run("z")
+    store.commit_page("z", run, tasks=[_task("a")], cursor=1, keys=["a"], state={"s": 1})
+    store.commit_page("y", None, tasks=[], cursor=9, keys=["a"], state={"s": 2})
+    store.reset_zap("z")
+    assert store.get_cursor("z") is None
+    assert store.known_keys("z", ["a"]) == set()
+    assert store.get_state("z", ["s"]) == {}
+    assert len(store.list_tasks(zap_id="z")) == 1 and len(store.list_runs("z")) == 1
+    assert store.get_cursor("y") == 9 and store.known_keys("y", ["a"]) == {"a"}

@@ -1,0 +1,103 @@
+"""Zap status (auth failures, pause), samples, and leases between daemons."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from zaplite.store import Store, ZapStatus
+
+
+def test_status_of_an_unknown_zap(store: Store) -> None:
+    assert store.get_status("z") == ZapStatus("z", None, 0, None, False)
+    assert store.list_statuses() == []
+
+
+def test_auth_failures_count_up_and_clear(store: Store) -> None:
+    assert [store.record_auth_failure("z") for _ in range(3)] == [1, 2, 3]
+    assert store.record_auth_failure("other") == 1
+    assert store.get_status("z").auth_failures == 3
+    store.clear_auth_failures("z")
+    assert store.get_status("z").auth_failures == 0
+    assert store.record_auth_failure("z") == 1
+    store.clear_auth_failures("never-seen")  # not an error
+
+
+def test_pause_and_resume(store: Store) -> None:
+    store.record_auth_failure("z")
+    store.pause("z", "Salesforce refused the credentials 3 times; fix the connection and resume.")
+    status = store.get_status("z")
+    assert status.paused and status.paused_reason is not None
+    assert status.paused_reason.startswith("Salesforce refused")
+    assert status.auth_failures == 1
+    store.pause("z", "again")
+    assert store.get_status("z").paused_reason == "again"
+    store.resume("z")
+    status = store.get_status("z")
+    assert not status.paused and status.paused_reason is None and status.auth_failures == 0
+    store.resume("never-seen")  # not an error
+
+
+def test_statuses_gather_runs_cursors_and_pauses(store: Store) -> None:
+    run = store.start_run("b")
+    store.commit_page("c", None, tasks=[], cursor={"ts": 1}, keys=[])
+    store.pause("a", "paused by hand")
+    statuses = store.list_statuses()
+    assert [s.zap_id for s in statuses] == ["a", "b", "c"]
+    a, b, c = statuses
+    assert a.paused_reason == "paused by hand" and not a.has_cursor and a.last_run_at is None
+    (stored_run,) = store.list_runs("b")
+    assert b.last_run_at == stored_run.started_at and b.last_run_at.tzinfo is not None
+    assert c.has_cursor and not c.paused
+    assert store.get_status("b").last_run_at == stored_run.started_at
+    store.finish_run(run, "ok")
+
+
+def test_samples_are_saved_replaced_and_read(store: Store) -> None:
+    assert store.get_samples("z") == []
+    samples = [{"Id": "003A", "Name": "Ann", "Owner": {"Name": "Bo"}}, {"Id": "003B", "n": 1.5}]
+    store.save_samples("z", samples)
+    assert store.get_samples("z") == samples
+    store.save_samples("z", samples[:1])
+    assert store.get_samples("z") == samples[:1]
+    store.pause("z", "x")
+    assert store.get_samples("z") == samples[:1]  # pausing keeps the samples
+    store.save_samples("z", [])
+    assert store.get_samples("z") == []
+    assert store.get_status("z").paused_reason == "x"  # saving samples keeps the pause
+
+
+def test_lease_between_two_owners(store: Store) -> None:
+    assert store.acquire_lease("z", "daemon-a", 60)
+    assert not store.acquire_lease("z", "daemon-b", 60)
+    assert store.acquire_lease("z", "daemon-a", 60)  # ours: taken again, extended
+    assert store.renew_lease("z", "daemon-a", 60)
+    assert not store.renew_lease("z", "daemon-b", 60)
+    assert store.acquire_lease("other", "daemon-b", 60)  # leases are per zap
+    store.release_lease("z", "daemon-b")  # not b's: nothing happens
+    assert not store.acquire_lease("z", "daemon-b", 60)
+    store.release_lease("z", "daemon-a")
+    assert store.acquire_lease("z", "daemon-b", 60)
+    assert not store.renew_lease("z", "daemon-a", 60)
+
+
+def test_an_expired_lease_can_be_taken(store: Store) -> None:
+    assert store.acquire_lease("z", "daemon-a", 0)  # expires at once
+    assert store.acquire_lease("z", "daemon-b", 60)
+    assert not store.acquire_lease("z", "daemon-a", 60)
+    assert not store.renew_lease("z", "daemon-a", 60)
+
+
+def test_only_one_of_many_racing_owners_gets_the_lease(store_url: str) -> None:
+    stores = [Store(store_url) for _ in range(2)]  # two daemons sharing one database
+    try:
+        owners = [f"daemon-{i}" for i in range(8)]
+        with ThreadPoolExecutor(len(owners)) as pool:
+            won = list(
+                pool.map(lambda i: stores[i % 2].acquire_lease("z", owners[i], 60), range(8))
+            )
+        assert won.count(True) == 1
+        winner = owners[won.index(True)]
+        assert stores[0].renew_lease("z", winner, 60)
+    finally:
+        for opened in stores:
+            opened.close()
