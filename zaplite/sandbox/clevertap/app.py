@@ -14,7 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from zaplite.sandbox.clevertap.admin import admin_routes
-from zaplite.sandbox.clevertap.connection import RawSendMiddleware, drop_connection
+from zaplite.sandbox.clevertap.connection import (
+    RawSendMiddleware,
+    can_drop,
+    drop_connection,
+)
 from zaplite.sandbox.clevertap.responses import (
     error_body,
     unprocessed_entry,
@@ -154,10 +158,11 @@ def _upload_endpoint(emu: CleverTapEmulator) -> Any:
 
 
 async def _drop(request: Request, answer: Any) -> Response:
-    if await drop_connection(request.scope):
-        answer(0, None)  # logged as status 0 (no answer)
-        return Response(status_code=500)  # sent nowhere: the connection is closed
-    return answer(500, error_body(500, "The emulator's server cannot drop connections."))
+    if not can_drop(request.scope):
+        return answer(500, error_body(500, "The emulator's server cannot drop connections."))
+    answer(0, None)  # logged as status 0 before the client can see the connection close
+    await drop_connection(request.scope)
+    return Response(status_code=500)  # sent nowhere: the connection is closed
 
 
 def _profile_endpoint(emu: CleverTapEmulator) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-__all__ = ["RAW_SEND_KEY", "RawSendMiddleware", "drop_connection"]
+__all__ = ["RAW_SEND_KEY", "RawSendMiddleware", "can_drop", "drop_connection"]
 
 RAW_SEND_KEY = "zaplite.raw_send"
 
@@ -31,13 +31,24 @@ class RawSendMiddleware:
         await self.app(scope, receive, send)
 
 
+def _cycle(scope: dict[str, Any]) -> Any:
+    cycle = getattr(scope.get(RAW_SEND_KEY), "__self__", None)
+    if getattr(cycle, "transport", None) is None or not hasattr(cycle, "disconnected"):
+        return None
+    return cycle
+
+
+def can_drop(scope: dict[str, Any]) -> bool:
+    """Whether the server of this request lets :func:`drop_connection` close its connection."""
+    return _cycle(scope) is not None
+
+
 async def drop_connection(scope: dict[str, Any]) -> bool:
     """Close the client's connection unanswered; ``False`` if the server does not allow it."""
-    cycle = getattr(scope.get(RAW_SEND_KEY), "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None or not hasattr(cycle, "disconnected"):
+    cycle = _cycle(scope)
+    if cycle is None:
         return False
-    transport.close()
+    cycle.transport.close()
     for _ in range(100):
         if cycle.disconnected:
             break
