@@ -8,7 +8,8 @@ its "Skipped record number : N" (1-based within that request), or, when the numb
 is missing, by matching the record it quotes; exactly those records fail.
 
 Whole-request errors: 429, 5xx, timeouts and connection errors are retried with
-backoff (``Retry-After`` honoured) within the connection's ``retry_*`` bounds and
+backoff (``Retry-After`` honoured; one longer than ``retry_max_wait`` is passed on to
+the engine at once, with ``retry_after`` set) within the connection's ``retry_*`` bounds and
 then raised as :class:`~zaplite.errors.RateLimited` / :class:`~zaplite.errors.RetryableError`;
 401/403 raise :class:`~zaplite.errors.AuthError`, other 4xx :class:`~zaplite.errors.PermanentError`.
 When every request of a call fails that way the error is raised, so the engine can
@@ -32,7 +33,7 @@ import httpx
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
 )
@@ -164,7 +165,7 @@ def _same(ours: Any, theirs: Any) -> bool:
 async def _post(client: CleverTapClient, payload: dict[str, Any]) -> Any:
     settings = client.settings
     retrying = AsyncRetrying(
-        retry=retry_if_exception_type(_Transient),
+        retry=retry_if_exception(lambda error: _worth_waiting(error, settings.retry_max_wait)),
         stop=stop_after_attempt(settings.retry_attempts) | stop_after_delay(settings.retry_total),
         wait=_wait(client),
         reraise=True,
@@ -178,6 +179,13 @@ async def _post(client: CleverTapClient, payload: dict[str, Any]) -> Any:
             raise RateLimited(str(error), code=429, retry_after=error.retry_after) from None
         raise RetryableError(str(error), code=error.status, retry_after=error.retry_after) from None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _worth_waiting(error: BaseException, longest: float) -> bool:
+    """Retry here unless the service asked for a longer wait than ours: the engine then waits."""
+    if not isinstance(error, _Transient):
+        return False
+    return error.retry_after is None or error.retry_after <= longest
 
 
 def _wait(client: CleverTapClient) -> Any:

@@ -153,3 +153,11 @@ def test_concurrency_never_exceeds_the_limit(emu, settings, run, limit) -> None:
     assert stats["peak_in_flight"] <= limit
     assert emu.upload_count == 60
     assert len(emu.profiles) == 300
+
+
+def test_a_retry_after_longer_than_our_wait_is_passed_to_the_engine(emu, settings, run) -> None:
+    emu.fail_next(1, 429, retry_after=120)
+    with pytest.raises(RateLimited) as caught:
+        run(settings(retry_max_wait=0.05), lambda ctx: upload_event.perform(ctx, WON))
+    assert caught.value.retry_after == 120
+    assert emu.upload_count == 1
