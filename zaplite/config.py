@@ -507,10 +507,11 @@ def load_config(
     if path is None:
         return parse_config({}, path=None, base_dir=cwd if cwd is not None else Path.cwd(), env=env)
     file = str(path)
-    if path.is_dir():
+    actual = cwd / path if cwd is not None and not path.is_absolute() else path
+    if actual.is_dir():
         raise ConfigError(file, None, "is a folder, not a configuration file")
     try:
-        raw = path.read_bytes()
+        raw = actual.read_bytes()
     except FileNotFoundError:
         raise ConfigError(file, None, "the configuration file does not exist") from None
     except OSError as error:
@@ -523,7 +524,4 @@ def load_config(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(file, None, _toml_position(str(error))) from None
-    base = path.parent if path.parent != Path("") else Path(".")
-    if cwd is not None and not base.is_absolute():
-        base = cwd / base
-    return parse_config(data, path=path, base_dir=base, env=env)
+    return parse_config(data, path=path, base_dir=actual.parent, env=env)
