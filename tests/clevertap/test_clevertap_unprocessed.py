@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from zaplite_clevertap.upload import map_unprocessed
+from zaplite_clevertap.unprocessed import map_unprocessed
 
 from zaplite import Failure, Success
 from zaplite.errors import PermanentError
