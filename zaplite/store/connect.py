@@ -197,6 +197,8 @@ def _server_reason(text: str, url: URL) -> str:
     server = f"{url.host or 'localhost'}:{url.port or 5432}"
     if "password authentication failed" in lowered or "authentication" in lowered:
         return f"the server at {server} refused the user name or password"
+    if "role" in lowered and "does not exist" in lowered:
+        return f"the server at {server} has no user {url.username!r}"
     if "does not exist" in lowered and "database" in lowered:
         return f"the database {url.database!r} does not exist on the server at {server}"
     if "connection refused" in lowered or "could not connect" in lowered or "timeout" in lowered:

@@ -1,0 +1,127 @@
+"""Schema migrations: fresh databases, re-opening, the 0001 path, newer databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from zaplite.errors import ConfigError
+from zaplite.store import NewTask, Store
+from zaplite.store.connect import create_store_engine, parse_url
+from zaplite.store.migrate import MIGRATIONS_DIR, alembic_config, current_revisions, head_revision
+from zaplite.store.schema import metadata
+
+
+def _engine(url: str) -> sa.Engine:
+    return create_store_engine(parse_url(url))
+
+
+def _revisions(url: str) -> tuple[str, ...]:
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            return current_revisions(connection)
+    finally:
+        engine.dispose()
+
+
+def test_a_fresh_database_gets_the_head_revision(store: Store, store_url: str) -> None:
+    assert _revisions(store_url) == (head_revision(),)
+    with store.engine.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names())
+    assert set(metadata.tables) | {"alembic_version"} <= tables
+
+
+def test_the_migrations_build_exactly_the_schema_of_schema_py(store: Store) -> None:
+    with store.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        assert compare_metadata(context, metadata) == []
+
+
+def test_reopening_is_idempotent_and_keeps_the_data(store_url: str) -> None:
+    with Store(store_url) as first:
+        first.commit_page(
+            "z",
+            None,
+            tasks=[NewTask("k", {"Id": "k"}, "success", [])],
+            cursor={"ts": 5},
+            keys=["k"],
+        )
+    for _ in range(2):
+        with Store(store_url) as again:
+            assert again.get_cursor("z") == {"ts": 5}
+            assert [t.record_key for t in again.list_tasks()] == ["k"]
+    assert _revisions(store_url) == (head_revision(),)
+
+
+def test_a_database_created_by_0001_opens_and_is_upgraded(store_url: str) -> None:
+    engine = _engine(store_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+        with engine.begin() as connection:  # data written by the 0001 release
+            connection.execute(
+                sa.text(
+                    "INSERT INTO zap_cursors (zap_id, cursor, updated_at) "
+                    "VALUES ('z', '{\"ts\": 1}', '2026-01-08 12:00:00')"
+                )
+            )
+    finally:
+        engine.dispose()
+    assert _revisions(store_url) == ("0001",)
+    with Store(store_url) as store:
+        assert store.get_cursor("z") == {"ts": 1}
+        assert store.get_status("z").has_cursor
+    assert _revisions(store_url) == (head_revision(),)
+
+
+def test_a_database_from_a_newer_release_is_refused(store_url: str, backend: str) -> None:
+    Store(store_url).close()
+    engine = _engine(store_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("UPDATE alembic_version SET version_num = '0099_future'"))
+    finally:
+        engine.dispose()
+    with pytest.raises(ConfigError) as caught:
+        Store(store_url)
+    message = str(caught.value)
+    assert "newer zaplite release" in message and "0099_future" in message
+    assert caught.value.field == "store.url"
+    assert "\n" not in message
+
+
+def test_tables_of_another_program_are_not_taken_over(store_url: str) -> None:
+    engine = _engine(store_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE tasks (id INTEGER PRIMARY KEY, what TEXT)"))
+    finally:
+        engine.dispose()
+    with pytest.raises(ConfigError, match=r"tables zaplite did not create \(tasks\)"):
+        Store(store_url)
+
+
+def test_create_false_needs_an_existing_store(store_url: str, backend: str) -> None:
+    with pytest.raises(
+        ConfigError, match="does not exist" if backend == "sqlite" else "no zaplite"
+    ):
+        Store(store_url, create=False)
+    Store(store_url).close()
+    with Store(store_url, create=False) as store:
+        assert store.list_runs() == []
+
+
+def test_the_migrations_ship_inside_the_package() -> None:
+    assert MIGRATIONS_DIR.parent == Path(__import__("zaplite.store").store.__file__).parent
+    assert (MIGRATIONS_DIR / "env.py").is_file()
+    assert (MIGRATIONS_DIR / "script.py.mako").is_file()
+    assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
+    assert not list(Path(MIGRATIONS_DIR).glob("alembic.ini"))
