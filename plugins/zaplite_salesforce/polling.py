@@ -16,6 +16,7 @@ existed before a ``start = "now"`` zap was turned on.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -216,10 +217,11 @@ async def _newest(client: SalesforceClient, plan: Plan) -> Position:
         order_by=[f"{plan.ts_field} DESC", "Id DESC"],
         limit=1,
     )
-    async for page in client.query(query):
-        for record in page.records:
-            return Position(parse_datetime(record[plan.ts_field]), str(record["Id"]))
-        break
+    async with aclosing(client.query(query)) as pages:
+        async for page in pages:
+            for record in page.records:
+                return Position(parse_datetime(record[plan.ts_field]), str(record["Id"]))
+            break
     now = client.server_date or datetime.now(UTC)
     return Position(now.replace(microsecond=0))
 
@@ -229,30 +231,28 @@ async def poll_batches(
     plan: Plan,
     saved: Any,
     start: Any,
-    *,
-    declared_overlap: timedelta = DEFAULT_OVERLAP,
 ) -> AsyncIterator[Batch]:
     """Yield the poll's pages, each with the cursor after its last record.
 
-    ``declared_overlap`` is the trigger's ``overlap`` the engine keeps dedup keys for;
-    the watermark is shifted so that keys live as long as this zap's own overlap.
+    A page's watermark is the cursor's timestamp: the engine keeps the dedup keys of
+    the records it delivered until they fall out of the overlap behind it.
     """
     if saved is None:
         cursor, read = await first_cursor(client, plan, start)
         if not read:
-            yield Batch([], cursor, _watermark(cursor, plan, declared_overlap), client.usage)
+            yield Batch([], cursor, _watermark(cursor), client.usage)
             return
     else:
         cursor = Cursor.load(saved)
     restarts = 0
     while True:
         try:
-            async for page in client.query(plan.select(cursor.conditions(plan))):
-                for record in page.records:
-                    position = Position(parse_datetime(record[plan.ts_field]), str(record["Id"]))
-                    cursor = cursor.advanced(position)
-                watermark = _watermark(cursor, plan, declared_overlap)
-                yield Batch(page.records, cursor, watermark, page.usage)
+            async with aclosing(client.query(plan.select(cursor.conditions(plan)))) as pages:
+                async for page in pages:
+                    for record in page.records:
+                        stamp = parse_datetime(record[plan.ts_field])
+                        cursor = cursor.advanced(Position(stamp, str(record["Id"])))
+                    yield Batch(page.records, cursor, _watermark(cursor), page.usage)
             return
         except QueryLocatorExpired:
             restarts += 1
@@ -263,15 +263,14 @@ async def poll_batches(
                 ) from None
 
 
-def _watermark(cursor: Cursor, plan: Plan, declared: timedelta) -> datetime | None:
-    if cursor.position is None:
-        return None
-    return cursor.position.ts - max(plan.overlap - declared, timedelta(0))
+def _watermark(cursor: Cursor) -> datetime | None:
+    return cursor.position.ts if cursor.position is not None else None
 
 
 async def recent_records(client: SalesforceClient, plan: Plan, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` most recent records (newest first), cleaned."""
     query = plan.select(descending=True) + f" LIMIT {max(1, int(limit))}"
-    async for page in client.query(query):
-        return [clean_record(record) for record in page.records[:limit]]
+    async with aclosing(client.query(query)) as pages:
+        async for page in pages:
+            return [clean_record(record) for record in page.records[:limit]]
     return []

@@ -25,6 +25,7 @@ __all__ = [
     "NewRecordParams",
     "UpdatedRecordParams",
     "add_triggers",
+    "overlap_for",
 ]
 
 Scalar = str | int | float | bool | None
@@ -82,10 +83,12 @@ class UpdatedRecordParams(NewRecordParams):
         return _check_fields(value)
 
 
-def _overlap(params: NewContactParams) -> timedelta:
-    if params.overlap_seconds is None:
+def overlap_for(params: BaseModel) -> timedelta:
+    """The look-back overlap of a zap: ``overlap_seconds``, or five minutes."""
+    seconds = getattr(params, "overlap_seconds", None)
+    if seconds is None:
         return DEFAULT_OVERLAP
-    return timedelta(seconds=params.overlap_seconds)
+    return timedelta(seconds=seconds)
 
 
 def _object(params: NewContactParams) -> str:
@@ -115,7 +118,7 @@ async def _plan(ctx: PollContext, ts_field: str, also: Sequence[str] = ()) -> Pl
         params.where,
         ts_field,
         also=also,
-        overlap=_overlap(params),
+        overlap=overlap_for(params),
     )
 
 
@@ -219,7 +222,7 @@ OPPORTUNITY_SAMPLE: Record = {
 
 def add_triggers(app: App) -> None:
     """Add the three Salesforce triggers to ``app``."""
-    overlap = DEFAULT_OVERLAP
+    overlap = overlap_for
 
     async def recent_created(ctx: PollContext) -> list[Record]:
         return await _recent(ctx, "CreatedDate")

@@ -361,4 +361,8 @@ def test_app_declares_the_three_triggers() -> None:
         "_previous.StageName",
     ]
     assert app.triggers["new_contact"].sample["Email"]
-    assert all(trigger.overlap == timedelta(minutes=5) for trigger in app.triggers.values())
+    assert all(
+        trigger.overlap_for(params) == timedelta(minutes=5) for trigger in app.triggers.values()
+    )
+    quick = UpdatedRecordParams(object="Lead", overlap_seconds=0)
+    assert updated.overlap_for(quick) == timedelta(0)
