@@ -195,7 +195,7 @@ def service_error(response: httpx.Response) -> str:
     try:
         body: Any = response.json()
     except ValueError:
-        return response.text.strip()[:300]
+        return " ".join(response.text.split())[:300]
     if isinstance(body, dict):
         for key in ("error", "message", "status"):
             if isinstance(body.get(key), str) and body[key]:

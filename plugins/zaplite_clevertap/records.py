@@ -12,6 +12,7 @@ a Salesforce field that is blank (or a template whose field is missing) renders 
 from __future__ import annotations
 
 import json
+import math
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -162,6 +163,10 @@ def _convert(value: Any, name: str, step_id: str) -> Any:
         return as_date_value(value)
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RecordError(
+            f"step {step_id!r}: property {name!r} is {value}, which JSON cannot carry."
+        )
     if isinstance(value, str):
         if looks_like_date(value):
             return as_date_value(value)

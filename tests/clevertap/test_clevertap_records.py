@@ -199,3 +199,8 @@ def test_python_dates_and_decimals_from_a_python_trigger_are_converted() -> None
         "Amount": 12.5,
         "Count": 3,
     }
+
+
+def test_non_finite_numbers_are_refused() -> None:
+    outcome = profile(identity="jack", profile={"Score": float("nan")})
+    assert isinstance(outcome, Failure) and "'Score'" in outcome.message
