@@ -34,9 +34,14 @@ __all__ = ["build_app"]
 _MALFORMED = object()
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _parse(raw: bytes) -> Any:
+    """The JSON body (strict: NaN and Infinity are refused), or ``_MALFORMED``."""
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_no_constants)
     except ValueError:
         return _MALFORMED
 
