@@ -24,6 +24,10 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|w|d|h|m|s)")
 _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?\s*(?:ms|w|d|h|m|s)\s*)+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO = re.compile(
+    r"p(?:(\d+(?:\.\d+)?)w)?(?:(\d+(?:\.\d+)?)d)?"
+    r"(?:t(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?)?"
+)
 _HINT = 'a duration such as "30s", "5m", "1h", "1d" or "1h30m"'
 
 
@@ -31,7 +35,8 @@ def parse_duration(value: str | float | timedelta) -> timedelta:
     """Parse ``"30s"``, ``"5m"``, ``"1h"``, ``"1d"``, ``"1h30m"`` (or a number of seconds).
 
     Units: ``ms``, ``s``, ``m``, ``h``, ``d``, ``w``; parts may be combined and decimals
-    are allowed (``"1.5h"``). Raises :class:`ValueError` with a readable reason.
+    are allowed (``"1.5h"``). ISO-8601 durations without years or months (``"PT5M"``)
+    are accepted too. Raises :class:`ValueError` with a readable reason.
     """
     if isinstance(value, timedelta):
         return value
@@ -43,6 +48,8 @@ def parse_duration(value: str | float | timedelta) -> timedelta:
         text = value.strip().lower()
         if _NUMBER.fullmatch(text):
             seconds = float(text)
+        elif text.startswith("p") and _ISO.fullmatch(text):
+            seconds = _iso_seconds(text)
         elif _WHOLE.fullmatch(text):
             seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _PART.findall(text))
         else:
@@ -55,6 +62,15 @@ def parse_duration(value: str | float | timedelta) -> timedelta:
         return timedelta(seconds=seconds)
     except OverflowError:
         raise ValueError(f'"{value}" is too long a duration') from None
+
+
+def _iso_seconds(text: str) -> float:
+    """Seconds of an ISO-8601 duration without years or months (``PT5M``, ``P1DT2H``)."""
+    match = _ISO.fullmatch(text)
+    if match is None or text in ("p", "pt") or text.endswith("t"):
+        raise ValueError(f'"{text.upper()}" is not {_HINT}')
+    sizes = (604800, 86400, 3600, 60, 1)
+    return sum(float(part) * size for part, size in zip(match.groups(), sizes, strict=True) if part)
 
 
 def format_duration(delta: timedelta) -> str:

@@ -33,6 +33,7 @@ from pydantic import (
     PrivateAttr,
     Tag,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -117,6 +118,10 @@ class Schedule(BaseModel):
         if delta <= timedelta(0):
             raise ValueError("must be longer than zero")
         return delta
+
+    @field_serializer("every")
+    def _write_every(self, value: timedelta | None) -> str | None:
+        return None if value is None else format_duration(value)
 
     @field_validator("cron")
     @classmethod
@@ -221,7 +226,7 @@ class Condition(BaseModel):
     @model_validator(mode="after")
     def _value_fits_op(self) -> Condition:
         has_value = "value" in self.model_fields_set
-        if self.op in UNARY_OPS and has_value:
+        if self.op in UNARY_OPS and has_value and self.value is not None:
             raise TemplateError("value", f'the "{self.op}" operator takes no value')
         if self.op in COMPARING_OPS and not has_value:
             raise TemplateError("value", f'the "{self.op}" operator needs a "value"')
