@@ -1,0 +1,50 @@
+"""Fixtures for the engine tests: a project with the in-memory test plugin registered."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import memory_plugin
+
+from zaplite.testing import ZapliteProject
+
+
+@pytest.fixture
+def service() -> Iterator[memory_plugin.MemoryService]:
+    """The in-memory service the plugin's default connection talks to."""
+    memory_plugin.reset()
+    service = memory_plugin.SERVICES.setdefault("default", memory_plugin.MemoryService())
+    yield service
+    memory_plugin.reset()
+
+
+@pytest.fixture
+def project(zaplite_project: ZapliteProject, service: Any) -> ZapliteProject:
+    """A project with the memory plugin and one memory connection."""
+    zaplite_project.use_plugins(memory_plugin)
+    zaplite_project.add_connection("mem", "memory", name="default")
+    return zaplite_project
+
+
+def memory_zap(
+    zap_id: str = "z", *, steps: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A zap from the memory trigger to the memory send action."""
+    trigger = {"app": "memory", "event": "new_item", "params": {"page_size": 2}, "start": "all"}
+    trigger.update(extra.pop("trigger", {}))
+    return {
+        "id": zap_id,
+        "name": f"test zap {zap_id}",
+        "schedule": {"every": "1m"},
+        "trigger": trigger,
+        "steps": steps
+        or [{"id": "out", "app": "memory", "action": "send", "params": {"to": "{{trigger.name}}"}}],
+        **extra,
+    }

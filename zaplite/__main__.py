@@ -1,0 +1,5 @@
+"""``python -m zaplite`` runs the command line."""
+
+from zaplite.cli import main
+
+main()

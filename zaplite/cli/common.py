@@ -1,0 +1,107 @@
+"""What the commands share: the workspace options, loading, output and error display."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from zaplite.workspace import Workspace
+
+__all__ = [
+    "console",
+    "echo_json",
+    "err_console",
+    "load_workspace",
+    "run_async",
+    "setup_logging",
+    "workspace_options",
+]
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+def workspace_options(function: F) -> F:
+    """Add ``--config``, ``--zaps`` and ``--plugins-dir`` to a command."""
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            envvar="ZAPLITE_CONFIG",
+            help="The config file (default: ./zaplite.toml).",
+        ),
+        click.option(
+            "--zaps",
+            "zaps_dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            help="The folder of zap files (default: zaps/ beside the config file).",
+        ),
+        click.option(
+            "--plugins-dir",
+            type=click.Path(path_type=Path, file_okay=False),
+            envvar="ZAPLITE_PLUGINS_DIR",
+            help="A folder of plugin modules (*.py) to load.",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def load_workspace(
+    config_path: Path | None, zaps_dir: Path | None, plugins_dir: Path | None
+) -> Workspace:
+    """Load the workspace the options point at."""
+    return Workspace.load(config_path, zaps_dir=zaps_dir, plugins_dir=plugins_dir)
+
+
+def echo_json(value: Any) -> None:
+    """Print ``value`` as indented JSON on stdout."""
+    click.echo(json.dumps(value, indent=2, default=str, ensure_ascii=False))
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion on a fresh event loop."""
+    return asyncio.run(coroutine)
+
+
+def setup_logging(verbose: int = 0) -> None:
+    """Log zaplite's messages to stderr (INFO with -v, DEBUG with -vv; warnings always)."""
+    from rich.logging import RichHandler
+
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = RichHandler(console=err_console, show_path=False, markup=False, rich_tracebacks=False)
+    root = logging.getLogger("zaplite")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    for noisy in ("apscheduler", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def with_workspace(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: load the workspace from the options and close it after the command."""
+
+    @functools.wraps(function)
+    def wrapper(
+        config_path: Path | None, zaps_dir: Path | None, plugins_dir: Path | None, **kwargs: Any
+    ) -> Any:
+        workspace = load_workspace(config_path, zaps_dir, plugins_dir)
+        try:
+            return function(workspace, **kwargs)
+        finally:
+            workspace.close()
+
+    return wrapper

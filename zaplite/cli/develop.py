@@ -1,0 +1,153 @@
+"""Building a zap: ``validate``, ``test-trigger`` and ``test-step`` (none of them moves a cursor)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from zaplite.binding import template_warnings
+from zaplite.cli.common import (
+    console,
+    echo_json,
+    err_console,
+    run_async,
+    setup_logging,
+    with_workspace,
+    workspace_options,
+)
+from zaplite.connections import Connections
+from zaplite.errors import ConfigError
+from zaplite.workspace import Workspace
+
+__all__ = ["COMMANDS"]
+
+
+@click.command()
+@workspace_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@with_workspace
+def validate(workspace: Workspace, as_json: bool) -> None:
+    """Check the config and every zap: schema, apps, params, connections, variables, templates (exit 2 on error)."""
+    errors: list[str] = [str(problem) for problem in workspace.problems]
+    connections = Connections(workspace.config, workspace.registry)
+    for name in workspace.config.connections:
+        try:
+            connections.settings(name)
+        except ConfigError as error:
+            errors.append(str(error))
+    warnings: list[str] = []
+    for zap in workspace.zaps.values():
+        warnings.extend(template_warnings(zap))
+    if as_json:
+        echo_json({"zaps": sorted(workspace.zaps), "errors": errors, "warnings": warnings})
+    else:
+        for line in errors:
+            err_console.print(f"error: {line}", markup=False)
+        for line in warnings:
+            err_console.print(f"warning: {line}", markup=False)
+        if not errors:
+            count = len(workspace.zaps)
+            console.print(
+                f"{count} zap(s) and {len(workspace.config.connections)} connection(s) are valid.",
+                markup=False,
+            )
+    if errors:
+        raise click.exceptions.Exit(2)
+
+
+@click.command("test-trigger")
+@workspace_options
+@click.argument("zap_id")
+@click.option("--limit", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+@click.option("-v", "--verbose", count=True, help="Log more.")
+@with_workspace
+def test_trigger(
+    workspace: Workspace, zap_id: str, limit: int, as_json: bool, verbose: int
+) -> None:
+    """Fetch up to --limit recent records the zap's trigger sees and keep them as samples."""
+    setup_logging(verbose)
+    zap = workspace.zap(zap_id)
+
+    async def go() -> list[dict[str, Any]]:
+        engine = workspace.engine()
+        try:
+            return await engine.test_trigger(zap, limit)
+        finally:
+            await engine.connections.close()
+
+    records = run_async(go())
+    if as_json:
+        echo_json(records)
+        return
+    trigger = f"{zap.trigger.app}.{zap.trigger.name}"
+    if not records:
+        console.print(f"{trigger} found no records for {zap_id}.", markup=False)
+        return
+    for index, record in enumerate(records, 1):
+        console.print(
+            f"record {index} of {len(records)} from {trigger}:", style="bold", markup=False
+        )
+        console.print_json(json.dumps(record, default=str))
+    console.print(
+        f"Kept {len(records)} sample(s) for `zaplite test-step {zap_id}`. No cursor was moved.",
+        markup=False,
+    )
+
+
+@click.command("test-step")
+@workspace_options
+@click.argument("zap_id")
+@click.argument("step_id", required=False)
+@click.option("--dry-run", is_flag=True, help="Only show the request; send nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("-v", "--verbose", count=True, help="Log more.")
+@with_workspace
+def test_step(
+    workspace: Workspace,
+    zap_id: str,
+    step_id: str | None,
+    dry_run: bool,
+    as_json: bool,
+    verbose: int,
+) -> None:
+    """Map a sample record into a step, show the request, send it (unless --dry-run) and show the response."""
+    setup_logging(verbose)
+    zap = workspace.zap(zap_id)
+
+    async def go() -> dict[str, Any]:
+        engine = workspace.engine()
+        try:
+            return await engine.test_step(zap, step_id, dry_run=dry_run)
+        finally:
+            await engine.connections.close()
+
+    report = run_async(go())
+    if as_json:
+        echo_json(report)
+    else:
+        console.print(
+            f"Step {report['step']!r} of {zap_id}, mapped from {report['record_source']}.",
+            markup=False,
+        )
+        if "request" in report:
+            console.print("Request:", style="bold")
+            console.print_json(json.dumps(report["request"], default=str))
+        else:
+            console.print("Params:", style="bold")
+            console.print_json(json.dumps(report["params"], default=str))
+        status = report["status"]
+        if status == "dry-run":
+            console.print("Dry run: nothing was sent.")
+        elif status == "success":
+            console.print("Response:", style="bold green")
+            console.print_json(json.dumps(report.get("response"), default=str))
+        else:
+            err_console.print(f"The step failed: {report.get('error')}", markup=False)
+    if report["status"] in ("failed", "invalid"):
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [validate, test_trigger, test_step]

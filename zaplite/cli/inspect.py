@@ -1,0 +1,213 @@
+"""Reading commands: ``apps``, ``connections [--test]`` and ``history``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from pydantic import BaseModel
+from rich.table import Table
+from rich.text import Text
+
+from zaplite.cli.common import console, echo_json, run_async, with_workspace, workspace_options
+from zaplite.connections import Connections
+from zaplite.errors import ZapliteError
+from zaplite.workspace import Workspace
+
+__all__ = ["COMMANDS"]
+
+
+def describe_params(model: type[BaseModel] | None) -> list[dict[str, Any]]:
+    """Each field of a params or connection model: name, type, required, description."""
+    if model is None:
+        return []
+    fields = []
+    for name, info in model.model_fields.items():
+        annotation = getattr(info.annotation, "__name__", None) or str(info.annotation)
+        fields.append(
+            {
+                "name": info.alias or name,
+                "type": annotation.replace("typing.", ""),
+                "required": info.is_required(),
+                "description": info.description or "",
+            }
+        )
+    return fields
+
+
+def _params_text(model: type[BaseModel] | None) -> str:
+    parts = []
+    for field in describe_params(model):
+        parts.append(field["name"] + ("" if field["required"] else "?"))
+    return ", ".join(parts) or "-"
+
+
+@click.command()
+@workspace_options
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@with_workspace
+def apps(workspace: Workspace, as_json: bool) -> None:
+    """The installed apps, their triggers and actions, and each one's params."""
+    registry = workspace.registry
+    data = []
+    for name in sorted(registry.apps):
+        app = registry.apps[name]
+        data.append(
+            {
+                "name": name,
+                "label": app.label,
+                "plugin": registry.owners.get(name),
+                "connection": describe_params(app.connection),
+                "triggers": [
+                    {
+                        "name": t.name,
+                        "label": t.label,
+                        "description": t.description,
+                        "params": describe_params(t.params),
+                    }
+                    for t in app.triggers.values()
+                ],
+                "actions": [
+                    {
+                        "name": a.name,
+                        "label": a.label,
+                        "description": a.description,
+                        "batch": a.perform_batch is not None,
+                        "params": describe_params(a.params),
+                    }
+                    for a in app.actions.values()
+                ],
+            }
+        )
+    if as_json:
+        echo_json(data)
+        return
+    if not data:
+        console.print("No apps are installed.")
+        return
+    table = Table(title="Installed apps")
+    for column in ("app", "kind", "name", "params (? = optional)", "description"):
+        table.add_column(column)
+    for app in data:
+        for t in app["triggers"]:
+            table.add_row(
+                app["name"],
+                "trigger",
+                t["name"],
+                _params_text(registry.apps[app["name"]].triggers[t["name"]].params),
+                t["description"].splitlines()[0] if t["description"] else "",
+            )
+        for a in app["actions"]:
+            table.add_row(
+                app["name"],
+                "action",
+                a["name"],
+                _params_text(registry.apps[app["name"]].actions[a["name"]].params),
+                a["description"].splitlines()[0] if a["description"] else "",
+            )
+        table.add_section()
+    console.print(table)
+
+
+@click.command()
+@workspace_options
+@click.option("--test", "test_them", is_flag=True, help="Sign in with each connection.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@with_workspace
+def connections(workspace: Workspace, test_them: bool, as_json: bool) -> None:
+    """The configured connections (secrets masked); --test signs in to each."""
+    pool = Connections(workspace.config, workspace.registry)
+    rows = []
+    for name, entry in workspace.config.connections.items():
+        rows.append({"name": name, "app": entry.app, "settings": pool.masked(name)})
+    if test_them:
+
+        async def go() -> None:
+            try:
+                for row in rows:
+                    try:
+                        row["test"] = {"ok": True, "message": await pool.test(row["name"])}
+                    except ZapliteError as error:
+                        row["test"] = {"ok": False, "message": str(error)}
+            finally:
+                await pool.close()
+
+        run_async(go())
+    if as_json:
+        echo_json(rows)
+    else:
+        table = Table(title="Connections")
+        for column in ("name", "app", "settings"):
+            table.add_column(column)
+        if test_them:
+            table.add_column("test")
+        for row in rows:
+            settings = ", ".join(f"{k}={v}" for k, v in row["settings"].items())
+            cells = [row["name"], row["app"], settings]
+            if test_them:
+                ok = row["test"]["ok"]
+                cells.append(("ok: " if ok else "FAILED: ") + row["test"]["message"])
+            table.add_row(*cells)
+        console.print(table)
+    if test_them and not all(row["test"]["ok"] for row in rows):
+        raise click.exceptions.Exit(1)
+
+
+@click.command()
+@workspace_options
+@click.option("--zap", "zap_id", help="Only this zap's tasks.")
+@click.option("--status", type=click.Choice(["success", "failed", "filtered"]))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100000))
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON, with each task's steps.")
+@with_workspace
+def history(
+    workspace: Workspace, zap_id: str | None, status: str | None, limit: int, as_json: bool
+) -> None:
+    """The task history, newest first."""
+    tasks = workspace.store.list_tasks(zap_id=zap_id, status=status, limit=limit)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "id": t.id,
+                    "zap": t.zap_id,
+                    "run": t.run_id,
+                    "status": t.status,
+                    "record_key": t.record_key,
+                    "record": t.record,
+                    "steps": t.steps,
+                    "error": t.error,
+                    "attempts": t.attempts,
+                    "created_at": t.created_at.isoformat(),
+                    "updated_at": t.updated_at.isoformat(),
+                }
+                for t in tasks
+            ]
+        )
+        return
+    statuses = {s.zap_id: s for s in workspace.store.list_statuses()}
+    for zap in sorted({t.zap_id for t in tasks} | ({zap_id} if zap_id else set())):
+        paused = statuses.get(zap)
+        if paused and paused.paused_reason:
+            console.print(f"{zap} is paused: {paused.paused_reason}", style="yellow", markup=False)
+    if not tasks:
+        console.print("No tasks yet.")
+        return
+    table = Table(title="Task history (newest first)")
+    for column in ("task", "zap", "status", "record", "when (UTC)", "tries", "error"):
+        table.add_column(column, overflow="fold")
+    colours = {"success": "green", "failed": "red", "filtered": "yellow"}
+    for t in tasks:
+        table.add_row(
+            str(t.id),
+            Text(t.zap_id),
+            Text(t.status, style=colours.get(t.status, "")),
+            Text(t.record_key),
+            t.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+            str(t.attempts),
+            Text(t.error or ""),
+        )
+    console.print(table)
+
+
+COMMANDS = [apps, connections, history]

@@ -1,0 +1,56 @@
+"""``zaplite replay``: run failed tasks again from their stored record."""
+
+from __future__ import annotations
+
+import click
+
+from zaplite.cli.common import console, run_async, setup_logging, with_workspace, workspace_options
+from zaplite.errors import UsageError
+from zaplite.workspace import Workspace
+
+__all__ = ["COMMANDS"]
+
+
+@click.command()
+@workspace_options
+@click.argument("task_ids", nargs=-1, type=int)
+@click.option("--zap", "zap_id", help="Replay tasks of this zap (with --failed).")
+@click.option("--failed", is_flag=True, help="Replay every failed task (of --zap, or of all zaps).")
+@click.option("-v", "--verbose", count=True, help="Log more.")
+@with_workspace
+def replay(
+    workspace: Workspace, task_ids: tuple[int, ...], zap_id: str | None, failed: bool, verbose: int
+) -> None:
+    """Run tasks again from their stored record: TASK_ID... or --zap ID --failed (exit 1 if any still fails)."""
+    setup_logging(verbose)
+    if not task_ids and not failed:
+        raise UsageError("Name the tasks to replay (TASK_ID...) or use --failed (with --zap ID).")
+    ids = list(task_ids)
+    if failed:
+        if zap_id:
+            workspace.zap(zap_id)
+        tasks = workspace.store.list_tasks(zap_id=zap_id, status="failed", limit=1_000_000)
+        ids.extend(task.id for task in reversed(tasks))
+    if not ids:
+        console.print("There are no failed tasks to replay.")
+        return
+
+    async def go() -> list[tuple[int, str]]:
+        engine = workspace.engine()
+        try:
+            return [(task_id, await engine.replay(task_id, workspace.zaps)) for task_id in ids]
+        finally:
+            await engine.connections.close()
+
+    outcomes = run_async(go())
+    still_failing = 0
+    for task_id, status in outcomes:
+        task = workspace.store.get_task(task_id)
+        detail = f": {task.error}" if task and task.error else ""
+        console.print(f"task {task_id}: {status}{detail}", markup=False)
+        still_failing += status == "failed"
+    if still_failing:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [replay]

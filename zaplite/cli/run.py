@@ -1,0 +1,96 @@
+"""``zaplite run`` (the daemon, or ``--once``) and ``zaplite resume``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from zaplite.cli.common import (
+    console,
+    err_console,
+    run_async,
+    setup_logging,
+    with_workspace,
+    workspace_options,
+)
+from zaplite.engine import RunResult
+from zaplite.errors import UsageError
+from zaplite.scheduler import Daemon
+from zaplite.workspace import Workspace, daemon_owner
+
+__all__ = ["COMMANDS"]
+
+_STYLE = {"ok": "green", "failed": "red", "paused": "yellow", "interrupted": "yellow"}
+
+
+def show_result(result: RunResult) -> None:
+    """Print one run's summary line."""
+    style = _STYLE.get(result.status, "")
+    console.print(result.line(), style=style, markup=False)
+
+
+def _report_problems(workspace: Workspace) -> None:
+    for problem in workspace.problems:
+        err_console.print(f"[red]Skipped a broken zap:[/red] {problem}", markup=True)
+
+
+@click.command()
+@workspace_options
+@click.option("--once", is_flag=True, help="Poll each zap once, deliver what was found, and exit.")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.argument("zap_ids", nargs=-1)
+@with_workspace
+def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]) -> None:
+    """Run the zaps: as a daemon on their schedules, or once with --once (exit 1 if any task failed)."""
+    setup_logging(verbose)
+    if zap_ids and not once:
+        raise UsageError("Naming zaps is only for `zaplite run --once ZAP_ID...`.")
+    _report_problems(workspace)
+    if once:
+        zaps = [workspace.zap(zap_id) for zap_id in zap_ids] or [
+            zap for zap in workspace.zaps.values() if zap.zap.enabled
+        ]
+        if not zaps:
+            raise UsageError(f"There are no enabled zaps in {workspace.config.settings.zaps_dir}.")
+        results = run_async(_run_once(workspace, zaps))
+        for result in results:
+            show_result(result)
+        if any(r.status in ("failed", "paused") or r.failed for r in results):
+            raise click.exceptions.Exit(1)
+        return
+    enabled = {k: v for k, v in workspace.zaps.items() if v.zap.enabled}
+    if not enabled:
+        raise UsageError(f"There are no enabled zaps in {workspace.config.settings.zaps_dir}.")
+    engine = workspace.engine(owner=daemon_owner())
+    daemon = Daemon(engine, enabled, on_result=show_result)
+    err_console.print(
+        f"zaplite is running {len(enabled)} zap(s) with the store at "
+        f"{workspace.store.url_for_display}; Ctrl-C stops it.",
+        markup=False,
+    )
+    run_async(daemon.run())
+    err_console.print("zaplite stopped cleanly.")
+
+
+async def _run_once(workspace: Workspace, zaps: list) -> list[RunResult]:
+    engine = workspace.engine(owner=daemon_owner())
+    try:
+        return list(await asyncio.gather(*(engine.run_zap(zap) for zap in zaps)))
+    finally:
+        await engine.connections.close()
+
+
+@click.command()
+@workspace_options
+@click.argument("zap_ids", nargs=-1, required=True)
+@with_workspace
+def resume(workspace: Workspace, zap_ids: tuple[str, ...]) -> None:
+    """Resume zaps that were paused (for example after repeated authentication failures)."""
+    for zap_id in zap_ids:
+        workspace.zap(zap_id)
+        workspace.store.resume(zap_id)
+        console.print(f"{zap_id}: resumed", markup=False)
+
+
+COMMANDS = [run, resume]

@@ -1,0 +1,139 @@
+"""The configured connections: settings validated by each app's model, clients opened once and shared."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from zaplite.calls import call
+from zaplite.config import Config, ConnectionConfig
+from zaplite.errors import ConfigError
+from zaplite.plugins import Registry
+
+__all__ = ["Connections", "mask_settings"]
+
+_ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+
+
+class Connections:
+    """Opens each configured connection at most once (on first use) and closes them all at the end."""
+
+    def __init__(self, config: Config, registry: Registry) -> None:
+        self.config = config
+        self.registry = registry
+        self._open: dict[str, Any] = {}
+        self._lock = asyncio.Lock()
+
+    def _file(self) -> str:
+        return str(self.config.path) if self.config.path else "zaplite.toml"
+
+    def entry(self, name: str) -> ConnectionConfig:
+        """The ``[connections.NAME]`` table, or a clear error."""
+        try:
+            return self.config.connections[name]
+        except KeyError:
+            raise ConfigError(
+                self._file(), f"connections.{name}", "no such connection is configured"
+            ) from None
+
+    def settings(self, name: str) -> BaseModel | None:
+        """The connection's settings, ``${VAR}`` resolved and validated by its app's model."""
+        entry = self.entry(name)
+        try:
+            app = self.registry.app(entry.app)
+        except KeyError as error:
+            raise ConfigError(self._file(), f"connections.{name}.app", str(error.args[0])) from None
+        values = entry.resolve()
+        if app.connection is None:
+            return None
+        try:
+            settings = app.connection.model_validate(values)
+        except ValidationError as error:
+            first = error.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            field = f"connections.{name}.{loc}" if loc else f"connections.{name}"
+            raise ConfigError(self._file(), field, _readable(first)) from None
+        for key, value in settings:
+            if isinstance(value, Path) and not value.is_absolute():
+                setattr(settings, key, (self.config.base_dir / value).resolve())
+        return settings
+
+    async def get(self, name: str | None) -> Any:
+        """The open client of connection ``name`` (``None`` for apps that need no connection)."""
+        if name is None:
+            return None
+        async with self._lock:
+            if name not in self._open:
+                entry = self.entry(name)
+                app = self.registry.app(entry.app)
+                settings = self.settings(name)
+                client = await call(app.connect, settings) if app.connect else settings
+                self._open[name] = client
+            return self._open[name]
+
+    async def test(self, name: str) -> str:
+        """Sign in with connection ``name`` through its app's test; returns what it reached."""
+        entry = self.entry(name)
+        app = self.registry.app(entry.app)
+        client = await self.get(name)
+        if app.test is None:
+            return "settings are valid (this app has no sign-in test)"
+        return str(await call(app.test, client))
+
+    async def close(self) -> None:
+        """Close every open client (``aclose()`` or ``close()``)."""
+        clients, self._open = list(self._open.values()), {}
+        for client in clients:
+            closer = getattr(client, "aclose", None) or getattr(client, "close", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await call(closer)
+
+    def masked(self, name: str) -> dict[str, Any]:
+        """The connection's table as written, with every secret value masked."""
+        entry = self.entry(name)
+        app = self.registry.apps.get(entry.app)
+        return mask_settings(entry.raw, app.connection if app else None)
+
+
+def mask_settings(raw: dict[str, Any], model: type[BaseModel] | None) -> dict[str, Any]:
+    """``raw`` with secrets (fields typed ``SecretStr``) masked; ``${VAR}`` references shown as written."""
+    secret_fields = set()
+    if model is not None:
+        for field_name, info in model.model_fields.items():
+            if info.annotation is not None and "SecretStr" in repr(info.annotation):
+                secret_fields.add(field_name)
+                if info.alias:
+                    secret_fields.add(info.alias)
+    masked: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, str) and _ENV_REF.match(value):
+            masked[key] = value
+        elif (
+            key in secret_fields
+            or isinstance(value, SecretStr)
+            or (model is None
+            and _looks_secret(key))
+        ):
+            masked[key] = "****"
+        else:
+            masked[key] = value
+    return masked
+
+
+def _looks_secret(key: str) -> bool:
+    return any(word in key.lower() for word in ("secret", "password", "passcode", "token", "key"))
+
+
+def _readable(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "is not valid"))
+    if error.get("type") == "missing":
+        return "is required"
+    if error.get("type") == "extra_forbidden":
+        return "is not a setting of this app"
+    return message[0].lower() + message[1:] if message else "is not valid"

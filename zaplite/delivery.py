@@ -1,0 +1,238 @@
+"""Running a zap's steps over a batch of records: filter, map (templates), act.
+
+Records move through the steps together, so an action with a batch perform gets
+them in chunks of its batch size; an action without one gets them one by one, in
+the trigger's order. Each record ends as a task: success, failed or filtered.
+
+Transient faults (after retries) and authentication failures are raised, not
+recorded: the page is then not committed and the records are polled again, so a
+fault never turns into a lost record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from zaplite import filters, templates
+from zaplite.apps import ActionContext, Failure, Outcome, Record, Success
+from zaplite.binding import BoundStep, BoundZap
+from zaplite.calls import call
+from zaplite.errors import AuthError, PermanentError, PluginError, QuotaExceeded
+from zaplite.retry import RetryPolicy, is_transient
+from zaplite.store import NewTask
+
+__all__ = ["Delivery", "WorkItem"]
+
+log = logging.getLogger("zaplite.delivery")
+
+
+@dataclass
+class WorkItem:
+    """One record on its way through the steps."""
+
+    key: str
+    record: Record
+    outputs: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    status: str | None = None
+    error: str | None = None
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """What templates and filters see: the trigger record and earlier steps' outputs."""
+        return {"trigger": self.record, "steps": self.outputs}
+
+    def task(self, attempts: int = 1) -> NewTask:
+        """The task to record for this item."""
+        return NewTask(
+            record_key=self.key,
+            record=self.record,
+            status=self.status or "success",
+            steps=self.steps,
+            error=self.error,
+            attempts=attempts,
+        )
+
+
+class Delivery:
+    """Runs steps over records for one zap, with a retry policy and the open connections."""
+
+    def __init__(self, zap: BoundZap, connections: Any, policy: RetryPolicy) -> None:
+        self.zap = zap
+        self.connections = connections
+        self.policy = policy
+        self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
+
+    async def run(self, items: Sequence[WorkItem]) -> list[WorkItem]:
+        """Take every item through every step; returns them with their status set."""
+        for step in self.zap.steps:
+            alive = [item for item in items if item.status is None]
+            if not alive:
+                break
+            if step.is_filter:
+                self._filter(step, alive)
+            else:
+                await self._act(step, alive)
+        for item in items:
+            if item.status is None:
+                item.status = "success"
+        return list(items)
+
+    def _filter(self, step: BoundStep, items: Sequence[WorkItem]) -> None:
+        for item in items:
+            passed, reason = filters.evaluate(step.conditions or [], item.context)
+            item.steps.append(
+                {"id": step.id, "status": "passed" if passed else "filtered", "reason": reason}
+            )
+            if not passed:
+                item.status = "filtered"
+
+    def _fail(self, item: WorkItem, step: BoundStep, message: str, params: Any = None) -> None:
+        item.status = "failed"
+        item.error = f"step {step.id!r}: {message}"
+        item.steps.append(
+            {"id": step.id, "status": "failed", "input": params, "output": None, "error": message}
+        )
+
+    def _succeed(self, item: WorkItem, step: BoundStep, params: Any, output: Record) -> None:
+        output = dict(output or {})
+        item.outputs[step.id] = output
+        item.steps.append(
+            {"id": step.id, "status": "success", "input": params, "output": output, "error": None}
+        )
+
+    def prepare(self, step: BoundStep, item: WorkItem) -> tuple[BaseModel | None, Any, str | None]:
+        """Render the step's params for this record and validate them with the action's model."""
+        assert step.action is not None
+        rendered = templates.render(step.params, item.context)
+        try:
+            return step.action.params.model_validate(rendered), rendered, None
+        except ValidationError as error:
+            first = error.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            reason = str(first.get("msg", "is not valid"))
+            return None, rendered, f"params.{loc}: {reason}" if loc else reason
+
+    async def _act(self, step: BoundStep, items: Sequence[WorkItem]) -> None:
+        action = step.action
+        assert action is not None
+        ready: list[tuple[WorkItem, BaseModel, Any]] = []
+        for item in items:
+            params, rendered, problem = self.prepare(step, item)
+            if params is None:
+                self._fail(item, step, problem or "params are not valid", rendered)
+            else:
+                ready.append((item, params, rendered))
+        if not ready:
+            return
+        ctx = ActionContext(
+            zap_id=self.zap.id,
+            step_id=step.id,
+            connection=await self.connections.get(step.connection),
+            log=self.log,
+        )
+        if action.perform_batch is not None:
+            size = max(1, action.batch_size)
+            chunks = [ready[i : i + size] for i in range(0, len(ready), size)]
+            results = await asyncio.gather(
+                *(self._perform_batch(step, ctx, chunk) for chunk in chunks),
+                return_exceptions=True,
+            )
+            fatal = next((r for r in results if isinstance(r, BaseException)), None)
+            if fatal is not None:
+                raise fatal
+        else:
+            for entry in ready:
+                outcome = await self._perform_one(step, ctx, entry[1])
+                self._apply(step, entry, outcome)
+
+    def _apply(
+        self, step: BoundStep, entry: tuple[WorkItem, BaseModel, Any], outcome: Outcome
+    ) -> None:
+        item, _params, rendered = entry
+        if isinstance(outcome, Success):
+            self._succeed(item, step, rendered, outcome.output)
+        else:
+            code = f" (code {outcome.code})" if outcome.code is not None else ""
+            self._fail(item, step, f"{outcome.message}{code}", rendered)
+
+    def _on_retry(self, step: BoundStep) -> Any:
+        def note(error: BaseException, attempt: int) -> None:
+            self.log.warning(
+                "zap %s step %s: attempt %d failed (%s), retrying",
+                self.zap.id,
+                step.id,
+                attempt,
+                error,
+            )
+
+        return note
+
+    async def _perform_batch(
+        self, step: BoundStep, ctx: ActionContext, chunk: list[tuple[WorkItem, BaseModel, Any]]
+    ) -> None:
+        action = step.action
+        assert action is not None and action.perform_batch is not None
+        params = [entry[1] for entry in chunk]
+        try:
+            outcomes = await self.policy.call(
+                lambda: call(action.perform_batch, ctx, params), self._on_retry(step)
+            )
+        except (AuthError, QuotaExceeded):
+            raise
+        except BaseException as error:
+            if is_transient(error) or isinstance(error, asyncio.CancelledError):
+                raise
+            outcome = self._failure_of(step, error)
+            for entry in chunk:
+                self._apply(step, entry, outcome)
+            return
+        outcomes = list(outcomes or [])
+        if len(outcomes) != len(chunk):
+            message = (
+                f"the batch perform of {action.app}.{action.name} returned {len(outcomes)} "
+                f"outcomes for {len(chunk)} records"
+            )
+            for entry in chunk:
+                self._apply(step, entry, Failure(message))
+            return
+        for entry, outcome in zip(chunk, outcomes, strict=True):
+            if not isinstance(outcome, Success | Failure):
+                outcome = Failure(
+                    f"the batch perform of {action.app}.{action.name} returned "
+                    f"{type(outcome).__name__}, not Success or Failure"
+                )
+            self._apply(step, entry, outcome)
+
+    async def _perform_one(self, step: BoundStep, ctx: ActionContext, params: BaseModel) -> Outcome:
+        action = step.action
+        assert action is not None
+        try:
+            output = await self.policy.call(
+                lambda: call(action.perform, ctx, params), self._on_retry(step)
+            )
+        except (AuthError, QuotaExceeded):
+            raise
+        except BaseException as error:
+            if is_transient(error) or isinstance(error, asyncio.CancelledError):
+                raise
+            return self._failure_of(step, error)
+        if isinstance(output, Success | Failure):
+            return output
+        if output is not None and not isinstance(output, dict):
+            output = {"result": output}
+        return Success(output or {})
+
+    def _failure_of(self, step: BoundStep, error: BaseException) -> Failure:
+        if isinstance(error, PermanentError | PluginError):
+            return Failure(str(error), getattr(error, "code", None))
+        action = step.action
+        where = f"{action.app}.{action.name}" if action else step.id
+        self.log.debug("plugin error in %s", where, exc_info=error)
+        return Failure(f"the plugin action {where} raised {type(error).__name__}: {error}")

@@ -1,0 +1,395 @@
+"""The engine: poll → dedup → filter → map → act → record, one zap run at a time.
+
+The engine drives a zap's trigger page by page. For each page it drops records it
+has already delivered (by the trigger's dedup key), takes the rest through the
+steps, and records their tasks **in the same transaction** that saves the page's
+cursor. A crash before that commit re-polls the page; nothing is lost, and at most
+the page in flight is delivered twice.
+
+It knows nothing of HTTP or SQL: plugins talk to services, the store keeps rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from zaplite.apps import ActionContext, Failure, Page, PollContext, Record, Success
+from zaplite.binding import BoundZap
+from zaplite.calls import call, iterate
+from zaplite.connections import Connections
+from zaplite.delivery import Delivery, WorkItem
+from zaplite.errors import (
+    AuthError,
+    PermanentError,
+    PluginError,
+    QuotaExceeded,
+    UsageError,
+    ZapliteError,
+)
+from zaplite.retry import RetryPolicy, is_transient
+from zaplite.store import Store
+
+__all__ = ["Engine", "RunResult", "StoreState"]
+
+log = logging.getLogger("zaplite.engine")
+
+
+class DeliveryAborted(ZapliteError):
+    """A page's delivery gave up on a transient fault; the page is polled again next run.
+
+    It is not itself transient, so the poll is not retried on top of the step's retries.
+    """
+
+
+class StoreState:
+    """The :class:`~zaplite.apps.TriggerState` of one zap, read from the store."""
+
+    def __init__(self, store: Store, zap_id: str) -> None:
+        self._store = store
+        self._zap_id = zap_id
+
+    def get(self, keys: Iterable[str]) -> dict[str, Any]:
+        """The stored values of those of ``keys`` that have one."""
+        return self._store.get_state(self._zap_id, list(keys))
+
+
+@dataclass
+class RunResult:
+    """What one run of a zap did."""
+
+    zap_id: str
+    status: str = "ok"  # ok | failed | paused | skipped | interrupted
+    found: int = 0
+    delivered: int = 0
+    failed: int = 0
+    filtered: int = 0
+    duplicates: int = 0
+    pages: int = 0
+    message: str | None = None
+    usage: str | None = None
+    seconds: float = 0.0
+    task_ids: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        """A one-line summary for logs and ``zaplite run`` output."""
+        parts = [
+            f"{self.found} new",
+            f"{self.delivered} delivered",
+            f"{self.failed} failed",
+            f"{self.filtered} filtered",
+        ]
+        text = f"{self.zap_id}: {self.status}: " + ", ".join(parts) + f" in {self.seconds:.2f}s"
+        if self.usage:
+            text += f" ({self.usage})"
+        if self.message:
+            text += f" — {self.message}"
+        return text
+
+
+class Engine:
+    """Runs bound zaps against a store with a set of open connections."""
+
+    def __init__(
+        self,
+        store: Store,
+        connections: Connections,
+        *,
+        policy: RetryPolicy | None = None,
+        pause_after_auth_failures: int = 3,
+        owner: str | None = None,
+        lease_seconds: float = 300.0,
+    ) -> None:
+        self.store = store
+        self.connections = connections
+        self.policy = policy or RetryPolicy()
+        self.pause_after_auth_failures = pause_after_auth_failures
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self.stopping = asyncio.Event()
+        self.quota_wait: dict[str, float] = {}
+
+    async def _db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    # ------------------------------------------------------------------ a run
+
+    async def run_zap(self, zap: BoundZap) -> RunResult:
+        """Poll the zap once and deliver everything new, page by page."""
+        started = time.monotonic()
+        result = RunResult(zap.id)
+        status = await self._db(self.store.get_status, zap.id)
+        if status.paused_reason:
+            result.status, result.message = "paused", status.paused_reason
+            return result
+        wait_until = self.quota_wait.get(zap.connection or "")
+        if wait_until and time.time() < wait_until:
+            result.status = "skipped"
+            result.message = "waiting for the service's API quota to renew"
+            return result
+        if self.owner and not await self._db(
+            self.store.acquire_lease, zap.id, self.owner, self.lease_seconds
+        ):
+            result.status, result.message = "skipped", "another daemon is running this zap"
+            return result
+        run_id = await self._db(self.store.start_run, zap.id)
+        try:
+            await self._poll_and_deliver(zap, run_id, result)
+        except BaseException as error:
+            await self._handle_failure(zap, result, error)
+            if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
+                result.status = "interrupted"
+                result.message = "stopped before the run finished; the rest is polled next time"
+        else:
+            if self.stopping.is_set() and result.status == "ok":
+                result.status = "interrupted"
+                result.message = "stopped between pages; the rest is polled next time"
+            await self._db(self.store.clear_auth_failures, zap.id)
+        finally:
+            result.seconds = time.monotonic() - started
+            await self._db(self.store.finish_run, run_id, result.status, result.message)
+            if self.owner:
+                await self._db(self.store.release_lease, zap.id, self.owner)
+        log.info("%s", result.line())
+        return result
+
+    async def _handle_failure(self, zap: BoundZap, result: RunResult, error: BaseException) -> None:
+        result.status = "failed"
+        if isinstance(error, DeliveryAborted) and error.__cause__ is not None:
+            error = error.__cause__
+        if isinstance(error, AuthError):
+            count = await self._db(self.store.record_auth_failure, zap.id)
+            result.message = f"authentication failed: {error}"
+            if count >= self.pause_after_auth_failures:
+                reason = (
+                    f"paused after {count} runs in a row failed to authenticate ({error}); "
+                    f"fix the connection, then run `zaplite resume {zap.id}`"
+                )
+                await self._db(self.store.pause, zap.id, reason)
+                result.status, result.message = "paused", reason
+        elif isinstance(error, QuotaExceeded):
+            wait = error.retry_after if error.retry_after is not None else 3600.0
+            self.quota_wait[zap.connection or ""] = time.time() + wait
+            result.message = f"{error} Polling this connection waits {int(wait)} s."
+        elif is_transient(error):
+            result.message = (
+                f"gave up after {self.policy.attempts} attempts: {error}; "
+                "nothing was lost, the next run polls again from the last checkpoint"
+            )
+        elif isinstance(error, PermanentError | PluginError | ZapliteError):
+            result.message = str(error)
+        elif isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
+            pass
+        else:
+            log.debug("unexpected error in zap %s", zap.id, exc_info=error)
+            result.message = (
+                f"the plugin trigger {zap.trigger.app}.{zap.trigger.name} raised "
+                f"{type(error).__name__}: {error}"
+            )
+
+    async def _poll_and_deliver(self, zap: BoundZap, run_id: int, result: RunResult) -> None:
+        cursor_box = {"cursor": await self._db(self.store.get_cursor, zap.id)}
+
+        async def poll_from_checkpoint() -> None:
+            connection = await self.connections.get(zap.connection)
+            ctx = PollContext(
+                zap_id=zap.id,
+                params=zap.trigger_params,
+                connection=connection,
+                cursor=cursor_box["cursor"],
+                start=zap.zap.trigger.start,
+                state=StoreState(self.store, zap.id),
+                log=logging.getLogger(f"zaplite.zap.{zap.id}"),
+            )
+            async for page in iterate(zap.trigger.poll, ctx):
+                if not isinstance(page, Page):
+                    raise PluginError(
+                        f"the trigger {zap.trigger.app}.{zap.trigger.name} yielded "
+                        f"{type(page).__name__}, not a zaplite.Page"
+                    )
+                await self._deliver_page(zap, run_id, page, result)
+                cursor_box["cursor"] = page.cursor
+                if self.stopping.is_set():
+                    return
+
+        def note(error: BaseException, attempt: int) -> None:
+            log.warning("zap %s: poll attempt %d failed (%s), retrying", zap.id, attempt, error)
+
+        await self.policy.call(poll_from_checkpoint, note)
+
+    async def _deliver_page(
+        self, zap: BoundZap, run_id: int, page: Page, result: RunResult
+    ) -> None:
+        result.pages += 1
+        if page.usage:
+            result.usage = page.usage
+        keyed = [(zap.trigger.key_of(record), record) for record in page.records]
+        known = await self._db(self.store.known_keys, zap.id, [key for key, _ in keyed])
+        fresh: list[WorkItem] = []
+        taken: set[str] = set()
+        for key, record in keyed:
+            if key in known or key in taken:
+                result.duplicates += 1
+                continue
+            taken.add(key)
+            fresh.append(WorkItem(key=key, record=record))
+        try:
+            items = await Delivery(zap, self.connections, self.policy).run(fresh) if fresh else []
+        except BaseException as error:
+            if is_transient(error):
+                raise DeliveryAborted(str(error)) from error
+            raise
+        tasks = [item.task() for item in items]
+        overlap = zap.trigger.overlap_for(zap.trigger_params)
+        forget_before = page.watermark - overlap if page.watermark else None
+        ids = await self._db(
+            self.store.commit_page,
+            zap.id,
+            run_id,
+            tasks=tasks,
+            cursor=page.cursor,
+            keys=[item.key for item in items],
+            watermark=page.watermark,
+            forget_before=forget_before,
+            state=page.state,
+        )
+        result.task_ids.extend(ids)
+        for item in items:
+            result.found += 1
+            if item.status == "success":
+                result.delivered += 1
+            elif item.status == "failed":
+                result.failed += 1
+            else:
+                result.filtered += 1
+        if self.owner:
+            await self._db(self.store.renew_lease, zap.id, self.owner, self.lease_seconds)
+
+    # ------------------------------------------------------------------ replay
+
+    async def replay(self, task_id: int, zaps: dict[str, BoundZap]) -> str:
+        """Run a stored task's record through its zap's steps again; returns the new status."""
+        task = await self._db(self.store.get_task, task_id)
+        if task is None:
+            raise UsageError(f"There is no task {task_id}.")
+        zap = zaps.get(task.zap_id)
+        if zap is None:
+            raise UsageError(
+                f"Task {task_id} belongs to zap {task.zap_id!r}, which is not loaded; "
+                "restore its file to replay it."
+            )
+        item = WorkItem(key=task.record_key, record=task.record)
+        try:
+            await Delivery(zap, self.connections, self.policy).run([item])
+        except (AuthError, QuotaExceeded) as error:
+            item.status, item.error = "failed", str(error)
+        except BaseException as error:
+            if not is_transient(error):
+                raise
+            item.status, item.error = "failed", f"gave up after retries: {error}"
+        await self._db(
+            self.store.update_task, task_id, status=item.status, steps=item.steps, error=item.error
+        )
+        return item.status or "success"
+
+    # ------------------------------------------------------------------ testing zaps
+
+    async def test_trigger(self, zap: BoundZap, limit: int = 3) -> list[Record]:
+        """Fetch up to ``limit`` recent records the trigger would see; keep them as samples."""
+        trigger = zap.trigger
+        if trigger.recent is None:
+            records = [dict(trigger.sample)] if trigger.sample else []
+        else:
+            ctx = PollContext(
+                zap_id=zap.id,
+                params=zap.trigger_params,
+                connection=await self.connections.get(zap.connection),
+                cursor=None,
+                start="all",
+                state=StoreState(self.store, zap.id),
+                log=logging.getLogger(f"zaplite.zap.{zap.id}"),
+                limit=limit,
+            )
+            records = list(
+                await self.policy.call(lambda: call(trigger.recent, ctx))  # type: ignore[arg-type]
+            )[:limit]
+        await self._db(self.store.save_samples, zap.id, records)
+        return records
+
+    async def sample_record(self, zap: BoundZap) -> tuple[Record, str]:
+        """The record ``test-step`` maps: the newest kept sample, or the trigger's built-in sample."""
+        samples = await self._db(self.store.get_samples, zap.id)
+        if samples:
+            return samples[0], "the sample kept by `zaplite test-trigger`"
+        return dict(
+            zap.trigger.sample
+        ), f"the built-in sample of {zap.trigger.app}.{zap.trigger.name}"
+
+    async def test_step(
+        self, zap: BoundZap, step_id: str | None = None, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Map a sample record into a step's params, show the request, and send it unless ``dry_run``."""
+        record, source = await self.sample_record(zap)
+        actions = [step for step in zap.steps if not step.is_filter]
+        if not actions:
+            raise UsageError(f"{zap.file}: the zap has no action step to test.")
+        if step_id is None:
+            target = actions[0]
+        else:
+            found = [step for step in zap.steps if step.id == step_id]
+            if not found:
+                ids = ", ".join(step.id for step in zap.steps)
+                raise UsageError(f"{zap.file}: there is no step {step_id!r} (steps: {ids}).")
+            target = found[0]
+            if target.is_filter:
+                raise UsageError(f"{zap.file}: step {step_id!r} is a filter, not an action.")
+        item = WorkItem(key="test", record=record)
+        delivery = Delivery(zap, self.connections, self.policy)
+        report: dict[str, Any] = {"zap": zap.id, "step": target.id, "record_source": source}
+        for step in zap.steps:
+            if step is target:
+                break
+            if step.is_filter:
+                delivery._filter(step, [item])
+            else:
+                assert step.action is not None
+                item.outputs[step.id] = dict(step.action.sample_output)
+        assert target.action is not None
+        params, rendered, problem = delivery.prepare(target, item)
+        report["params"] = rendered
+        if params is None:
+            report["status"] = "invalid"
+            report["error"] = problem
+            return report
+        ctx_connection = await self.connections.get(target.connection)
+        ctx = ActionContext(
+            zap_id=zap.id, step_id=target.id, connection=ctx_connection, log=delivery.log
+        )
+        if target.action.preview_request is not None:
+            report["request"] = await call(target.action.preview_request, ctx, [params])
+        else:
+            report["request"] = params.model_dump(mode="json")
+        if dry_run:
+            report["status"] = "dry-run"
+            return report
+        item.status = None
+        try:
+            if target.action.perform_batch is not None:
+                outcomes = await call(target.action.perform_batch, ctx, [params])
+                outcome = outcomes[0]
+            else:
+                outcome = await call(target.action.perform, ctx, params)
+        except ZapliteError as error:
+            report["status"], report["error"] = "failed", str(error)
+            return report
+        if isinstance(outcome, Failure):
+            report["status"], report["error"] = "failed", outcome.message
+            report["code"] = outcome.code
+        else:
+            output = outcome.output if isinstance(outcome, Success) else outcome
+            report["status"], report["response"] = "success", output
+        return report

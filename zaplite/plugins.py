@@ -1,0 +1,220 @@
+"""Finding plugins and collecting the apps they register.
+
+The plugin manager is built by :func:`get_plugin_manager` (never at import time),
+from the ``zaplite`` entry-point group (filtered by ``ZAPLITE_LOAD_PLUGINS``) and
+the ``*.py`` files of a plugins folder. :func:`build_registry` then asks every
+plugin for its apps and checks what it registered.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel
+
+from zaplite import hookspecs
+from zaplite.apps import Action, App, Trigger
+from zaplite.errors import StartupError, UsageError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Registry",
+    "build_registry",
+    "get_plugin_manager",
+    "load_registry",
+]
+
+ENTRY_POINT_GROUP = "zaplite"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def get_plugin_manager(
+    plugins_dir: Path | None = None,
+    *,
+    plugins: Iterable[Any] = (),
+    entry_points: bool = True,
+    env: Mapping[str, str] | None = None,
+) -> pluggy.PluginManager:
+    """A fresh plugin manager with the installed plugins, a plugins folder and any given plugin objects.
+
+    ``ZAPLITE_LOAD_PLUGINS`` (a comma-separated list of entry-point names) limits which
+    installed plugins load; set to an empty string it loads none of them.
+    ``ZAPLITE_PLUGINS_DIR`` is used when ``plugins_dir`` is not given.
+    """
+    env = os.environ if env is None else env
+    pm = pluggy.PluginManager("zaplite")
+    pm.add_hookspecs(hookspecs)
+    if entry_points:
+        allow = env.get("ZAPLITE_LOAD_PLUGINS")
+        allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if allowed is not None and ep.name not in allowed:
+                continue
+            if pm.has_plugin(ep.name):
+                continue
+            try:
+                module = ep.load()
+            except Exception as error:
+                raise StartupError(
+                    f"The plugin {ep.name!r} ({ep.value}) could not be loaded: {error}."
+                ) from error
+            _register(pm, module, ep.name)
+    folder = plugins_dir or (
+        Path(env["ZAPLITE_PLUGINS_DIR"]) if env.get("ZAPLITE_PLUGINS_DIR") else None
+    )
+    if folder is not None:
+        for module, name in _load_folder(folder):
+            _register(pm, module, name)
+    for index, plugin in enumerate(plugins):
+        name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
+        _register(pm, plugin, name)
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as error:
+        raise StartupError(f"The plugin {error.plugin!r} is not valid: {error}.") from error
+    return pm
+
+
+def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as error:
+        raise StartupError(f"The plugin {name!r} is not valid: {error}.") from error
+    except ValueError as error:
+        raise StartupError(f"The plugin {name!r} is registered twice: {error}.") from error
+
+
+def _load_folder(folder: Path) -> Iterable[tuple[Any, str]]:
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: the plugins folder does not exist.")
+    for path in sorted(folder.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        module_name = f"zaplite_plugins_dir.{path.stem}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise StartupError(f"{path}: the plugin file could not be imported.")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as error:
+            sys.modules.pop(module_name, None)
+            raise StartupError(f"{path}: the plugin failed to import: {error}.") from error
+        yield module, path.stem
+
+
+@dataclass
+class Registry:
+    """The apps every plugin registered, by name, with the plugin that registered each."""
+
+    apps: dict[str, App] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+
+    def app(self, name: str) -> App:
+        """The app called ``name``; a clear error listing the known apps otherwise."""
+        try:
+            return self.apps[name]
+        except KeyError:
+            known = ", ".join(sorted(self.apps)) or "none"
+            raise KeyError(f"unknown app {name!r} (installed: {known})") from None
+
+    def trigger(self, app: str, event: str) -> Trigger:
+        """The trigger ``event`` of ``app``."""
+        found = self.app(app)
+        try:
+            return found.triggers[event]
+        except KeyError:
+            known = ", ".join(sorted(found.triggers)) or "none"
+            raise KeyError(f"app {app!r} has no trigger {event!r} (it has: {known})") from None
+
+    def action(self, app: str, name: str) -> Action:
+        """The action ``name`` of ``app``."""
+        found = self.app(app)
+        try:
+            return found.actions[name]
+        except KeyError:
+            known = ", ".join(sorted(found.actions)) or "none"
+            raise KeyError(f"app {app!r} has no action {name!r} (it has: {known})") from None
+
+
+def build_registry(pm: pluggy.PluginManager) -> Registry:
+    """Call every plugin's ``register_apps`` hook and check what it registered."""
+    registry = Registry()
+    for impl in pm.hook.register_apps.get_hookimpls():
+        plugin = impl.plugin_name
+
+        def register(app: Any, _plugin: str = plugin) -> None:
+            _check_app(app, _plugin)
+            if app.name in registry.apps:
+                raise StartupError(
+                    f"The plugin {_plugin!r} registers the app {app.name!r}, "
+                    f"which the plugin {registry.owners[app.name]!r} already registered."
+                )
+            registry.apps[app.name] = app
+            registry.owners[app.name] = _plugin
+
+        try:
+            impl.function(**({"register": register} if "register" in impl.argnames else {}))
+        except StartupError:
+            raise
+        except Exception as error:
+            raise StartupError(
+                f"The plugin {plugin!r} failed in register_apps: {type(error).__name__}: {error}."
+            ) from error
+    return registry
+
+
+def load_registry(plugins_dir: Path | None = None, *, plugins: Iterable[Any] = ()) -> Registry:
+    """Plugin manager and registry in one step: what the CLI and the test kit use."""
+    return build_registry(get_plugin_manager(plugins_dir, plugins=plugins))
+
+
+def _check_app(app: Any, plugin: str) -> None:
+    def bad(reason: str) -> StartupError:
+        return StartupError(f"The plugin {plugin!r} registered an invalid app: {reason}.")
+
+    if not isinstance(app, App):
+        raise bad(f"register() takes a zaplite.App, not {type(app).__name__}")
+    if not _NAME.match(app.name):
+        raise bad(f"the app name {app.name!r} must be lower-case letters, digits and underscores")
+    for model, what in [(app.connection, "connection model")]:
+        if model is not None and not _is_model(model):
+            raise bad(f"the {what} of app {app.name!r} is not a pydantic model")
+    if app.connect is not None and not callable(app.connect):
+        raise bad(f"connect of app {app.name!r} is not callable")
+    for name, trigger in app.triggers.items():
+        where = f"trigger {app.name}.{name}"
+        if not isinstance(trigger, Trigger) or trigger.name != name:
+            raise bad(f"{where} is not a zaplite.Trigger registered under its own name")
+        if not callable(trigger.poll):
+            raise bad(f"{where} has no poll function")
+        if not _is_model(trigger.params):
+            raise bad(f"the params of {where} are not a pydantic model")
+        if not (isinstance(trigger.dedup_key, str | list | tuple) or callable(trigger.dedup_key)):
+            raise bad(
+                f"the dedup_key of {where} must be a field name, a list of names or a function"
+            )
+    for name, action in app.actions.items():
+        where = f"action {app.name}.{name}"
+        if not isinstance(action, Action) or action.name != name:
+            raise bad(f"{where} is not a zaplite.Action registered under its own name")
+        if not callable(action.perform):
+            raise bad(f"{where} has no perform function")
+        if not _is_model(action.params):
+            raise bad(f"the params of {where} are not a pydantic model")
+        if action.batch_size < 1:
+            raise bad(f"the batch size of {where} must be at least 1")
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)

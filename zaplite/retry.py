@@ -1,0 +1,68 @@
+"""Retrying transient faults with backoff (tenacity), honouring a service's ``Retry-After``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import tenacity
+
+from zaplite.errors import RetryableError
+
+__all__ = ["RetryPolicy", "is_transient"]
+
+T = TypeVar("T")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` is a fault worth retrying: a plugin's RetryableError or a network error."""
+    return isinstance(error, RetryableError | httpx.TransportError | ConnectionError | TimeoutError)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry: ``attempts`` in all, exponential backoff with jitter."""
+
+    attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            return max(0.0, min(float(retry_after), self.max_wait))
+        backoff = tenacity.wait_exponential(
+            multiplier=self.initial_wait, max=self.max_wait
+        ) + tenacity.wait_random(0, self.initial_wait)
+        return min(float(backoff(state)), self.max_wait)
+
+    def retrying(self, on_retry: Callable[[BaseException, int], None] | None = None) -> Any:
+        """A tenacity ``AsyncRetrying`` for this policy; re-raises the last error when it gives up."""
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            if on_retry is not None and state.outcome is not None:
+                error = state.outcome.exception()
+                if error is not None:
+                    on_retry(error, state.attempt_number)
+
+        return tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(max(1, self.attempts)),
+            wait=self._wait,
+            retry=tenacity.retry_if_exception(is_transient),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+    async def call(
+        self,
+        function: Callable[[], Awaitable[T]],
+        on_retry: Callable[[BaseException, int], None] | None = None,
+    ) -> T:
+        """Await ``function()`` until it succeeds, a non-transient error, or the attempts run out."""
+        async for attempt in self.retrying(on_retry):
+            with attempt:
+                return await function()
+        raise AssertionError("unreachable")  # pragma: no cover

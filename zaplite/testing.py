@@ -1,0 +1,211 @@
+"""Test helpers for plugin authors, registered as a pytest plugin (``pytest11``).
+
+Fixtures:
+
+- ``zaplite_project``: a :class:`ZapliteProject` in a temporary folder: add
+  connections and zaps, register your plugin objects, run zaps once, read the store.
+- ``zaplite_store``: a fresh SQLite :class:`~zaplite.store.Store` in a temporary folder.
+
+Example::
+
+    def test_my_trigger(zaplite_project):
+        zaplite_project.use_plugins(my_plugin)
+        zaplite_project.add_zap({"id": "z", "trigger": {...}, "steps": [...]})
+        [result] = zaplite_project.run_once("z")
+        assert result.delivered == 3
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["ZapliteProject", "zaplite_project", "zaplite_store"]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, Path):
+        value = str(value)
+    return json.dumps(str(value))
+
+
+class ZapliteProject:
+    """A zaplite project in a folder: ``zaplite.toml``, ``zaps/``, a SQLite store, chosen plugins.
+
+    Retries are fast by default (``retry_initial_wait = 0.01``) so tests of transient
+    faults do not sleep.
+    """
+
+    def __init__(self, root: Path, *, entry_points: bool = False) -> None:
+        self.root = Path(root)
+        self.zaps_dir = self.root / "zaps"
+        self.zaps_dir.mkdir(parents=True, exist_ok=True)
+        self.config_path = self.root / "zaplite.toml"
+        self.entry_points = entry_points
+        self.plugins: list[Any] = []
+        self.connections: dict[str, dict[str, Any]] = {}
+        self.settings: dict[str, Any] = {
+            "retry_attempts": 3,
+            "retry_initial_wait": 0.01,
+            "retry_max_wait": 0.05,
+        }
+        self.store_url = f"sqlite:///{self.root / 'zaplite.db'}"
+        self._workspace: Any = None
+        self.write_config()
+
+    # -- writing the project
+    def use_plugins(self, *plugins: Any) -> ZapliteProject:
+        """Register these plugin objects (modules or instances with hookimpls)."""
+        self.plugins.extend(plugins)
+        self._forget()
+        return self
+
+    def add_connection(self, name: str, app: str, /, **settings: Any) -> ZapliteProject:
+        """Add ``[connections.NAME]`` with ``app`` and the given settings."""
+        self.connections[name] = {"app": app, **settings}
+        self.write_config()
+        return self
+
+    def set(self, **settings: Any) -> ZapliteProject:
+        """Set ``[settings]`` values (``retry_attempts``, ``pause_after_auth_failures``, ...)."""
+        self.settings.update(settings)
+        self.write_config()
+        return self
+
+    def write_config(self) -> Path:
+        """Write ``zaplite.toml`` from the current connections and settings."""
+        lines = ["[store]", f"url = {_toml_value(self.store_url)}", "", "[settings]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in self.settings.items()]
+        for name, table in self.connections.items():
+            lines += ["", f"[connections.{name}]"]
+            lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+        self.config_path.write_text("\n".join(lines) + "\n")
+        self._forget()
+        return self.config_path
+
+    def add_zap(self, zap: dict[str, Any] | str, name: str | None = None) -> Path:
+        """Write a zap file (a dict, or raw text for testing bad input) into ``zaps/``."""
+        if isinstance(zap, dict):
+            text = json.dumps(zap, indent=2)
+            name = name or f"{zap.get('id', 'zap')}.json"
+        else:
+            text = zap
+            name = name or "zap.json"
+        path = self.zaps_dir / name
+        path.write_text(text)
+        self._forget()
+        return path
+
+    # -- using it
+    def _forget(self) -> None:
+        if self._workspace is not None:
+            self._workspace.close()
+            self._workspace = None
+
+    @property
+    def workspace(self) -> Any:
+        """The loaded :class:`~zaplite.workspace.Workspace` (reloaded after any change)."""
+        if self._workspace is None:
+            from zaplite.plugins import build_registry, get_plugin_manager
+            from zaplite.workspace import Workspace
+
+            registry = build_registry(
+                get_plugin_manager(plugins=self.plugins, entry_points=self.entry_points)
+            )
+            self._workspace = Workspace.load(self.config_path, registry=registry)
+        return self._workspace
+
+    @property
+    def store(self) -> Any:
+        """The project's store."""
+        return self.workspace.store
+
+    def run_once(self, *zap_ids: str) -> list[Any]:
+        """Run the named zaps (or all enabled ones) once, like ``zaplite run --once``."""
+        workspace = self.workspace
+        zaps = [workspace.zap(z) for z in zap_ids] or [
+            z for z in workspace.zaps.values() if z.zap.enabled
+        ]
+
+        async def go() -> list[Any]:
+            engine = workspace.engine()
+            try:
+                return [await engine.run_zap(zap) for zap in zaps]
+            finally:
+                await engine.connections.close()
+
+        return asyncio.run(go())
+
+    def replay(self, task_id: int) -> str:
+        """Replay one task; returns its new status."""
+        workspace = self.workspace
+
+        async def go() -> str:
+            engine = workspace.engine()
+            try:
+                return await engine.replay(task_id, workspace.zaps)
+            finally:
+                await engine.connections.close()
+
+        return asyncio.run(go())
+
+    def tasks(self, **filters: Any) -> list[Any]:
+        """Tasks from the store, newest first (``zap_id=``, ``status=``, ``limit=``)."""
+        filters.setdefault("limit", 100_000)
+        return self.store.list_tasks(**filters)
+
+    def cli(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the installed ``zaplite`` command with this project's config, in a subprocess."""
+        command = [sys.executable, "-m", "zaplite", *args]
+        full_env = {**os.environ, "ZAPLITE_CONFIG": str(self.config_path), **(env or {})}
+        return subprocess.run(
+            command,
+            cwd=self.root,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+
+    def close(self) -> None:
+        """Close the store."""
+        self._forget()
+
+
+@pytest.fixture
+def zaplite_project(tmp_path: Path) -> Iterator[ZapliteProject]:
+    """A temporary zaplite project (no installed plugins loaded unless you ask)."""
+    project = ZapliteProject(tmp_path / "project")
+    try:
+        yield project
+    finally:
+        project.close()
+
+
+@pytest.fixture
+def zaplite_store(tmp_path: Path) -> Iterator[Any]:
+    """A fresh SQLite store in a temporary folder."""
+    from zaplite.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,0 +1,117 @@
+"""Everything a command works on: the config, the plugins' apps, the zaps and the store.
+
+The CLI, the daemon and the test kit build a :class:`Workspace` and hand its parts
+to the engine; nothing here talks to a service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zaplite.binding import BoundZap, bind_zap
+from zaplite.config import Config, find_config, load_config
+from zaplite.connections import Connections
+from zaplite.engine import Engine
+from zaplite.errors import ConfigError, UsageError
+from zaplite.plugins import Registry, load_registry
+from zaplite.retry import RetryPolicy
+from zaplite.store import Store
+from zaplite.zapfile import load_zaps
+
+__all__ = ["Workspace", "daemon_owner"]
+
+
+def daemon_owner() -> str:
+    """A name for this process in the store's leases: host, pid and a random suffix."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Workspace:
+    """The loaded config, registry and zaps (valid ones bound, broken ones reported)."""
+
+    config: Config
+    registry: Registry
+    zaps: dict[str, BoundZap] = field(default_factory=dict)
+    problems: list[ConfigError] = field(default_factory=list)
+    _store: Store | None = None
+
+    @classmethod
+    def load(
+        cls,
+        config_path: Path | None = None,
+        *,
+        zaps_dir: Path | None = None,
+        plugins_dir: Path | None = None,
+        plugins: Iterable[Any] = (),
+        cwd: Path | None = None,
+        registry: Registry | None = None,
+    ) -> Workspace:
+        """Read the config (``--config`` / ``ZAPLITE_CONFIG`` / ``./zaplite.toml``), plugins and zaps."""
+        config = load_config(find_config(config_path, cwd=cwd), cwd=cwd)
+        if zaps_dir is not None:
+            settings = dataclasses.replace(config.settings, zaps_dir=zaps_dir.resolve())
+            config = dataclasses.replace(config, settings=settings)
+        folder = plugins_dir or config.settings.plugins_dir
+        registry = registry or load_registry(folder, plugins=plugins)
+        workspace = cls(config=config, registry=registry)
+        workspace.reload_zaps()
+        return workspace
+
+    def reload_zaps(self) -> None:
+        """Read and bind every zap file again."""
+        zaps, problems = load_zaps(self.config.settings.zaps_dir)
+        bound: dict[str, BoundZap] = {}
+        for zap in zaps:
+            try:
+                bound[zap.id] = bind_zap(zap, self.registry, self.config)
+            except ConfigError as error:
+                problems.append(error)
+        self.zaps, self.problems = bound, problems
+
+    def zap(self, zap_id: str) -> BoundZap:
+        """The bound zap ``zap_id``, or a clear error (naming the file's problem if it is broken)."""
+        if zap_id in self.zaps:
+            return self.zaps[zap_id]
+        for problem in self.problems:
+            if problem.file and Path(problem.file).stem == zap_id:
+                raise UsageError(f"The zap {zap_id!r} cannot be used: {problem}")
+        known = ", ".join(sorted(self.zaps)) or "none"
+        raise UsageError(
+            f"There is no zap {zap_id!r} in {self.config.settings.zaps_dir} (zaps: {known})."
+        )
+
+    @property
+    def store(self) -> Store:
+        """The store, opened (and migrated) on first use."""
+        if self._store is None:
+            self._store = Store(self.config.store_url)
+        return self._store
+
+    def engine(self, *, owner: str | None = None) -> Engine:
+        """An engine on this workspace's store with fresh connections."""
+        settings = self.config.settings
+        return Engine(
+            self.store,
+            Connections(self.config, self.registry),
+            policy=RetryPolicy(
+                attempts=settings.retry_attempts,
+                initial_wait=settings.retry_initial_wait,
+                max_wait=settings.retry_max_wait,
+            ),
+            pause_after_auth_failures=settings.pause_after_auth_failures,
+            owner=owner,
+        )
+
+    def close(self) -> None:
+        """Close the store."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
