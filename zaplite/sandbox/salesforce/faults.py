@@ -1,0 +1,164 @@
+"""Fault injection: scripted failures, dropped connections, latency and quota exhaustion.
+
+:class:`Faults` holds what is armed; :class:`FaultMiddleware` is the outermost ASGI layer
+that records every request and applies latency, drops and scripted failures before the
+request reaches the routes. ``/__admin/`` requests are never faulted or recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ArmedFailure", "FaultMiddleware", "Faults", "RequestLog"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DEFAULT_FAILURE_BODY: list[dict[str, str]] = [
+    {
+        "message": "Server is temporarily unavailable. Please retry.",
+        "errorCode": "SERVER_UNAVAILABLE",
+    }
+]
+
+
+@dataclass
+class ArmedFailure:
+    """The next ``remaining`` matching requests fail with ``status`` and ``body`` (or are dropped)."""
+
+    remaining: int
+    status: int = 503
+    body: Any = None
+    path_contains: str | None = None
+    drop: bool = False
+
+    def matches(self, path: str) -> bool:
+        """Whether a request for ``path`` is one this fault applies to."""
+        return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
+
+
+@dataclass
+class Faults:
+    """What is currently armed; thread-safe, shared by the Python API and the HTTP app."""
+
+    latency: float = 0.0
+    quota_exhausted: bool = False
+    armed: list[ArmedFailure] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def fail_next(
+        self, n: int, *, status: int = 503, body: Any = None, path_contains: str | None = None
+    ) -> None:
+        """Fail the next ``n`` requests (whose path contains ``path_contains``) with ``status``/``body``."""
+        with self._lock:
+            self.armed.append(ArmedFailure(n, status, body, path_contains))
+
+    def drop_next(self, n: int, *, path_contains: str | None = None) -> None:
+        """Close the connection without a response for the next ``n`` matching requests."""
+        with self._lock:
+            self.armed.append(ArmedFailure(n, path_contains=path_contains, drop=True))
+
+    def take(self, path: str) -> ArmedFailure | None:
+        """The armed fault that applies to a request for ``path`` (consuming one use), or ``None``."""
+        with self._lock:
+            for fault in self.armed:
+                if fault.matches(path):
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self.armed.remove(fault)
+                    return fault
+        return None
+
+    def reset(self) -> None:
+        """Disarm everything: no failures, drops, latency or quota exhaustion."""
+        with self._lock:
+            self.armed.clear()
+            self.latency = 0.0
+            self.quota_exhausted = False
+
+
+@dataclass
+class RequestLog:
+    """Every request received (but admin ones): ``(method, path, query string)``."""
+
+    entries: list[tuple[str, str, str]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, method: str, path: str, query: str) -> None:
+        """Record one request."""
+        with self._lock:
+            self.entries.append((method, path, query))
+
+    def clear(self) -> None:
+        """Forget the requests recorded so far."""
+        with self._lock:
+            self.entries.clear()
+
+
+async def _drop_connection(send: Send) -> bool:
+    """Close the client connection without writing a response, when the server lets us reach it.
+
+    Works with uvicorn, whose ``send`` is a bound method of the request cycle holding the
+    transport. Returns ``False`` when the transport cannot be reached.
+    """
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        return False
+    transport.abort()
+    for _ in range(10):
+        if getattr(cycle, "disconnected", False):
+            break
+        await asyncio.sleep(0)
+    if cycle is not None and hasattr(cycle, "disconnected"):
+        cycle.disconnected = True  # tell uvicorn not to write its "no response" 500
+    return True
+
+
+class FaultMiddleware:
+    """The outermost ASGI layer: records requests and applies the armed faults."""
+
+    def __init__(
+        self, app: ASGIApp, faults: Faults, log: RequestLog, *, admin_prefix: str = "/__admin"
+    ) -> None:
+        self.app = app
+        self.faults = faults
+        self.log = log
+        self.admin_prefix = admin_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(self.admin_prefix):
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        self.log.add(scope["method"], path, query)
+        if self.faults.latency > 0:
+            await asyncio.sleep(self.faults.latency)
+        fault = self.faults.take(path)
+        if fault is None:
+            await self.app(scope, receive, send)
+            return
+        if fault.drop and await _drop_connection(send):
+            return
+        body = DEFAULT_FAILURE_BODY if fault.body is None else fault.body
+        payload = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": fault.status if not fault.drop else 503,
+                "headers": [
+                    (b"content-type", b"application/json;charset=UTF-8"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
