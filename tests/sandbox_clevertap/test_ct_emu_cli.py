@@ -81,3 +81,16 @@ def test_module_serves_uploads_with_the_given_account(emulator_process: str) -> 
     stats = httpx.get(f"{emulator_process}/__admin/stats").json()
     assert stats["upload_count"] == 2
     assert stats["profiles"] == 1
+
+
+def test_benchmark_batches_are_valid_and_the_script_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from zaplite.sandbox.clevertap import bench, check_record
+
+    assert all(check_record(r) is None for r in bench.make_batch(1000, invalid_every=0))
+    assert sum(check_record(r) is not None for r in bench.make_batch(100, invalid_every=10)) == 10
+    bench.main(["--clients", "2", "--batches", "2"])
+    out = capsys.readouterr().out
+    assert "validation only:" in out
+    assert "HTTP, 2 client(s): 4 batches of 1,000" in out
