@@ -141,3 +141,18 @@ def test_latency_applies_to_uploads(client: httpx.Client, emu: CleverTapEmulator
     response = client.post("/1/upload", json={"d": []})
     assert response.status_code == 200
     assert response.elapsed.total_seconds() > 0.15
+
+
+def test_drop_without_uvicorn_answers_500_instead(ct_served: object) -> None:
+    emu = CleverTapEmulator()
+    emu.drop_next(1)
+
+    async def run() -> httpx.Response:
+        transport = httpx.ASGITransport(app=emu.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
+            return await http.post("/1/upload", json={"d": [profile()]}, headers=AUTH)
+
+    response = asyncio.run(run())
+    assert response.status_code == 500
+    assert response.json()["error"] == "The emulator's server cannot drop connections."
+    assert emu.profiles == {}
