@@ -95,7 +95,8 @@ class Delivery:
 
     def _fail(self, item: WorkItem, step: BoundStep, message: str, params: Any = None) -> None:
         item.status = "failed"
-        item.error = f"step {step.id!r}: {message}"
+        prefix = f"step {step.id!r}: "
+        item.error = message if message.startswith(prefix) else prefix + message
         item.steps.append(
             {"id": step.id, "status": "failed", "input": params, "output": None, "error": message}
         )

@@ -1,0 +1,124 @@
+"""The daemon: schedules, one run of a zap at a time, clean stop on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import memory_plugin
+from conftest import memory_zap
+
+from zaplite.scheduler import Daemon
+
+
+class SlowService(memory_plugin.MemoryService):
+    """A service whose polls take a while and that counts overlapping polls."""
+
+    active: int = 0
+    most_at_once: int = 0
+
+
+def test_daemon_polls_on_schedule_and_never_overlaps_a_zap(project, service, caplog):
+    import threading
+
+    lock = threading.Lock()
+    original = memory_plugin.new_item.poll
+
+    def slow_poll(ctx):
+        with lock:
+            SlowService.active += 1
+            SlowService.most_at_once = max(SlowService.most_at_once, SlowService.active)
+        try:
+            time.sleep(0.6)  # longer than the 0.2 s schedule
+            yield from original(ctx)
+        finally:
+            with lock:
+                SlowService.active -= 1
+
+    memory_plugin.new_item.poll = slow_poll
+    try:
+        project.add_zap(memory_zap(schedule={"every": "0.2s"}))
+        workspace = project.workspace
+        engine = workspace.engine(owner="test-daemon")
+        results = []
+        daemon = Daemon(engine, workspace.zaps, on_result=results.append)
+
+        async def scenario():
+            runner = asyncio.create_task(daemon.run(install_signals=False))
+            await asyncio.sleep(0.3)
+            service.add(name="while running")
+            for _ in range(100):
+                if service.received:
+                    break
+                await asyncio.sleep(0.05)
+            daemon.stop()
+            await asyncio.wait_for(runner, 10)
+
+        asyncio.run(scenario())
+    finally:
+        memory_plugin.new_item.poll = original
+    assert [item["to"] for item in service.received] == ["while running"]
+    assert SlowService.most_at_once == 1
+    assert results
+    assert "maximum number of running instances reached" in caplog.text
+    assert all(r.status in ("ok", "interrupted") for r in results)
+
+
+def test_sigterm_stops_the_daemon_cleanly(tmp_path):
+    """`zaplite run` in a subprocess: delivers, then SIGTERM ends it with exit 0 and a message."""
+    plugins = Path(__file__).parent / "cli_plugins"
+    root = tmp_path / "proj"
+    (root / "zaps").mkdir(parents=True)
+    (root / "source.json").write_text(json.dumps([{"id": 1, "email": "a@example.com"}]))
+    (root / "zaplite.toml").write_text(
+        '[connections.files]\napp = "files"\nsource = "source.json"\nsink = "sink.json"\n'
+        'api_key = "k"\n'
+    )
+    zap = {
+        "id": "copy",
+        "schedule": {"every": "1s"},
+        "trigger": {"app": "files", "event": "new_line", "start": "all"},
+        "steps": [
+            {"id": "w", "app": "files", "action": "write", "params": {"email": "{{trigger.email}}"}}
+        ],
+    }
+    (root / "zaps" / "copy.json").write_text(json.dumps(zap))
+    exe = shutil.which("zaplite")
+    env = {**os.environ, "ZAPLITE_PLUGINS_DIR": str(plugins), "ZAPLITE_LOAD_PLUGINS": ""}
+    process = subprocess.Popen(
+        [exe, "run"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (root / "sink.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        records = json.loads((root / "source.json").read_text())
+        records.append({"id": 2, "email": "b@example.com"})
+        (root / "source.json").write_text(json.dumps(records))
+        while len(json.loads((root / "sink.json").read_text())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "stopped cleanly" in err
+    assert "Traceback" not in err
+    assert [r["email"] for r in json.loads((root / "sink.json").read_text())] == [
+        "a@example.com",
+        "b@example.com",
+    ]
+    assert "copy: ok: 1 new, 1 delivered" in out
