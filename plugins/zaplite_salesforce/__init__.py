@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from zaplite import App, hookimpl
-from zaplite_salesforce.connection import SalesforceClient, connect, test_connection
+from zaplite_salesforce.connection import SalesforceClient, connect, verify_connection
 from zaplite_salesforce.settings import SalesforceSettings
 from zaplite_salesforce.triggers import (
     NewContactParams,
@@ -34,7 +34,7 @@ app = App(
     description="Polls Salesforce for new and updated records (REST API, OAuth 2.0).",
     connection=SalesforceSettings,
     connect=connect,
-    test=test_connection,
+    test=verify_connection,
 )
 add_triggers(app)
 

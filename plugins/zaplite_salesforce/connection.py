@@ -28,7 +28,7 @@ from zaplite_salesforce.errors import QueryLocatorExpired, SessionExpired, error
 from zaplite_salesforce.limits import LimitInfo, parse_limit_info
 from zaplite_salesforce.settings import SalesforceSettings
 
-__all__ = ["QueryPage", "SalesforceClient", "connect", "test_connection"]
+__all__ = ["QueryPage", "SalesforceClient", "connect", "verify_connection"]
 
 
 @dataclass
@@ -237,7 +237,7 @@ def connect(settings: SalesforceSettings) -> SalesforceClient:
     return SalesforceClient(settings)
 
 
-async def test_connection(client: SalesforceClient) -> str:
+async def verify_connection(client: SalesforceClient) -> str:
     """Sign in and return what was reached: ``"signed in to <host> (API v64.0, api-usage=…)"``."""
     token = await client.renew(client._token)
     await client.get(f"{client.api_path}/limits/")
