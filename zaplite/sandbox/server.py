@@ -74,4 +74,6 @@ def serve_in_thread(
             server.should_exit = True
             raise RuntimeError(f"the emulator on {host}:{port} did not start in {timeout} s")
         time.sleep(0.01)
-    return RunningServer(url=f"http://{host}:{port}", host=host, port=port, _server=server, _thread=thread)
+    return RunningServer(
+        url=f"http://{host}:{port}", host=host, port=port, _server=server, _thread=thread
+    )
