@@ -382,6 +382,15 @@ def standard_objects() -> list[ObjectDef]:
     )
     opportunity.add(
         FieldDef(
+            "ContactId",
+            "reference",
+            "Contact ID",
+            reference_to="Contact",
+            relationship_name="Contact",
+        )
+    )
+    opportunity.add(
+        FieldDef(
             "StageName",
             "picklist",
             "Stage",

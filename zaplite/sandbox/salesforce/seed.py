@@ -135,6 +135,7 @@ def seed_demo_data(emu: SalesforceEmulator, *, seed: int = 7) -> dict[str, int]:
                 "Amount": rng.randrange(5, 250) * 1000,
                 "CloseDate": date.today() + timedelta(days=rng.randint(-20, 60)),
                 "OwnerId": accounts[index % len(accounts)]["OwnerId"],
+                "ContactId": contacts[index % len(contacts)]["Id"],
                 "LeadSource": rng.choice(LEAD_SOURCES),
             },
             timestamp=past(),
