@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -11,11 +12,17 @@ from zaplite.sandbox.server import RunningServer
 
 VERSION = "64.0"
 
+SSL_CONTEXT = ssl.create_default_context()
+"""One TLS context for every client (building one per client is slow; the tests use plain HTTP)."""
+
+CLIENT = httpx.Client(verify=SSL_CONTEXT, timeout=30)
+"""A shared unauthenticated client for one-off requests."""
+
 
 def get_token(server: RunningServer, emu: SalesforceEmulator) -> str:
     """An access token from the refresh-token grant."""
     creds = emu.credentials
-    response = httpx.post(
+    response = CLIENT.post(
         f"{server.url}/services/oauth2/token",
         data={
             "grant_type": "refresh_token",

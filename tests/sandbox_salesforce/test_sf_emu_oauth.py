@@ -8,7 +8,7 @@ import time
 import httpx
 import jwt
 import pytest
-from sf_emu_helpers import VERSION
+from sf_emu_helpers import CLIENT, VERSION
 
 from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.server import RunningServer
@@ -17,7 +17,7 @@ JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
 def token_request(server: RunningServer, data: dict[str, str], **kwargs: object) -> httpx.Response:
-    return httpx.post(f"{server.url}/services/oauth2/token", data=data, **kwargs)  # type: ignore[arg-type]
+    return CLIENT.post(f"{server.url}/services/oauth2/token", data=data, **kwargs)  # type: ignore[arg-type]
 
 
 def assert_success(
@@ -38,7 +38,7 @@ def assert_success(
     assert body["issued_at"].isdigit() and abs(int(body["issued_at"]) / 1000 - time.time()) < 60
     assert body["id"] == f"{server.url}/id/{emu.org_id}/{emu.user_id}"
     assert body["access_token"].startswith(emu.org_id[:15] + "!")
-    usable = httpx.get(
+    usable = CLIENT.get(
         f"{body['instance_url']}/services/data/v{VERSION}/limits",
         headers={"Authorization": f"Bearer {body['access_token']}"},
     )
@@ -199,7 +199,7 @@ def test_unsupported_grant(server: RunningServer) -> None:
 
 
 def test_versions_need_no_auth_and_have_no_limit_header(server: RunningServer) -> None:
-    response = httpx.get(f"{server.url}/services/data/")
+    response = CLIENT.get(f"{server.url}/services/data/")
     assert response.status_code == 200
     versions = [entry["version"] for entry in response.json()]
     assert "62.0" in versions and "67.0" in versions
@@ -219,7 +219,7 @@ def test_expired_token_is_401_invalid_session(
     ]
     assert "sforce-limit-info" in response.headers
     for headers in ({}, {"Authorization": "Bearer made-up"}, {"Authorization": "Basic x"}):
-        response = httpx.get(f"{server.url}/services/data/v{VERSION}/limits", headers=headers)
+        response = CLIENT.get(f"{server.url}/services/data/v{VERSION}/limits", headers=headers)
         assert response.status_code == 401
 
 
