@@ -28,6 +28,7 @@ __all__ = [
     "NotJSONCompatible",
     "create_store_engine",
     "display_url",
+    "dumps",
     "location",
     "parse_url",
     "sqlite_path",
@@ -89,7 +90,7 @@ def create_store_engine(url: URL) -> Engine:
         return sa.create_engine(
             url,
             pool_pre_ping=True,
-            json_serializer=_dumps,
+            json_serializer=dumps,
             connect_args={"connect_timeout": 10, "application_name": "zaplite"},
         )
     except ImportError as exc:
@@ -109,7 +110,7 @@ class NotJSONCompatible(ValueError):
     """A value given to the store cannot be stored as JSON (the transaction is rolled back)."""
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     """Serialise a JSON column value; anything not JSON-compatible is :class:`NotJSONCompatible`."""
     try:
         return json.dumps(value, ensure_ascii=False, allow_nan=False)
@@ -121,7 +122,7 @@ def _sqlite_engine(url: URL) -> Engine:
     """A pysqlite engine with WAL, busy timeout, foreign keys and BEGIN IMMEDIATE writes."""
     memory = sqlite_path(url) is None
     options: dict[str, Any] = {
-        "json_serializer": _dumps,
+        "json_serializer": dumps,
         "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
     }
     if memory:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from zaplite.errors import ConfigError, UsageError
-from zaplite.store import migrate
+from zaplite.store import bulk, migrate
 from zaplite.store.connect import (
     FIELD,
     READ_ONLY,
@@ -46,6 +46,12 @@ CHUNK = 500
 
 RUN_STATUSES: tuple[str, ...] = ("ok", "failed", "paused", "interrupted")
 """The statuses :meth:`Store.finish_run` accepts (a run is ``"running"`` until then)."""
+
+
+_NEXT_TASK_IDS = sa.text(
+    "SELECT nextval(pg_get_serial_sequence('tasks', 'id')) FROM generate_series(1, :n)"
+)
+"""PostgreSQL only: reserve ``n`` task ids, in ascending order."""
 
 
 class NotFound(UsageError, LookupError):
@@ -248,13 +254,20 @@ class Store:
             if task.status not in TASK_STATUSES:
                 raise ValueError(f"unknown task status {task.status!r}")
         now = _now()
+        # Prepared before the transaction: serialising is the slow part, and a value that
+        # is not JSON fails here, before anything is written.
+        task_rows = self._task_rows(zap_id, run_id, tasks, now)
         unique_keys = list(dict.fromkeys(keys))
+        stamp = bulk.stored_time(watermark, self._dialect)
+        key_rows = [{"zap_id": zap_id, "key": key, "watermark": stamp} for key in unique_keys]
         with self._write() as connection:
-            ids = self._insert_tasks(connection, zap_id, run_id, tasks, now)
-            if unique_keys:
+            ids = self._insert_tasks(connection, task_rows)
+            if key_rows:
                 connection.execute(
-                    self._insert(zap_keys).on_conflict_do_nothing(index_elements=["zap_id", "key"]),
-                    [{"zap_id": zap_id, "key": key, "watermark": watermark} for key in unique_keys],
+                    self._insert(bulk.raw_keys(self._dialect)).on_conflict_do_nothing(
+                        index_elements=["zap_id", "key"]
+                    ),
+                    key_rows,
                 )
             if save_cursor:
                 connection.execute(
@@ -269,40 +282,54 @@ class Store:
                         zap_keys.c.zap_id == zap_id, zap_keys.c.watermark < forget_before
                     )
                 )
-            if unique_keys:
+            if key_rows:
                 self._trim_keys(connection, zap_id)
             if run_id is not None and tasks:
                 self._count_into_run(connection, run_id, tasks)
         return ids
 
-    def _insert_tasks(
-        self,
-        connection: sa.Connection,
-        zap_id: str,
-        run_id: int | None,
-        new: Sequence[NewTask],
-        now: datetime,
-    ) -> list[int]:
-        """Bulk-insert ``new`` tasks; returns their ids in the order given."""
-        if not new:
-            return []
-        rows = [
+    def _task_rows(
+        self, zap_id: str, run_id: int | None, new: Sequence[NewTask], now: datetime
+    ) -> list[dict[str, Any]]:
+        """The rows of ``new`` tasks for the raw ``tasks`` table (JSON already serialised)."""
+        stamp = bulk.stored_time(now, self._dialect)
+        return [
             {
                 "zap_id": zap_id,
                 "run_id": run_id,
                 "record_key": task.record_key,
-                "record": task.record,
+                "record": bulk.json_text(task.record),
                 "status": task.status,
-                "steps": task.steps,
+                "steps": bulk.json_text(task.steps),
                 "error": task.error,
                 "attempts": task.attempts,
-                "created_at": now,
-                "updated_at": now,
+                "created_at": stamp,
+                "updated_at": stamp,
             }
             for task in new
         ]
-        statement = sa.insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
-        return list(connection.execute(statement, rows).scalars())
+
+    def _insert_tasks(self, connection: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
+        """Bulk-insert task rows (one ``executemany``); returns their ids in the order given.
+
+        ``RETURNING`` in parameter order would make SQLAlchemy insert row by row on
+        SQLite and use a slower sorted form on PostgreSQL, so the ids are found
+        another way: PostgreSQL hands out the page's ids from the table's sequence
+        first; on SQLite this transaction is the only writer (``BEGIN IMMEDIATE``)
+        and rowids are given out ascending, so the newest ``len(rows)`` ids are ours.
+        """
+        if not rows:
+            return []
+        table = bulk.raw_tasks(self._dialect)
+        if self._dialect == "postgresql":
+            ids = sorted(connection.execute(_NEXT_TASK_IDS, {"n": len(rows)}).scalars())
+            for row, task_id in zip(rows, ids, strict=True):
+                row["id"] = task_id
+            connection.execute(sa.insert(table), rows)
+            return ids
+        connection.execute(sa.insert(table), rows)
+        newest = sa.select(tasks.c.id).order_by(tasks.c.id.desc()).limit(len(rows))
+        return sorted(connection.execute(newest).scalars())
 
     def _apply_state(
         self, connection: sa.Connection, zap_id: str, state: Mapping[str, Any]

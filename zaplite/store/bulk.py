@@ -1,0 +1,95 @@
+"""Fast bulk inserts for the hot path of :meth:`Store.commit_page`.
+
+A page brings a thousand tasks and a thousand keys. Run through the ordinary
+tables, SQLAlchemy would call a Python type processor for every JSON and
+timestamp value of every row. Here the values are prepared once in Python
+(JSON serialised by the store's serialiser, the page's one timestamp converted
+once) and inserted through *raw* copies of the tables whose column types do no
+per-row processing. The SQL is still compiled by SQLAlchemy for the dialect.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+from zaplite.store import schema
+from zaplite.store.connect import dumps
+
+__all__ = ["RawJSON", "json_text", "raw_keys", "raw_tasks", "stored_time"]
+
+
+class RawJSON(sa.TypeDecorator[str]):
+    """Already serialised JSON text, passed through untouched (``JSONB`` on PostgreSQL)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        """``JSONB`` on PostgreSQL (so psycopg's rendered cast is ``::JSONB``), else text."""
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.JSONB())
+        return dialect.type_descriptor(sa.Text())
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        """No per-row work: the text is already JSON."""
+        return None
+
+
+def _raw_table(table: sa.Table, pg: bool) -> sa.Table:
+    """A copy of ``table`` (same name and columns) whose types do no per-row work."""
+    columns = []
+    for column in table.columns:
+        kind: Any = column.type
+        if isinstance(kind, schema.UTCDateTime):
+            kind = sa.DateTime(timezone=True) if pg else sa.Text()
+        elif isinstance(kind, sa.JSON):
+            kind = RawJSON()
+        columns.append(
+            sa.Column(
+                column.name,
+                kind,
+                primary_key=column.primary_key,
+                autoincrement=column.autoincrement,
+            )
+        )
+    return sa.Table(table.name, sa.MetaData(), *columns)
+
+
+_TABLES: dict[tuple[str, bool], sa.Table] = {}
+
+
+def _cached(table: sa.Table, pg: bool) -> sa.Table:
+    key = (table.name, pg)
+    if key not in _TABLES:
+        _TABLES[key] = _raw_table(table, pg)
+    return _TABLES[key]
+
+
+def raw_tasks(dialect: str) -> sa.Table:
+    """The raw ``tasks`` table for ``dialect``."""
+    return _cached(schema.tasks, dialect == "postgresql")
+
+
+def raw_keys(dialect: str) -> sa.Table:
+    """The raw ``zap_keys`` table for ``dialect``."""
+    return _cached(schema.zap_keys, dialect == "postgresql")
+
+
+def stored_time(value: datetime | None, dialect: str) -> Any:
+    """``value`` as a raw table column takes it: aware UTC, or SQLite's naive UTC text."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if dialect == "postgresql":
+        return value
+    return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def json_text(value: Any) -> str:
+    """Serialise one JSON value the way the store's engine would."""
+    return dumps(value)
