@@ -49,9 +49,9 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
-    from zaplite.cli import develop, inspect, replay, run
+    from zaplite.cli import develop, inspect, replay, run, sandbox
 
-    for module in (run, develop, inspect, replay):
+    for module in (run, develop, inspect, replay, sandbox):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,292 @@
+"""``zaplite sandbox`` (local emulators with seeded data) and ``zaplite demo`` (the main job, end to end)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import threading
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from zaplite.cli.common import console, err_console, setup_logging
+from zaplite.engine import RunResult
+from zaplite.errors import UsageError
+from zaplite.examples import copy_example_zaps
+from zaplite.sandbox.activity import SalesActivity
+from zaplite.sandbox.session import Sandbox
+from zaplite.scheduler import Daemon
+from zaplite.workspace import Workspace, daemon_owner
+from zaplite.zapfile import Schedule
+
+__all__ = ["COMMANDS"]
+
+MARKER = "# zaplite config for the local sandbox"
+
+
+def _prepare_folder(folder: Path) -> None:
+    """Make ``folder`` ours: new, empty, or one a previous sandbox/demo wrote (its store is reset)."""
+    config = folder / "zaplite.toml"
+    if folder.exists() and any(folder.iterdir()):
+        if not config.exists() or not config.read_text().startswith(MARKER):
+            raise UsageError(
+                f"{folder}: the folder exists and was not made by `zaplite sandbox` or "
+                "`zaplite demo`; name another with --dir."
+            )
+        for stale in folder.glob("zaplite.db*"):
+            stale.unlink()  # the emulators start afresh, so must the cursors
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _wait_for_signal(stop: threading.Event) -> None:
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("zaplite-sandbox"),
+    show_default=True,
+    help="Where to write the config and the example zaps.",
+)
+@click.option("--salesforce-port", default=8081, show_default=True, help="0 for any free port.")
+@click.option("--clevertap-port", default=8082, show_default=True, help="0 for any free port.")
+@click.option("--activity", is_flag=True, help="Keep creating and changing records.")
+@click.option("--every", default=5.0, show_default=True, help="Seconds between activity rounds.")
+def sandbox(
+    folder: Path, salesforce_port: int, clevertap_port: int, activity: bool, every: float
+) -> None:
+    """Start local emulators of Salesforce and CleverTap with seeded data, for trying zaps without accounts."""
+    _prepare_folder(folder)
+    with Sandbox.start(salesforce_port=salesforce_port, clevertap_port=clevertap_port) as box:
+        config = box.write_config(folder)
+        if not (folder / "zaps").exists():
+            copy_example_zaps(folder / "zaps")
+        seeded = ", ".join(f"{n} {obj}" for obj, n in box.seeded.items())
+        console.print(f"Salesforce emulator: {box.salesforce_server.url}  ({seeded})", markup=False)
+        console.print(f"CleverTap emulator:  {box.clevertap_server.url}", markup=False)
+        console.print(f"Wrote {config} and the example zaps in {folder / 'zaps'}.", markup=False)
+        console.print(f"In another terminal: cd {folder} && zaplite run", markup=False)
+        console.print("Ctrl-C stops the sandbox.", markup=False)
+        stop = threading.Event()
+        if activity:
+            generator = SalesActivity(box.salesforce)
+
+            def loop() -> None:
+                while not stop.wait(every):
+                    for line in generator.tick():
+                        console.print(f"  salesforce: {line}", markup=False)
+
+            threading.Thread(target=loop, name="sandbox-activity", daemon=True).start()
+        _wait_for_signal(stop)
+    console.print("Sandbox stopped.")
+
+
+# ---------------------------------------------------------------------------- demo
+
+
+def _results_table(results: list[RunResult], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("zap", "new", "delivered", "filtered", "failed", "status"):
+        table.add_column(
+            column,
+            justify="right" if column in ("new", "delivered", "filtered", "failed") else "left",
+        )
+    for r in results:
+        table.add_row(
+            r.zap_id, str(r.found), str(r.delivered), str(r.filtered), str(r.failed), r.status
+        )
+    return table
+
+
+async def _run_all(workspace: Workspace, engine: Any) -> list[RunResult]:
+    zaps = [z for z in workspace.zaps.values() if z.zap.enabled]
+    return list(await asyncio.gather(*(engine.run_zap(zap) for zap in zaps)))
+
+
+def _activity_round(activity: SalesActivity, box: Sandbox) -> list[str]:
+    lines = []
+    for _ in range(3):
+        contact = activity.new_contact()
+        lines.append(
+            f"new contact {contact['FirstName']} {contact['LastName']} <{contact['Email']}>"
+        )
+    for _ in range(3):
+        lead = activity.advance_lead()
+        if lead:
+            lines.append(f"lead {lead['FirstName']} {lead['LastName']} → {lead['Status']}")
+    for _ in range(3):
+        deal = activity.advance_opportunity()
+        if deal:
+            lines.append(f"deal {deal['Name']} → {deal['StageName']}")
+    for _ in range(2):
+        deal = activity.advance_opportunity(win=True)
+        if deal:
+            lines.append(
+                f"deal {deal['Name']} → {deal['StageName']} (${deal.get('Amount', 0):,.0f})"
+            )
+    return lines
+
+
+def _summary(box: Sandbox, workspace: Workspace) -> None:
+    counts = workspace.store.count_tasks()
+    ct = box.clevertap
+    console.print()
+    console.print("[bold]What was delivered[/bold]")
+    console.print(
+        f"CleverTap (emulator at {box.clevertap_server.url}): {len(ct.profiles)} profiles, "
+        f"{len(ct.events)} events, in {ct.upload_count} upload requests.",
+        markup=False,
+    )
+    deal_events = [e for e in ct.events if e.get("evtName") == "Deal Closed"]
+    if deal_events:
+        event = deal_events[-1]
+        console.print(f'  latest "Deal Closed" event for {event.get("identity")}:', markup=False)
+        console.print_json(data=event.get("evtData", {}))
+    staged = [p for p in ct.profiles.values() if "Deal Stage" in p.get("profileData", {})]
+    if staged:
+        profile = staged[-1]
+        console.print(
+            f"  a profile updated with its deal stage ({profile.get('identity')}):", markup=False
+        )
+        console.print_json(data=profile.get("profileData", {}))
+    console.print(
+        f"History in {workspace.store.url_for_display}: "
+        + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())),
+        markup=False,
+    )
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("zaplite-demo"),
+    show_default=True,
+    help="The working folder: config, zaps and the SQLite store go here and nowhere else.",
+)
+@click.option(
+    "--keep-running", is_flag=True, help="Then stay up as a daemon with sandbox activity."
+)
+@click.option(
+    "--every",
+    default=3.0,
+    show_default=True,
+    help="Seconds between polls and activity with --keep-running.",
+)
+@click.option("-v", "--verbose", count=True, help="Log more.")
+def demo(folder: Path, keep_running: bool, every: float, verbose: int) -> None:
+    """The main job on the embedded default: the three use cases against the built-in sandbox."""
+    setup_logging(verbose)
+    _prepare_folder(folder)
+    with Sandbox.start(salesforce_port=0, clevertap_port=0) as box:
+        config = box.write_config(folder)
+        copy_example_zaps(folder / "zaps")
+        console.rule("[bold]zaplite demo[/bold]")
+        seeded = ", ".join(f"{n} {obj}" for obj, n in box.seeded.items())
+        console.print(f"Salesforce sandbox at {box.salesforce_server.url} ({seeded})", markup=False)
+        console.print(f"CleverTap sandbox at {box.clevertap_server.url}", markup=False)
+        console.print(
+            f"Working folder {folder.resolve()} (config {config.name}, zaps/, zaplite.db)",
+            markup=False,
+        )
+        workspace = Workspace.load(config)
+        try:
+            if workspace.problems:
+                raise UsageError(str(workspace.problems[0]))
+            asyncio.run(_demo(box, workspace, keep_running, every))
+        finally:
+            workspace.close()
+
+
+async def _demo(box: Sandbox, workspace: Workspace, keep_running: bool, every: float) -> None:
+    engine = workspace.engine(owner=daemon_owner())
+    activity = SalesActivity(box.salesforce, seed=42)
+    try:
+        console.print()
+        with console.status("Turning the zaps on (their first poll starts from now)…"):
+            baseline = await _run_all(workspace, engine)
+        for r in baseline:
+            console.print(
+                f"  [green]on[/green]  {r.zap_id}: {workspace.zaps[r.zap_id].zap.name}",
+                highlight=False,
+            )
+        console.print()
+        console.print("[bold]Sales activity in Salesforce[/bold]")
+        for line in await asyncio.to_thread(_activity_round, activity, box):
+            console.print(f"  {line}", markup=False)
+        console.print()
+        with console.status("Polling Salesforce and delivering to CleverTap…"):
+            results = await _run_all(workspace, engine)
+        console.print(_results_table(results, "Delivered by each zap"))
+        _summary(box, workspace)
+        failed = [r for r in results if r.status != "ok"]
+        for r in failed:
+            err_console.print(r.line(), markup=False)
+        if not keep_running:
+            await engine.connections.close()
+            console.print()
+            console.print(
+                "Next: `zaplite demo --keep-running` runs this as a daemon with live activity; "
+                "`zaplite sandbox` keeps the emulators up for your own zaps.",
+                markup=False,
+            )
+            if failed:
+                raise UsageError("Some zaps failed in the demo; see the lines above.")
+            return
+        await _keep_running(box, workspace, engine, activity, every)
+    finally:
+        await engine.connections.close()
+
+
+async def _keep_running(
+    box: Sandbox, workspace: Workspace, engine: Any, activity: SalesActivity, every: float
+) -> None:
+    for zap in workspace.zaps.values():
+        zap.zap.schedule = Schedule(every=timedelta(seconds=every))
+
+    def show(result: RunResult) -> None:
+        if result.found or result.status != "ok":
+            console.print(result.line(), markup=False)
+
+    daemon = Daemon(engine, workspace.zaps, on_result=show)
+    console.print()
+    console.print(
+        f"Running as a daemon: polls every {every:g} s, Salesforce activity every {every:g} s. Ctrl-C stops.",
+        markup=False,
+    )
+
+    async def generate() -> None:
+        while True:
+            await asyncio.sleep(every)
+            for line in await asyncio.to_thread(activity.tick):
+                console.print(f"  salesforce: {line}", markup=False)
+
+    generator = asyncio.create_task(generate())
+    try:
+        await daemon.run()
+    finally:
+        generator.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await generator
+    _summary(box, workspace)
+    console.print("Stopped cleanly.")
+
+
+COMMANDS = [sandbox, demo]

@@ -1,0 +1,153 @@
+"""Simulated sales activity in the Salesforce emulator: new contacts, leads and deals moving on.
+
+``zaplite sandbox --activity`` and ``zaplite demo`` use it so that a running daemon
+always has something to deliver.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from zaplite.sandbox.salesforce import SalesforceEmulator
+from zaplite.sandbox.salesforce.schema import (
+    CONTACT_LEAD_STATUSES,
+    LEAD_STATUSES,
+    OPPORTUNITY_STAGES,
+)
+
+__all__ = ["SalesActivity"]
+
+FIRST = (
+    "Maya",
+    "Arjun",
+    "Lena",
+    "Omar",
+    "Zoe",
+    "Kenji",
+    "Ines",
+    "Ravi",
+    "Nora",
+    "Felix",
+    "Asha",
+    "Theo",
+)
+LAST = (
+    "Patel",
+    "Kim",
+    "Novak",
+    "Haddad",
+    "Silva",
+    "Tanaka",
+    "Moreau",
+    "Iyer",
+    "Berg",
+    "Lang",
+    "Rao",
+    "Quinn",
+)
+OPEN_STAGES = [stage for stage, (_p, closed, _w) in OPPORTUNITY_STAGES.items() if not closed]
+
+
+@dataclass
+class SalesActivity:
+    """Makes changes in a :class:`SalesforceEmulator` the way a sales team would."""
+
+    emulator: SalesforceEmulator
+    seed: int | None = None
+    rng: random.Random = field(init=False)
+    created: int = 0
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def new_contact(self) -> dict[str, Any]:
+        """A new contact, as a rep adds one after a call."""
+        self.created += 1
+        first, last = self.rng.choice(FIRST), self.rng.choice(LAST)
+        accounts = self.emulator.records("Account")
+        account = self.rng.choice(accounts) if accounts else None
+        values: dict[str, Any] = {
+            "FirstName": first,
+            "LastName": last,
+            "Email": f"{first.lower()}.{last.lower()}.{self.created}@example.com",
+            "Phone": f"+1415{self.rng.randrange(10**6, 10**7)}",
+            "Lead_Status__c": self.rng.choice(CONTACT_LEAD_STATUSES[:2]),
+            "LeadSource": "Web",
+        }
+        if account:
+            values["AccountId"] = account["Id"]
+            values["OwnerId"] = account.get("OwnerId")
+        return self.emulator.create("Contact", values)
+
+    def advance_lead(self) -> dict[str, Any] | None:
+        """Move an open lead one status on (Open → Working → Closed)."""
+        open_leads = [
+            lead
+            for lead in self.emulator.records("Lead")
+            if not lead["Status"].startswith("Closed")
+        ]
+        if not open_leads:
+            return None
+        lead = self.rng.choice(open_leads)
+        position = LEAD_STATUSES.index(lead["Status"])
+        status = (
+            LEAD_STATUSES[position + 1] if position == 0 else self.rng.choice(LEAD_STATUSES[2:])
+        )
+        return self.emulator.update("Lead", lead["Id"], {"Status": status})
+
+    def advance_opportunity(self, *, win: bool | None = None) -> dict[str, Any] | None:
+        """Move an open opportunity one stage on; from the last open stage it closes (won or lost)."""
+        open_deals = [
+            deal
+            for deal in self.emulator.records("Opportunity")
+            if deal["StageName"] in OPEN_STAGES
+        ]
+        if not open_deals:
+            self.new_opportunity()
+            return None
+        deal = self.rng.choice(open_deals)
+        position = OPEN_STAGES.index(deal["StageName"])
+        if win is not None:
+            stage = "Closed Won" if win else "Closed Lost"
+        elif position + 1 < len(OPEN_STAGES):
+            stage = OPEN_STAGES[position + 1]
+        else:
+            stage = "Closed Won" if self.rng.random() < 0.7 else "Closed Lost"
+        changes: dict[str, Any] = {"StageName": stage}
+        if stage.startswith("Closed"):
+            changes["CloseDate"] = date.today().isoformat()
+            self.new_opportunity()
+        return self.emulator.update("Opportunity", deal["Id"], changes)
+
+    def new_opportunity(self) -> dict[str, Any]:
+        """A new deal in Prospecting for a random contact's account."""
+        contacts = self.emulator.records("Contact")
+        contact = self.rng.choice(contacts)
+        return self.emulator.create(
+            "Opportunity",
+            {
+                "Name": f"{contact.get('LastName', 'New')} - Expansion {self.rng.randrange(100, 999)}",
+                "StageName": "Prospecting",
+                "Amount": self.rng.randrange(5, 250) * 1000,
+                "CloseDate": (date.today() + timedelta(days=30)).isoformat(),
+                "AccountId": contact.get("AccountId"),
+                "OwnerId": contact.get("OwnerId"),
+                "ContactId": contact["Id"],
+            },
+        )
+
+    def tick(self) -> list[str]:
+        """One round of activity: a new contact, a lead moved on, a deal moved on."""
+        done = []
+        contact = self.new_contact()
+        done.append(f"new contact {contact['FirstName']} {contact['LastName']}")
+        lead = self.advance_lead()
+        if lead:
+            done.append(f"lead {lead['FirstName']} {lead['LastName']} → {lead['Status']}")
+        deal = self.advance_opportunity()
+        if deal:
+            done.append(f"deal {deal['Name']} → {deal['StageName']}")
+        return done
