@@ -239,7 +239,10 @@ def connect(settings: SalesforceSettings) -> SalesforceClient:
 
 async def verify_connection(client: SalesforceClient) -> str:
     """Sign in and return what was reached: ``"signed in to <host> (API v64.0, api-usage=…)"``."""
-    token = await client.renew(client._token)
+    try:
+        token = await client.renew(client._token)
+    except PluginError as error:
+        raise client._scrubbed(error) from None
     await client.get(f"{client.api_path}/limits/")
     host = urlsplit(token.instance_url).netloc
     usage = f", {client.usage}" if client.usage else ""

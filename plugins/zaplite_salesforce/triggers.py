@@ -95,22 +95,29 @@ def _object(params: NewContactParams) -> str:
     return getattr(params, "object", "Contact")
 
 
+def _extra_fields(params: BaseModel, ts_field: str) -> list[str]:
+    """Fields selected besides the zap's own: the ordering field, and for updates what they need."""
+    if ts_field != "SystemModstamp":
+        return [ts_field]
+    return [ts_field, *getattr(params, "watch_fields", []), "CreatedDate"]
+
+
 def _output_fields(ts_field: str) -> Any:
     def output_fields(params: NewContactParams) -> list[str]:
         names: list[str] = []
-        watch = list(getattr(params, "watch_fields", []))
-        for name in ["Id", *params.fields, ts_field, *watch]:
+        for name in ["Id", *params.fields, *_extra_fields(params, ts_field)]:
             if name.lower() not in {known.lower() for known in names}:
                 names.append(name)
-        names.extend(f"_previous.{name}" for name in watch)
+        names.extend(f"_previous.{name}" for name in getattr(params, "watch_fields", []))
         return names
 
     return output_fields
 
 
-async def _plan(ctx: PollContext, ts_field: str, also: Sequence[str] = ()) -> Plan:
+async def _plan(ctx: PollContext, ts_field: str) -> Plan:
     params: NewContactParams = ctx.params  # type: ignore[assignment]
     client: SalesforceClient = ctx.connection
+    also: Sequence[str] = _extra_fields(params, ts_field)
     return await build_plan(
         client,
         _object(params),
@@ -149,7 +156,7 @@ async def _poll_updated(ctx: PollContext) -> AsyncIterator[Page]:
         return
     params: UpdatedRecordParams = ctx.params  # type: ignore[assignment]
     watch_names = params.watch_fields
-    plan = await _plan(ctx, "SystemModstamp", also=[*watch_names, "CreatedDate"])
+    plan = await _plan(ctx, "SystemModstamp")
     if not watch_names:
         async for batch in poll_batches(ctx.connection, plan, ctx.cursor, ctx.start):
             yield Page(

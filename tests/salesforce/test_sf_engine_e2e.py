@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -213,3 +215,29 @@ def test_bad_field_fails_the_run_with_a_clear_message(project: ZapliteProject, o
     assert run.status != "ok"
     assert "Emial" in (run.message or "")
     assert org.emu.credentials.client_secret not in (run.message or "")
+
+
+def test_test_trigger_shows_recent_records_and_moves_no_cursor(
+    project: ZapliteProject, org: Org
+) -> None:
+    for index in range(5):
+        org.emu.create(
+            "Contact",
+            {"LastName": f"R{index}", "Email": f"r{index}@example.com"},
+            timestamp=datetime.now(UTC) - timedelta(minutes=10 - index),
+        )
+    project.add_zap(NEW_CONTACT_ZAP)
+    workspace = project.workspace
+
+    async def go() -> list[dict[str, Any]]:
+        engine = workspace.engine()
+        try:
+            return await engine.test_trigger(workspace.zap("new-contact"), limit=2)
+        finally:
+            await engine.connections.close()
+
+    records = asyncio.run(go())
+    assert [r["LastName"] for r in records] == ["R4", "R3"]
+    assert records[0]["Owner"] == {"Name": "Integration User"}
+    [run] = project.run_once("new-contact")
+    assert run.status == "ok" and run.found == 0

@@ -196,3 +196,22 @@ async def test_page_carries_usage_and_watermark(org, client, zap) -> None:
     assert page.usage and page.usage.startswith("api-usage=")
     assert page.watermark is not None
     assert page.cursor["ts"] is not None
+
+
+async def test_recent_updates_carry_the_watched_fields(org, client) -> None:
+    org.emu.create(
+        "Opportunity", {"Name": "Deal", "StageName": "Prospecting", "CloseDate": "2026-12-31"}
+    )
+    trigger = app.triggers["updated_record"]
+    ctx = PollContext(
+        zap_id="z",
+        params=trigger.params(object="Opportunity", fields=["Name"], watch_fields=["StageName"]),
+        connection=client,
+        cursor=None,
+        start="all",
+        state=DictState(),
+        log=logging.getLogger("test"),
+        limit=3,
+    )
+    [record] = await trigger.recent(ctx)
+    assert set(record) == set(trigger.fields_for(ctx.params)) - {"_previous.StageName"}

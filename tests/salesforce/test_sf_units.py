@@ -358,6 +358,7 @@ def test_app_declares_the_three_triggers() -> None:
         "Name",
         "SystemModstamp",
         "StageName",
+        "CreatedDate",
         "_previous.StageName",
     ]
     assert app.triggers["new_contact"].sample["Email"]
