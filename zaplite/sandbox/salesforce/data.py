@@ -7,9 +7,11 @@ a snapshot without copying them.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from .ids import IdFactory, normalize_id
@@ -18,6 +20,7 @@ from .schema import NUMBER_TYPES, OPPORTUNITY_STAGES, FieldDef, ObjectDef, Schem
 __all__ = [
     "RecordError",
     "RecordStore",
+    "SortedIndex",
     "format_datetime",
     "format_value",
     "now_ms",
@@ -68,8 +71,9 @@ def parse_datetime(value: str | datetime) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+@lru_cache(maxsize=8192)
 def format_datetime(value: datetime) -> str:
-    """A datetime as Salesforce writes it: ``2026-05-08T21:20:00.000+0000``."""
+    """A datetime as Salesforce writes it: ``2026-05-08T21:20:00.000+0000`` (cached: rows share stamps)."""
     value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
 
@@ -136,6 +140,41 @@ def _coerce(obj: ObjectDef, fdef: FieldDef, value: Any) -> Any:
         ) from None
 
 
+class SortedIndex:
+    """The ids of one object's rows ordered by ``(field value, Id)``, kept up to date on writes.
+
+    Built on the first query that orders by a non-nillable field (``SystemModstamp``,
+    ``CreatedDate``, ``Id``...), so that such a query reads rows in order from its lower
+    bound and stops at its LIMIT instead of filtering and sorting the whole table.
+    """
+
+    def __init__(self, field_name: str, rows: Iterable[Row]) -> None:
+        self.field = field_name
+        self.keys: list[tuple[Any, str]] = sorted((row[field_name], row["Id"]) for row in rows)
+
+    def add(self, row: Row) -> None:
+        """Index a new row."""
+        key = (row[self.field], row["Id"])
+        if not self.keys or key > self.keys[-1]:
+            self.keys.append(key)
+        else:
+            bisect.insort(self.keys, key)
+
+    def replace(self, old: Row, new: Row) -> None:
+        """Re-index a row whose indexed value may have changed."""
+        old_key = (old[self.field], old["Id"])
+        if old_key == (new[self.field], new["Id"]):
+            return
+        position = bisect.bisect_left(self.keys, old_key)
+        if position < len(self.keys) and self.keys[position] == old_key:
+            del self.keys[position]
+        self.add(new)
+
+    def start(self, lower: Any) -> int:
+        """The position of the first key whose value is at least ``lower``."""
+        return bisect.bisect_left(self.keys, (lower,))
+
+
 class RecordStore:
     """Every record of the org, per object, with Salesforce's write rules.
 
@@ -147,11 +186,31 @@ class RecordStore:
         self.ids = ids or IdFactory()
         self.lock = threading.RLock()
         self._tables: dict[str, dict[str, Row]] = {}
+        self._indexes: dict[tuple[str, str], SortedIndex] = {}
+        self._templates: dict[tuple[str, int], tuple[Row, list[FieldDef], set[str]]] = {}
         self.default_user_id: str | None = None
 
     def table(self, obj: ObjectDef) -> dict[str, Row]:
         """The live rows of ``obj`` (id → row) in insertion order; read it under :attr:`lock`."""
         return self._tables.setdefault(obj.name, {})
+
+    def index(self, obj: ObjectDef, field_name: str) -> SortedIndex:
+        """The sorted index of ``obj`` on ``field_name`` (built on first use); call under :attr:`lock`."""
+        key = (obj.name, field_name)
+        index = self._indexes.get(key)
+        if index is None:
+            index = self._indexes[key] = SortedIndex(field_name, self.table(obj).values())
+        return index
+
+    def _store(self, obj: ObjectDef, row: Row, old: Row | None) -> None:
+        """Put ``row`` in its table and keep the object's indexes in step."""
+        self.table(obj)[row["Id"]] = row
+        for (name, _), index in self._indexes.items():
+            if name == obj.name:
+                if old is None:
+                    index.add(row)
+                else:
+                    index.replace(old, row)
 
     def find(self, record_id: str) -> tuple[ObjectDef, Row] | None:
         """The object and row of any record by id (15 or 18 characters), or ``None``."""
@@ -200,8 +259,9 @@ class RecordStore:
                 "INVALID_FIELD_FOR_INSERT_UPDATE",
                 fields=readonly,
             )
-        for fdef in obj.fields.values():
-            if fdef.type == "reference" and out.get(fdef.name) is not None and fdef.reference_to:
+        for name, value in out.items():
+            fdef = obj.fields[name]
+            if fdef.type == "reference" and value is not None and fdef.reference_to:
                 target = self.schema.require(fdef.reference_to)
                 if out[fdef.name] not in self.table(target):
                     raise RecordError(
@@ -224,22 +284,32 @@ class RecordStore:
             if "StageName" in changed and "Probability" not in changed:
                 row["Probability"] = probability
 
+    def _template(self, obj: ObjectDef) -> tuple[Row, list[FieldDef], set[str]]:
+        """A new row's default values, the required fields, and the reference fields of ``obj``."""
+        key = (obj.name, len(obj.fields))
+        cached = self._templates.get(key)
+        if cached is None:
+            template: Row = dict.fromkeys(obj.fields)
+            for fdef in obj.fields.values():
+                if fdef.type == "boolean":
+                    template[fdef.name] = False
+            if obj.name == "User":
+                template["IsActive"] = True
+            if obj.name == "Lead":
+                template["Status"] = "Open - Not Contacted"
+            required = [f for f in obj.fields.values() if f.required]
+            references = {f.name for f in obj.fields.values() if f.type == "reference"}
+            cached = self._templates[key] = (template, required, references)
+        return cached
+
     def _new_row(
         self, obj: ObjectDef, values: Mapping[str, Any], ts: datetime, *, api: bool
     ) -> Row:
         given = self._canonical(obj, values, api=api, insert=True)
-        row: Row = dict.fromkeys(obj.fields)
-        for fdef in obj.fields.values():
-            if fdef.type == "boolean":
-                row[fdef.name] = False
-        if obj.name == "User":
-            row["IsActive"] = True
-        if obj.name == "Lead":
-            row["Status"] = "Open - Not Contacted"
+        template, required, _ = self._template(obj)
+        row: Row = dict(template)
         row.update(given)
-        missing = [
-            f.name for f in obj.fields.values() if f.required and row.get(f.name) in (None, "")
-        ]
+        missing = [f.name for f in required if row.get(f.name) in (None, "")]
         if missing:
             raise RecordError(
                 f"Required fields are missing: [{', '.join(missing)}]",
@@ -274,9 +344,8 @@ class RecordStore:
         with self.lock:
             ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
             rows = [self._new_row(obj, values, ts, api=api) for values in records]
-            table = self.table(obj)
             for row in rows:
-                table[row["Id"]] = row
+                self._store(obj, row, None)
             if obj.name == "User" and self.default_user_id is None and rows:
                 self.default_user_id = rows[0]["Id"]
             return rows
@@ -320,7 +389,7 @@ class RecordStore:
             if "SystemModstamp" not in given:
                 row["SystemModstamp"] = ts
             self._derive(obj, row, given)
-            self.table(obj)[row["Id"]] = row
+            self._store(obj, row, old)
             return row
 
     def delete(self, object_name: str, record_id: str, *, timestamp: datetime | None = None) -> Row:
@@ -336,7 +405,7 @@ class RecordStore:
                 )
             ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
             row = dict(old, IsDeleted=True, SystemModstamp=ts, LastModifiedDate=ts)
-            self.table(obj)[row["Id"]] = row
+            self._store(obj, row, old)
             return row
 
     def rows(self, object_name: str) -> list[Row]:

@@ -226,7 +226,17 @@ class SalesforceEmulator:
         """Run ``soql`` as ``GET /query`` (``/queryAll`` when ``include_deleted``) does: the first page."""
         compiled = self.compile(soql)
         with self.store.lock:
-            rows = compiled.run(self.store.rows(compiled.obj.name), include_deleted=include_deleted)
+            if compiled.index_field is not None:
+                index = self.store.index(compiled.obj, compiled.index_field)
+                start = index.start(compiled.lower_bound) if compiled.lower_bound is not None else 0
+                table = self.store.table(compiled.obj)
+                rows = compiled.run_indexed(
+                    index.keys, start, table, include_deleted=include_deleted
+                )
+            else:
+                rows = compiled.run(
+                    self.store.rows(compiled.obj.name), include_deleted=include_deleted
+                )
             if compiled.count_only:
                 return {"totalSize": len(rows), "done": True, "records": []}
             cursor = Cursor(compiled, rows)

@@ -516,6 +516,36 @@ class CompiledQuery:
     count_only: bool
     projection: Projection
     tables: TableLookup
+    index_field: str | None = None
+    lower_bound: Any = None
+
+    def run_indexed(
+        self,
+        keys: list[tuple[Any, str]],
+        start: int,
+        table: Mapping[str, Row],
+        *,
+        include_deleted: bool = False,
+    ) -> list[Row]:
+        """The matching rows, reading ``keys`` (sorted as the query orders) from ``start``.
+
+        Stops as soon as OFFSET + LIMIT rows matched: no full scan, no sort.
+        """
+        predicate = self.predicate
+        offset = self.offset or 0
+        need = offset + self.limit if self.limit is not None else None
+        matched: list[Row] = []
+        if need == 0:
+            return matched
+        for position in range(start, len(keys)):
+            row = table[keys[position][1]]
+            if (include_deleted or not row.get("IsDeleted")) and (
+                predicate is None or predicate(row)
+            ):
+                matched.append(row)
+                if need is not None and len(matched) >= need:
+                    break
+        return matched[offset:]
 
     def run(self, rows: list[Row], *, include_deleted: bool = False) -> list[Row]:
         """The matching rows of ``rows`` in query order, after OFFSET and LIMIT."""
@@ -859,6 +889,47 @@ class _Compiler:
             return lambda row: (v := get(row)) is not None and v > value
         return lambda row: (v := get(row)) is not None and v >= value
 
+    def plain_field(self, path: Path) -> FieldDef | None:
+        """The field of a path without relationship hops, or ``None``."""
+        resolved = self.resolve(path)
+        return None if resolved.hops else resolved.field
+
+    def index_field(self) -> str | None:
+        """The field of a sorted index that yields rows in this query's order, if there is one.
+
+        That is ``ORDER BY F [ASC]`` or ``ORDER BY F, Id`` (ascending, nulls irrelevant) where
+        ``F`` is a date-time, date or id field that is never null.
+        """
+        order = self.query.order
+        if not order or len(order) > 2 or any(item.descending for item in order):
+            return None
+        first = self.plain_field(order[0].path)
+        if first is None or first.nillable or first.type not in ("datetime", "date", "id"):
+            return None
+        if len(order) == 2:
+            second = self.plain_field(order[1].path)
+            if second is None or second.name != "Id":
+                return None
+        return first.name
+
+    def lower_bound(self, cond: Condition, field_name: str) -> Any:
+        """A value every matching row's ``field_name`` is at least, from the WHERE clause, or ``None``."""
+        if isinstance(cond, Comparison):
+            if cond.op not in (">", ">=", "="):
+                return None
+            fdef = self.plain_field(cond.path)
+            if fdef is None or fdef.name != field_name:
+                return None
+            value = self.value(fdef, cond.values[0])
+            return None if isinstance(value, tuple) else value
+        if cond.op == "NOT":
+            return None
+        bounds = [self.lower_bound(item, field_name) for item in cond.items]
+        if cond.op == "AND":
+            known = [b for b in bounds if b is not None]
+            return max(known) if known else None
+        return None if any(b is None for b in bounds) else min(bounds)
+
     def compile(self) -> CompiledQuery:
         projection = self.projection() if not self.query.count_only else Projection(self.obj)
         predicate = self.predicate(self.query.where) if self.query.where is not None else None
@@ -874,7 +945,13 @@ class _Compiler:
                 )
             nulls_first = True if item.nulls_first is None else item.nulls_first
             order.append((self.sort_getter(resolved), item.descending, nulls_first))
+        index_field = self.index_field()
+        lower = None
+        if index_field and self.query.where is not None:
+            lower = self.lower_bound(self.query.where, index_field)
         return CompiledQuery(
+            index_field=index_field,
+            lower_bound=lower,
             text=self.text,
             obj=self.obj,
             predicate=predicate,
