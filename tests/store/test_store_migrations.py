@@ -125,3 +125,21 @@ def test_the_migrations_ship_inside_the_package() -> None:
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
     assert (MIGRATIONS_DIR / "versions" / "0001_initial.py").is_file()
     assert not list(Path(MIGRATIONS_DIR).glob("alembic.ini"))
+
+
+def test_opening_a_current_store_logs_nothing(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    Store(store_url).close()
+    with caplog.at_level("DEBUG"):
+        Store(store_url).close()
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("alembic")] == []
+
+
+def test_an_in_memory_store_works_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with Store("sqlite://") as store:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda n: store.start_run(f"z{n}"), range(4)))
+        assert len(store.list_runs()) == 4

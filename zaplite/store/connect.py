@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool
 
 from zaplite.errors import ConfigError
 
@@ -126,7 +126,9 @@ def _sqlite_engine(url: URL) -> Engine:
         "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
     }
     if memory:
-        options["poolclass"] = StaticPool
+        # One connection holds the whole in-memory database: a pool of exactly one, so
+        # threads take turns with it (each transaction is its own) instead of sharing it.
+        options.update(poolclass=QueuePool, pool_size=1, max_overflow=0, pool_timeout=60)
     engine = sa.create_engine(url, **options)
 
     @event.listens_for(engine, "connect")

@@ -14,7 +14,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from zaplite.store import schema
@@ -33,6 +32,7 @@ __all__ = [
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """The alembic script directory, inside the package."""
 
+_VERSION_TABLE = "alembic_version"
 _LOCK_KEY = 0x7A61706C  # "zapl": serialises concurrent upgrades on PostgreSQL
 
 
@@ -72,8 +72,15 @@ def head_revision() -> str:
 
 
 def current_revisions(connection: sa.Connection) -> tuple[str, ...]:
-    """The revisions the database is stamped with (empty for a new database)."""
-    return MigrationContext.configure(connection).get_current_heads()
+    """The revisions the database is stamped with (empty for a new database).
+
+    Read directly rather than through alembic's ``MigrationContext``, which logs a
+    line at INFO on every open; the store is opened by every command.
+    """
+    if not sa.inspect(connection).has_table(_VERSION_TABLE):
+        return ()
+    version = sa.table(_VERSION_TABLE, sa.column("version_num", sa.String))
+    return tuple(connection.execute(sa.select(version.c.version_num)).scalars())
 
 
 def upgrade(engine: sa.Engine, *, create: bool = True) -> None:
