@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from datetime import timedelta
 from typing import Any
 
@@ -14,11 +15,17 @@ from zaplite_salesforce.polling import (
     DEFAULT_OVERLAP,
     Plan,
     build_plan,
+    first_cursor,
     poll_batches,
     recent_records,
 )
 from zaplite_salesforce.records import clean_record, get_path
-from zaplite_salesforce.soql import FIELD_PATTERN, OBJECT_PATTERN, parse_datetime
+from zaplite_salesforce.soql import (
+    FIELD_PATTERN,
+    OBJECT_PATTERN,
+    build_select,
+    parse_datetime,
+)
 
 __all__ = [
     "NewContactParams",
@@ -169,6 +176,10 @@ async def _poll_updated(ctx: PollContext) -> AsyncIterator[Page]:
     # Salesforce's spelling of the watched fields, in the order the zap gave them.
     spelled = {name.lower(): name for name in plan.fields}
     watch = [spelled.get(name.lower(), name) for name in watch_names]
+    if ctx.cursor is None and ctx.start == "now":
+        async for page in _baseline(ctx.connection, plan, watch):
+            yield page
+        return
     seen_here: dict[str, dict[str, Any]] = {}
     async for batch in poll_batches(ctx.connection, plan, ctx.cursor, ctx.start):
         ids = [str(record["Id"]) for record in batch.records]
@@ -202,6 +213,43 @@ async def _poll_updated(ctx: PollContext) -> AsyncIterator[Page]:
             state=state,
             usage=batch.usage,
         )
+
+
+async def _baseline(
+    client: SalesforceClient, plan: Plan, watch: Sequence[str]
+) -> AsyncIterator[Page]:
+    """The first poll of a ``start: "now"`` zap with ``watch_fields``: remember today's values.
+
+    Without them, the first change of an existing record after the zap was turned on
+    could not be told from a change to another field, and would not fire. Values
+    newer than the starting cursor are not remembered, so that change still fires.
+    """
+    cursor, _read = await first_cursor(client, plan, "now")
+    query = build_select(
+        plan.object_name,
+        ["Id", plan.ts_field, *[name for name in watch if name not in ("Id", plan.ts_field)]],
+        plan.conditions,
+        order_by=["Id"],
+    )
+    yielded = False
+    async with aclosing(client.query(query)) as pages:
+        async for page in pages:
+            state = {
+                str(record["Id"]): {name: get_path(record, name) for name in watch}
+                for record in page.records
+                if cursor.position is None
+                or parse_datetime(record[plan.ts_field]) <= cursor.position.ts
+            }
+            yielded = True
+            yield Page(
+                records=[],
+                cursor=cursor.dump(),
+                watermark=cursor.position.ts if cursor.position else None,
+                state=state,
+                usage=page.usage,
+            )
+    if not yielded:
+        yield Page(records=[], cursor=cursor.dump(), usage=client.usage)
 
 
 CONTACT_SAMPLE: Record = {

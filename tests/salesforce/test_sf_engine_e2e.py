@@ -190,6 +190,33 @@ def test_closed_won_fires_one_event_per_stage_change(
     assert project.run_once("closed-won")[0].found == 0
 
 
+def test_existing_records_fire_on_their_first_watched_change_after_start_now(
+    project: ZapliteProject, org: Org, clevertap
+) -> None:
+    """A "now" zap remembers today's watched values, so an old deal closing later fires once."""
+    ct, _ = clevertap
+    old = org.emu.create(
+        "Opportunity",
+        {"Name": "Old deal", "StageName": "Prospecting", "Amount": 500, "CloseDate": "2026-12-31"},
+        timestamp=datetime.now(UTC) - timedelta(days=3),
+    )
+    other = org.emu.create(
+        "Opportunity",
+        {"Name": "Other", "StageName": "Prospecting", "Amount": 10, "CloseDate": "2026-12-31"},
+        timestamp=datetime.now(UTC) - timedelta(days=3),
+    )
+    project.add_zap(CLOSED_WON_ZAP)
+    [baseline] = project.run_once("closed-won")
+    assert baseline.status == "ok" and baseline.found == 0
+    org.emu.update("Opportunity", other["Id"], {"Amount": 20})  # not a watched field
+    assert project.run_once("closed-won")[0].found == 0
+    org.emu.update("Opportunity", old["Id"], {"StageName": "Closed Won"})
+    [run] = project.run_once("closed-won")
+    assert (run.found, run.delivered) == (1, 1), run.message
+    [event] = ct.events
+    assert event["evtData"]["Previous stage"] == "Prospecting"
+
+
 def test_expired_token_mid_run_is_renewed_by_the_engine_run(
     project: ZapliteProject, org: Org, clevertap
 ) -> None:
