@@ -180,8 +180,8 @@ def _sqlite_reason(text: str, path: str | None) -> str:
     return f"the database could not be opened ({text})"
 
 
-def _unopenable(path: Path) -> str:
-    """Say why SQLite could not open or create ``path``."""
+def unopenable_reason(path: Path) -> str | None:
+    """Why a new SQLite file could not be created at ``path``, or ``None`` if it can be."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         return f"the folder {folder} does not exist"
@@ -191,7 +191,15 @@ def _unopenable(path: Path) -> str:
         return "the path is a folder, not a database file"
     if not os.access(folder, os.W_OK | os.X_OK):
         return f"the folder {folder} is not writable"
-    return "the database file cannot be created or opened here (check its permissions)"
+    return None
+
+
+def _unopenable(path: Path) -> str:
+    """Say why SQLite could not open or create ``path``."""
+    return (
+        unopenable_reason(path)
+        or "the database file cannot be created or opened here (check its permissions)"
+    )
 
 
 def _server_reason(text: str, url: URL) -> str:

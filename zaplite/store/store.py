@@ -32,6 +32,7 @@ from zaplite.store.connect import (
     parse_url,
     sqlite_path,
     store_error,
+    unopenable_reason,
 )
 from zaplite.store.records import TASK_STATUSES, NewTask, RunRecord, TaskRecord, ZapStatus
 from zaplite.store.schema import leases, runs, tasks, zap_cursors, zap_keys, zap_state, zaps
@@ -91,6 +92,10 @@ class Store:
         path = sqlite_path(parsed)
         if path is not None and not create and not Path(path).exists():
             raise ConfigError(path, FIELD, "the database file does not exist")
+        if path is not None and create and not Path(path).exists():
+            problem = unopenable_reason(Path(path))
+            if problem is not None:  # before the migrations, so the reason is about the file
+                raise ConfigError(path, FIELD, problem)
         self._engine = create_store_engine(parsed)
         self._dialect = self._engine.dialect.name
         try:
