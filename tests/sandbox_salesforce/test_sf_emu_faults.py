@@ -18,6 +18,7 @@ def test_fail_next(api: httpx.Client, emu: SalesforceEmulator) -> None:
         response = api.get("/limits")
         assert response.status_code == 503
         assert response.json()[0]["errorCode"] == "SERVER_UNAVAILABLE"
+        assert response.headers["Sforce-Limit-Info"].startswith("api-usage=")
     assert api.get("/limits").status_code == 200
 
 

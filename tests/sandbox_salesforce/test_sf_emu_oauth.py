@@ -24,6 +24,7 @@ def assert_success(
     server: RunningServer, emu: SalesforceEmulator, response: httpx.Response
 ) -> None:
     assert response.status_code == 200, response.text
+    assert response.headers["Sforce-Limit-Info"].startswith("api-usage=")
     body = response.json()
     assert set(body) == {
         "access_token",

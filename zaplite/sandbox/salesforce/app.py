@@ -87,17 +87,14 @@ def build_app(emu: SalesforceEmulator) -> Any:
     """The ASGI app for ``emu``: routes wrapped in fault injection and slash normalisation."""
 
     def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        """Wrap an API handler: version check, bearer token, quota, errors, the limit header."""
+        """Wrap an API handler: version check, bearer token, quota, errors (the middleware adds the limit header)."""
 
         async def endpoint(request: Request) -> Response:
             version = request.path_params.get("version", "")
             match = _VERSION_RE.match(version)
             if not match or not _OLDEST_VERSION <= int(match.group(1)) <= _NEWEST_VERSION:
-                response: Response = _not_found()
-            else:
-                response = await _authorized(request, version, handler)
-            response.headers["Sforce-Limit-Info"] = emu.limit_info
-            return response
+                return _not_found()
+            return await _authorized(request, version, handler)
 
         return endpoint
 
@@ -332,4 +329,4 @@ def build_app(emu: SalesforceEmulator) -> Any:
             scope = dict(scope, path=scope["path"].rstrip("/"))
         await starlette(scope, receive, send)
 
-    return FaultMiddleware(strip_slash, emu.faults, emu.log)
+    return FaultMiddleware(strip_slash, emu.faults, emu.log, limit_info=lambda: emu.limit_info)

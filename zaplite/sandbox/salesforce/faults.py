@@ -124,15 +124,46 @@ async def _drop_connection(send: Send) -> bool:
 
 
 class FaultMiddleware:
-    """The outermost ASGI layer: records requests and applies the armed faults."""
+    """The outermost ASGI layer: records requests, applies the armed faults, adds the limit header.
+
+    ``Sforce-Limit-Info`` (from ``limit_info()``) goes on every response except the
+    version list (``/services/data/``) and the admin API.
+    """
 
     def __init__(
-        self, app: ASGIApp, faults: Faults, log: RequestLog, *, admin_prefix: str = "/__admin"
+        self,
+        app: ASGIApp,
+        faults: Faults,
+        log: RequestLog,
+        *,
+        limit_info: Callable[[], str] | None = None,
+        admin_prefix: str = "/__admin",
+        no_limit_header: tuple[str, ...] = ("/services/data", "/services/data/"),
     ) -> None:
         self.app = app
         self.faults = faults
         self.log = log
+        self.limit_info = limit_info
         self.admin_prefix = admin_prefix
+        self.no_limit_header = no_limit_header
+
+    def _with_limit_header(self, send: Send) -> Send:
+        """``send`` adding ``Sforce-Limit-Info`` (the usage at response time) to the response."""
+        limit_info = self.limit_info
+        assert limit_info is not None
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", [])
+                    if k.lower() != b"sforce-limit-info"
+                ]
+                headers.append((b"sforce-limit-info", limit_info().encode()))
+                message = dict(message, headers=headers)
+            await send(message)
+
+        return sending
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(self.admin_prefix):
@@ -141,13 +172,16 @@ class FaultMiddleware:
         path = scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         self.log.add(scope["method"], path, query)
+        raw_send = send  # the server's own send, which reaches the connection
+        if self.limit_info is not None and path not in self.no_limit_header:
+            send = self._with_limit_header(send)
         if self.faults.latency > 0:
             await asyncio.sleep(self.faults.latency)
         fault = self.faults.take(path)
         if fault is None:
             await self.app(scope, receive, send)
             return
-        if fault.drop and await _drop_connection(send):
+        if fault.drop and await _drop_connection(raw_send):
             return
         body = DEFAULT_FAILURE_BODY if fault.body is None else fault.body
         payload = json.dumps(body).encode()
