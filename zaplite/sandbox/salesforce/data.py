@@ -140,6 +140,17 @@ def _coerce(obj: ObjectDef, fdef: FieldDef, value: Any) -> Any:
         ) from None
 
 
+def _check_required(fields: Iterable[FieldDef], row: Row) -> None:
+    """Raise ``REQUIRED_FIELD_MISSING`` when one of ``fields`` is empty in ``row``."""
+    missing = [f.name for f in fields if row.get(f.name) in (None, "")]
+    if missing:
+        raise RecordError(
+            f"Required fields are missing: [{', '.join(missing)}]",
+            "REQUIRED_FIELD_MISSING",
+            fields=missing,
+        )
+
+
 class SortedIndex:
     """The ids of one object's rows ordered by ``(field value, Id)``, kept up to date on writes.
 
@@ -309,13 +320,7 @@ class RecordStore:
         template, required, _ = self._template(obj)
         row: Row = dict(template)
         row.update(given)
-        missing = [f.name for f in required if row.get(f.name) in (None, "")]
-        if missing:
-            raise RecordError(
-                f"Required fields are missing: [{', '.join(missing)}]",
-                "REQUIRED_FIELD_MISSING",
-                fields=missing,
-            )
+        _check_required(required, row)
         row["Id"] = self.ids.new(obj.key_prefix)
         user = self.default_user_id or row["Id"]
         for name, default in (
@@ -383,6 +388,9 @@ class RecordStore:
             given = self._canonical(obj, values, api=api, insert=False)
             row = dict(old)
             row.update(given)
+            _check_required(
+                [f for f in obj.fields.values() if not f.nillable and f.name in given], row
+            )
             ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
             if "LastModifiedDate" not in given:
                 row["LastModifiedDate"] = ts
