@@ -117,8 +117,7 @@ def mask_settings(raw: dict[str, Any], model: type[BaseModel] | None) -> dict[st
         elif (
             key in secret_fields
             or isinstance(value, SecretStr)
-            or (model is None
-            and _looks_secret(key))
+            or (model is None and _looks_secret(key))
         ):
             masked[key] = "****"
         else:
