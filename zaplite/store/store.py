@@ -587,28 +587,40 @@ class Store:
 
     # ------------------------------------------------------------------ leases
 
-    def acquire_lease(self, zap_id: str, owner: str, ttl: float) -> bool:
+    def acquire_lease(
+        self, zap_id: str, owner: str, ttl: float, *, replacing: str | None = None
+    ) -> bool:
         """Take the zap's lease for ``ttl`` seconds if it is free, expired or already ours.
 
-        One atomic statement (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``), so two
-        daemons racing for the same zap cannot both win.
+        ``replacing`` names a holder known to be gone (a daemon that crashed): its
+        lease is taken over before it expires. One atomic statement (``INSERT ... ON
+        CONFLICT DO UPDATE ... WHERE``), so two daemons racing for the same zap cannot
+        both win.
         """
         with self._write() as connection:
             now = self._db_now(connection)
             statement = self._insert(leases).values(
                 zap_id=zap_id, owner=owner, expires_at=now + timedelta(seconds=ttl)
             )
+            free = [leases.c.owner == statement.excluded.owner, leases.c.expires_at <= now]
+            if replacing is not None:
+                free.append(leases.c.owner == replacing)
             statement = statement.on_conflict_do_update(
                 index_elements=["zap_id"],
                 set_={
                     "owner": statement.excluded.owner,
                     "expires_at": statement.excluded.expires_at,
                 },
-                where=sa.or_(
-                    leases.c.owner == statement.excluded.owner, leases.c.expires_at <= now
-                ),
+                where=sa.or_(*free),
             ).returning(leases.c.owner)
             return connection.execute(statement).first() is not None
+
+    def lease_holder(self, zap_id: str) -> str | None:
+        """Who holds the zap's lease (expired or not), or ``None``."""
+        with self._read() as connection:
+            return connection.execute(
+                sa.select(leases.c.owner).where(leases.c.zap_id == zap_id)
+            ).scalar_one_or_none()
 
     def renew_lease(self, zap_id: str, owner: str, ttl: float) -> bool:
         """Extend our lease by ``ttl`` seconds from now; false if it is no longer ours."""
