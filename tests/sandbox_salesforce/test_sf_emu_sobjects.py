@@ -282,3 +282,13 @@ def test_updated_and_deleted_endpoints(api: httpx.Client, emu: SalesforceEmulato
     }
     deleted = api.get("/sobjects/Contact/deleted/", params=now_window).json()["deletedRecords"]
     assert [d["id"] for d in deleted] == [gone["Id"]]
+
+
+def test_python_api_records_have_every_field(emu: SalesforceEmulator) -> None:
+    contact = emu.create("Contact", {"LastName": "Sparse"})
+    fields = set(emu.schema.require("Contact").fields)
+    assert set(contact) == fields and contact["Phone"] is None
+    assert set(emu.get("Contact", contact["Id"]) or {}) == fields
+    assert all(set(row) == fields for row in emu.records("Contact"))
+    emu.add_field("Contact", "Later__c", "string")
+    assert emu.get("Contact", contact["Id"])["Later__c"] is None  # type: ignore[index]

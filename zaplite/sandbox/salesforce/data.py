@@ -300,7 +300,7 @@ class RecordStore:
         key = (obj.name, len(obj.fields))
         cached = self._templates.get(key)
         if cached is None:
-            template: Row = dict.fromkeys(obj.fields)
+            template: Row = {}  # rows are sparse: a field never set reads as None
             for fdef in obj.fields.values():
                 if fdef.type == "boolean":
                     template[fdef.name] = False
@@ -331,7 +331,7 @@ class RecordStore:
             ("LastModifiedDate", ts),
             ("SystemModstamp", ts),
         ):
-            if name in row and row[name] is None:
+            if name in obj.fields and row.get(name) is None:
                 row[name] = default
         self._derive(obj, row, given)
         return row

@@ -82,7 +82,7 @@ class SalesforceEmulator:
         self, object_name: str, values: Mapping[str, Any], *, timestamp: datetime | None = None
     ) -> dict[str, Any]:
         """Insert one record (``timestamp`` back-dates it, as a late commit); returns a copy of it."""
-        return dict(self.store.insert(object_name, values, timestamp=timestamp))
+        return self._full(object_name, self.store.insert(object_name, values, timestamp=timestamp))
 
     def create_many(
         self,
@@ -91,9 +91,8 @@ class SalesforceEmulator:
         timestamp: datetime | None = None,
     ) -> list[dict[str, Any]]:
         """Insert several records sharing one timestamp, as a bulk insert does; returns copies."""
-        return [
-            dict(row) for row in self.store.insert_many(object_name, records, timestamp=timestamp)
-        ]
+        rows = self.store.insert_many(object_name, records, timestamp=timestamp)
+        return [self._full(object_name, row) for row in rows]
 
     def update(
         self,
@@ -104,20 +103,27 @@ class SalesforceEmulator:
         timestamp: datetime | None = None,
     ) -> dict[str, Any]:
         """Change fields of a record, bumping LastModifiedDate and SystemModstamp; returns a copy."""
-        return dict(self.store.update(object_name, record_id, values, timestamp=timestamp))
+        return self._full(
+            object_name, self.store.update(object_name, record_id, values, timestamp=timestamp)
+        )
 
     def delete(self, object_name: str, record_id: str) -> dict[str, Any]:
         """Delete a record (it stays visible to ``queryAll`` with ``IsDeleted`` true)."""
-        return dict(self.store.delete(object_name, record_id))
+        return self._full(object_name, self.store.delete(object_name, record_id))
 
     def get(self, object_name: str, record_id: str) -> dict[str, Any] | None:
         """A copy of one record (Python values: datetimes are aware UTC), or ``None``."""
         row = self.store.get(object_name, record_id)
-        return dict(row) if row is not None else None
+        return self._full(object_name, row) if row is not None else None
 
     def records(self, object_name: str) -> list[dict[str, Any]]:
         """Copies of every record of ``object_name`` (deleted ones included), in insertion order."""
-        return [dict(row) for row in self.store.rows(object_name)]
+        return [self._full(object_name, row) for row in self.store.rows(object_name)]
+
+    def _full(self, object_name: str, row: Row) -> dict[str, Any]:
+        """A copy of a stored row with every field of its object (unset ones as ``None``)."""
+        fields = self.schema.require(object_name).fields
+        return {name: row.get(name) for name in fields}
 
     def define_object(
         self, name: str, fields: Mapping[str, str], *, label: str | None = None

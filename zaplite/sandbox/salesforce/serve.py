@@ -23,7 +23,7 @@ def build_emulator(*, seed: bool = False, records: int = 0) -> SalesforceEmulato
         rng = random.Random(records)
         batch = 10_000
         for start in range(0, records, batch):
-            emu.create_many(
+            emu.store.insert_many(  # the store directly: no copies of 100k rows to throw away
                 "Contact",
                 [
                     {
