@@ -37,7 +37,7 @@ def test_keyset_pages_over_100k_records(api: httpx.Client, emu: SalesforceEmulat
             timestamp=base + timedelta(seconds=batch),
         )
     print(f"\ninserted 100,000 contacts in {time.perf_counter() - started:.2f} s")
-    middle = emu.records("Contact")[50_000]
+    middle = emu.store.rows("Contact")[50_000]
     ts, last_id = literal(format_datetime(middle["SystemModstamp"])), middle["Id"]
     where = f"SystemModstamp > {ts} OR (SystemModstamp = {ts} AND Id > '{last_id}')"
 

@@ -483,6 +483,13 @@ def test_error_position(api: httpx.Client) -> None:
     ]
 
 
+def test_multi_line_query(api: httpx.Client, org: dict[str, Any]) -> None:
+    assert len(records(api, "SELECT Id\n  FROM Contact\n WHERE FirstName = 'Ada'")) == 1
+    _, code, message = error_of(soql(api, "SELECT Id\nFROM Contact\nWHERE Nope = 1"))
+    assert code == "INVALID_FIELD"
+    assert message.split("\n")[1:4] == ["WHERE Nope = 1", "      ^", "ERROR at Row:3:Column:7"]
+
+
 def test_missing_query_string(api: httpx.Client) -> None:
     response = api.get("/query")
     assert error_of(response)[:2] == (400, "MALFORMED_QUERY")

@@ -6,7 +6,7 @@
 - ``PATCH /__admin/records/{Object}/{Id}`` (``?timestamp=``), ``DELETE`` likewise.
 - ``GET /__admin/records/{Object}``: every record (JSON values, no ``attributes``).
 - ``POST /__admin/faults``: any of ``{"expire_tokens": true}``, ``{"fail_next": {"n", "status",
-  "body", "path_contains"}}``, ``{"drop_next": {"n", "path_contains"}}``, ``{"latency": 0.1}``,
+  "body", "path_contains", "headers"}}``, ``{"drop_next": {"n", "path_contains"}}``, ``{"latency": 0.1}``,
   ``{"exhaust_quota": true}``, ``{"set_quota": {"max": 5000, "used": 0}}``,
   ``{"expire_query_locators": true}``, ``{"reset": true}``.
 - ``POST /__admin/objects`` (``{"name", "fields", "label"}``), ``POST /__admin/fields``
@@ -122,6 +122,7 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
                 status=int(spec.get("status", 503)),
                 body=spec.get("body"),
                 path_contains=spec.get("path_contains"),
+                headers=spec.get("headers"),
             )
         if "drop_next" in body:
             spec = body["drop_next"]

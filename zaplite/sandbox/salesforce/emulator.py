@@ -160,9 +160,17 @@ class SalesforceEmulator:
         status: int = 503,
         body: Any = None,
         path_contains: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """Answer the next ``n`` requests (only those whose path contains ``path_contains``) with ``status``."""
-        self.faults.fail_next(n, status=status, body=body, path_contains=path_contains)
+        """Answer the next ``n`` requests (only those whose path contains ``path_contains``) with ``status``.
+
+        ``body`` is any JSON value (default: a ``SERVER_UNAVAILABLE`` error list); ``headers``
+        are added to those responses, e.g. ``{"Retry-After": "1"}``.
+        """
+        self.faults.fail_next(
+            n, status=status, body=body, path_contains=path_contains, headers=headers
+        )
 
     def drop_next(self, n: int = 1, path_contains: str | None = None) -> None:
         """Close the connection without any response for the next ``n`` (matching) requests."""

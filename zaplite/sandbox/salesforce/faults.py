@@ -39,6 +39,7 @@ class ArmedFailure:
     body: Any = None
     path_contains: str | None = None
     drop: bool = False
+    headers: dict[str, str] | None = None
 
     def matches(self, path: str) -> bool:
         """Whether a request for ``path`` is one this fault applies to."""
@@ -55,11 +56,20 @@ class Faults:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def fail_next(
-        self, n: int, *, status: int = 503, body: Any = None, path_contains: str | None = None
+        self,
+        n: int,
+        *,
+        status: int = 503,
+        body: Any = None,
+        path_contains: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        """Fail the next ``n`` requests (whose path contains ``path_contains``) with ``status``/``body``."""
+        """Fail the next ``n`` requests (whose path contains ``path_contains``) with ``status``/``body``.
+
+        ``headers`` are added to those responses (``{"Retry-After": "2"}``, say).
+        """
         with self._lock:
-            self.armed.append(ArmedFailure(n, status, body, path_contains))
+            self.armed.append(ArmedFailure(n, status, body, path_contains, headers=headers))
 
     def drop_next(self, n: int, *, path_contains: str | None = None) -> None:
         """Close the connection without a response for the next ``n`` matching requests."""
@@ -192,6 +202,10 @@ class FaultMiddleware:
                 "headers": [
                     (b"content-type", b"application/json;charset=UTF-8"),
                     (b"content-length", str(len(payload)).encode()),
+                    *[
+                        (k.lower().encode(), str(v).encode())
+                        for k, v in (fault.headers or {}).items()
+                    ],
                 ],
             }
         )
