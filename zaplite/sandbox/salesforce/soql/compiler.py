@@ -76,6 +76,7 @@ class _Compiler:
         self.obj = obj
 
     def resolve(self, path: Path) -> Resolved:
+        """Resolve a path against the queried object, following relationships; fails as Salesforce does."""
         parts = list(path.parts)
         if len(parts) > 1 and parts[0].lower() == self.obj.name.lower():
             parts = parts[1:]
@@ -99,6 +100,7 @@ class _Compiler:
         return Resolved(hops, fdef, ".".join(path.parts))
 
     def getter(self, resolved: Resolved) -> Getter:
+        """A function reading a resolved path's value from a row (through parent rows for relationships)."""
         name = resolved.field.name
         if not resolved.hops:
             return lambda row: row.get(name)
@@ -126,6 +128,7 @@ class _Compiler:
     # -- projection
 
     def projection(self) -> Projection:
+        """The nested projection of the SELECT list (FIELDS(...) expanded, duplicates refused)."""
         top = Projection(self.obj)
         explicit: set[str] = set()
         for item in self.query.select:
@@ -167,6 +170,7 @@ class _Compiler:
     # -- predicates
 
     def predicate(self, cond: Condition) -> Predicate:
+        """A row predicate for a WHERE condition."""
         if isinstance(cond, BoolOp):
             parts = [self.predicate(item) for item in cond.items]
             if cond.op == "NOT":
@@ -183,6 +187,7 @@ class _Compiler:
         return self.comparison(cond)
 
     def value_error(self, fdef: FieldDef, literal: Literal) -> SoqlError:
+        """Salesforce's type-mismatch error for a literal compared with ``fdef``."""
         kind = fdef.type
         if kind in STRING_TYPES:
             reason = (
@@ -247,6 +252,7 @@ class _Compiler:
         raise self.value_error(fdef, literal)  # pragma: no cover - every type is handled above
 
     def unexpected_literal(self, token: Token) -> SoqlError:
+        """The error for a literal that looks right but is not a valid value (2026-13-45)."""
         return error_at(
             self.text,
             token.pos,
@@ -278,6 +284,7 @@ class _Compiler:
         return start, end
 
     def comparison(self, cmp: Comparison) -> Predicate:
+        """A row predicate for one comparison; text compares case-insensitively, nulls as SOQL does."""
         resolved = self.resolve(cmp.path)
         fdef = resolved.field
         if not fdef.filterable:
@@ -388,6 +395,7 @@ class _Compiler:
         return None if any(b is None for b in bounds) else min(bounds)
 
     def compile(self) -> CompiledQuery:
+        """The compiled query: projection, predicate, order, index plan, LIMIT and OFFSET."""
         projection = self.projection() if not self.query.count_only else Projection(self.obj)
         predicate = self.predicate(self.query.where) if self.query.where is not None else None
         order: list[tuple[Getter, bool, bool]] = []

@@ -124,32 +124,39 @@ class _Parser:
 
     @property
     def tok(self) -> Token:
+        """The current token."""
         return self.tokens[self.index]
 
     def advance(self) -> Token:
+        """Consume and return the current token (the end token is never consumed)."""
         token = self.tokens[self.index]
         if token.kind != "eof":
             self.index += 1
         return token
 
     def unexpected(self, token: Token | None = None) -> SoqlError:
+        """Salesforce's ``unexpected token`` error at ``token`` (the current one by default)."""
         token = token or self.tok
         return error_at(self.query, token.pos, f"unexpected token: '{token.text}'")
 
     def is_kw(self, *words: str) -> bool:
+        """Whether the current token is one of the keywords ``words``."""
         return self.tok.kind == "ident" and self.tok.upper() in words
 
     def expect_kw(self, word: str) -> Token:
+        """Consume the keyword ``word`` or fail."""
         if not self.is_kw(word):
             raise self.unexpected()
         return self.advance()
 
     def expect_punct(self, char: str) -> Token:
+        """Consume the punctuation ``char`` or fail."""
         if self.tok.kind != "punct" or self.tok.text != char:
             raise self.unexpected()
         return self.advance()
 
     def path(self) -> Path:
+        """A field path (``Name``, ``Owner.Name``); keywords are not field names."""
         token = self.tok
         if token.kind != "ident" or token.upper() in _KEYWORDS or ":" in token.text:
             raise self.unexpected()
@@ -157,6 +164,7 @@ class _Parser:
         return Path(token.text.split("."), token.pos)
 
     def parse(self) -> Query:
+        """The whole statement: SELECT list, FROM, WHERE, ORDER BY, LIMIT, OFFSET."""
         self.expect_kw("SELECT")
         select: list[Path | FieldsCall] = []
         count_only = False
@@ -225,6 +233,7 @@ class _Parser:
         return query
 
     def integer(self) -> int:
+        """A non-negative integer literal (LIMIT, OFFSET)."""
         token = self.tok
         if token.kind != "number" or not token.text.isdigit():
             raise self.unexpected()
@@ -250,6 +259,7 @@ class _Parser:
         return BoolOp(op, items)
 
     def simple(self) -> Condition:
+        """A parenthesised condition or one comparison."""
         if self.tok.kind == "punct" and self.tok.text == "(":
             self.advance()
             inner = self.condition()
@@ -280,6 +290,7 @@ class _Parser:
         raise self.unexpected()
 
     def literal(self) -> Literal:
+        """A literal value: string, number, date, date-time, true/false/null or a date literal."""
         token = self.tok
         if token.kind in ("string", "number", "date", "datetime"):
             self.advance()
