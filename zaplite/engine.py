@@ -137,6 +137,7 @@ class Engine:
             result.status, result.message = "skipped", "another daemon is running this zap"
             return result
         run_id = await self._db(self.store.start_run, zap.id)
+        interrupted: BaseException | None = None
         try:
             await self._poll_and_deliver(zap, run_id, result)
         except BaseException as error:
@@ -144,6 +145,7 @@ class Engine:
             if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
                 result.status = "interrupted"
                 result.message = "stopped before the run finished; the rest is polled next time"
+                interrupted = error
         else:
             if self.stopping.is_set() and result.status == "ok":
                 result.status = "interrupted"
@@ -155,6 +157,8 @@ class Engine:
             if self.owner:
                 await self._db(self.store.release_lease, zap.id, self.owner)
         log.info("%s", result.line())
+        if interrupted is not None:
+            raise interrupted  # recorded as interrupted; cancellation still propagates
         return result
 
     async def _handle_failure(self, zap: BoundZap, result: RunResult, error: BaseException) -> None:

@@ -4,16 +4,24 @@ A zap never runs twice at once (``max_instances=1`` here, a lease in the store
 across daemons). On a signal the daemon stops scheduling, lets each run finish the
 page in flight (a page is recorded whole or not at all), closes its connections and
 returns.
+
+With a ``reload`` function and a folder to watch, zap files changed while the daemon
+runs are picked up without a restart (watchfiles); a broken edit is reported and the
+last good version of that zap keeps running.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
+import watchfiles
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
@@ -21,8 +29,39 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from zaplite.binding import BoundZap
 from zaplite.engine import Engine, RunResult
+from zaplite.errors import ConfigError
 
-__all__ = ["Daemon", "schedule_trigger"]
+__all__ = ["Daemon", "Reload", "schedule_trigger"]
+
+ZapLoader = Callable[[], tuple[dict[str, BoundZap], list[ConfigError]]]
+
+
+@dataclass
+class Reload:
+    """What a reload of the zap files changed, and the files that could not be used."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    problems: list[ConfigError] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """One line per change and per problem, for the daemon's output."""
+        out = []
+        for word, ids in (
+            ("added", self.added),
+            ("changed", self.changed),
+            ("removed", self.removed),
+        ):
+            if ids:
+                out.append(f"zap files reloaded: {word} {', '.join(sorted(ids))}")
+        for problem in self.problems:
+            out.append(f"broken zap file: {problem}")
+        for zap_id in self.kept:
+            out.append(f"{zap_id}: keeping the last good version running")
+        return out
+
 
 log = logging.getLogger("zaplite.daemon")
 
@@ -45,10 +84,16 @@ class Daemon:
         zaps: dict[str, BoundZap],
         *,
         on_result: Callable[[RunResult], None] | None = None,
+        reload: ZapLoader | None = None,
+        watch: Path | None = None,
+        on_reload: Callable[[Reload], None] | None = None,
     ) -> None:
         self.engine = engine
         self.zaps = {zap_id: zap for zap_id, zap in zaps.items() if zap.zap.enabled}
         self.on_result = on_result
+        self.reload = reload
+        self.watch = watch
+        self.on_reload = on_reload
         self._stopped = asyncio.Event()
         self._running: set[asyncio.Task[RunResult]] = set()
         self.scheduler: AsyncIOScheduler | None = None
@@ -76,6 +121,67 @@ class Daemon:
         if self.on_result is not None and result.status != "skipped":
             self.on_result(result)
 
+    def _add_job(self, zap_id: str, zap: BoundZap) -> None:
+        assert self.scheduler is not None
+        self.scheduler.add_job(
+            self._run,
+            trigger=schedule_trigger(zap),
+            args=[zap_id],
+            id=zap_id,
+            name=zap.zap.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
+
+    def apply_reload(self) -> Reload:
+        """Read the zap files again and reschedule what changed; broken files keep their last good zap."""
+        assert self.reload is not None
+        loaded, problems = self.reload()
+        report = Reload(problems=list(problems))
+        broken = {Path(p.file).resolve() for p in problems if p.file}
+        fresh = {zap_id: zap for zap_id, zap in loaded.items() if zap.zap.enabled}
+        for zap_id, old in self.zaps.items():
+            source = old.zap.source.resolve() if old.zap.source else None
+            if zap_id not in loaded and source in broken:
+                fresh[zap_id] = old
+                report.kept.append(zap_id)
+        for zap_id in list(self.zaps):
+            if zap_id not in fresh:
+                report.removed.append(zap_id)
+                self.zaps.pop(zap_id)
+                if self.scheduler is not None and self.scheduler.get_job(zap_id):
+                    self.scheduler.remove_job(zap_id)
+        for zap_id, zap in fresh.items():
+            old = self.zaps.get(zap_id)
+            if old is zap:
+                continue
+            if old is None:
+                report.added.append(zap_id)
+            elif old.zap.model_dump() != zap.zap.model_dump():
+                report.changed.append(zap_id)
+            else:
+                continue
+            self.zaps[zap_id] = zap
+            if self.scheduler is not None:
+                self._add_job(zap_id, zap)
+        return report
+
+    async def _watch_files(self) -> None:
+        assert self.watch is not None
+        async for _changes in watchfiles.awatch(
+            self.watch, stop_event=self._stopped, debounce=200, step=50, recursive=False
+        ):
+            try:
+                report = self.apply_reload()
+            except Exception:  # a reload must never stop the daemon
+                log.exception("reloading the zap files failed; the running zaps are unchanged")
+                continue
+            if self.on_reload is not None:
+                self.on_reload(report)
+
     def _install_signals(self) -> list[int]:
         loop = asyncio.get_running_loop()
         installed = []
@@ -90,28 +196,29 @@ class Daemon:
     async def run(self, *, install_signals: bool = True) -> None:
         """Schedule every enabled zap (first run right away) and wait until stopped."""
         scheduler = AsyncIOScheduler(timezone=UTC)
-        now = datetime.now(UTC)
-        for zap_id, zap in self.zaps.items():
-            scheduler.add_job(
-                self._run,
-                trigger=schedule_trigger(zap),
-                args=[zap_id],
-                id=zap_id,
-                name=zap.zap.name,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=None,
-                next_run_time=now,
-            )
-        signals = self._install_signals() if install_signals else []
         self.scheduler = scheduler
+        for zap_id, zap in self.zaps.items():
+            self._add_job(zap_id, zap)
+        signals = self._install_signals() if install_signals else []
         scheduler.start()
+        watcher = (
+            asyncio.create_task(self._watch_files())
+            if self.reload is not None and self.watch is not None
+            else None
+        )
         try:
             await self._stopped.wait()
         finally:
-            scheduler.shutdown(wait=False)
+            # No new runs; let the runs in flight finish their page *before* the scheduler
+            # shuts down, because shutting down cancels the jobs it is still running.
+            scheduler.pause()
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             if self._running:
                 await asyncio.gather(*list(self._running), return_exceptions=True)
+            scheduler.shutdown(wait=False)
             await self.engine.connections.close()
             loop = asyncio.get_running_loop()
             for signum in signals:

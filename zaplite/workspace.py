@@ -65,8 +65,8 @@ class Workspace:
         workspace.reload_zaps()
         return workspace
 
-    def reload_zaps(self) -> None:
-        """Read and bind every zap file again."""
+    def reload_zaps(self) -> tuple[dict[str, BoundZap], list[ConfigError]]:
+        """Read and bind every zap file again; returns the bound zaps and the broken files."""
         zaps, problems = load_zaps(self.config.settings.zaps_dir)
         bound: dict[str, BoundZap] = {}
         for zap in zaps:
@@ -75,6 +75,7 @@ class Workspace:
             except ConfigError as error:
                 problems.append(error)
         self.zaps, self.problems = bound, problems
+        return bound, problems
 
     def zap(self, zap_id: str) -> BoundZap:
         """The bound zap ``zap_id``, or a clear error (naming the file's problem if it is broken)."""

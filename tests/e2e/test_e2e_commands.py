@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import Cli
+from e2e_helpers import Cli
 
 
 def test_demo_runs_to_completion_inside_its_folder(tmp_path: Path):

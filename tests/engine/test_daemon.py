@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import memory_plugin
-from conftest import memory_zap
+from engine_helpers import memory_zap
 
 from zaplite.scheduler import Daemon
 
@@ -122,3 +122,58 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path):
         "b@example.com",
     ]
     assert "copy: ok: 1 new, 1 delivered" in out
+
+
+def test_zap_files_are_reloaded_and_a_broken_edit_keeps_the_last_good_version(project, service):
+    service.add(name="first")
+    path = project.add_zap(memory_zap(schedule={"every": "0.2s"}))
+    workspace = project.workspace
+    engine = workspace.engine(owner="reload-test")
+    reloads = []
+    daemon = Daemon(
+        engine,
+        workspace.zaps,
+        reload=workspace.reload_zaps,
+        watch=workspace.config.settings.zaps_dir,
+        on_reload=reloads.append,
+    )
+
+    async def wait_for(predicate, seconds=15.0):
+        for _ in range(int(seconds / 0.05)):
+            if predicate():
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    async def scenario():
+        runner = asyncio.create_task(daemon.run(install_signals=False))
+        assert await wait_for(lambda: len(service.received) == 1)
+        # A broken edit: reported, and the last good version keeps delivering.
+        path.write_text('{"id": "z", "trigger": ')
+        assert await wait_for(lambda: any(r.problems for r in reloads))
+        service.add(name="second")
+        assert await wait_for(lambda: len(service.received) == 2)
+        # A good edit changes the mapping without a restart.
+        fixed = memory_zap(
+            schedule={"every": "0.2s"},
+            steps=[{"id": "out", "app": "memory", "action": "send", "params": {"to": "edited"}}],
+        )
+        path.write_text(json.dumps(fixed))
+        assert await wait_for(lambda: any("z" in r.changed for r in reloads))
+        service.add(name="third")
+        assert await wait_for(lambda: len(service.received) == 3)
+        # A new zap file is scheduled; a removed one stops.
+        project.zaps_dir.joinpath("other.json").write_text(
+            json.dumps(memory_zap("other", schedule={"every": "0.2s"}, trigger={"start": "now"}))
+        )
+        assert await wait_for(lambda: any("other" in r.added for r in reloads))
+        path.unlink()
+        assert await wait_for(lambda: any("z" in r.removed for r in reloads))
+        daemon.stop()
+        await asyncio.wait_for(runner, 10)
+
+    asyncio.run(scenario())
+    assert [item["to"] for item in service.received] == ["first", "second", "edited"]
+    broken = next(r for r in reloads if r.problems)
+    assert "z" in broken.kept and "z.json" in str(broken.problems[0])
+    assert any("keeping the last good version" in line for line in broken.lines())

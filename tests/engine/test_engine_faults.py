@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import memory_zap
+from engine_helpers import memory_zap
 
 from zaplite import AuthError, ConfigurationError, RateLimited, RetryableError
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import memory_zap
+from engine_helpers import memory_zap
 
 
 def test_delivers_every_record_once_across_runs(project, service):

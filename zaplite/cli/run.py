@@ -16,7 +16,7 @@ from zaplite.cli.common import (
 )
 from zaplite.engine import RunResult
 from zaplite.errors import UsageError
-from zaplite.scheduler import Daemon
+from zaplite.scheduler import Daemon, Reload
 from zaplite.workspace import Workspace, daemon_owner
 
 __all__ = ["COMMANDS"]
@@ -28,6 +28,15 @@ def show_result(result: RunResult) -> None:
     """Print one run's summary line."""
     style = _STYLE.get(result.status, "")
     console.print(result.line(), style=style, markup=False)
+
+
+def show_reload(report: Reload) -> None:
+    """Print what a reload of the zap files changed (problems on stderr)."""
+    for line in report.lines():
+        target = (
+            err_console if line.startswith(("broken", "keeping")) or "keeping" in line else console
+        )
+        target.print(line, markup=False)
 
 
 def _report_problems(workspace: Workspace) -> None:
@@ -63,7 +72,14 @@ def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]
     if not enabled:
         raise UsageError(f"There are no enabled zaps in {workspace.config.settings.zaps_dir}.")
     engine = workspace.engine(owner=daemon_owner())
-    daemon = Daemon(engine, enabled, on_result=show_result)
+    daemon = Daemon(
+        engine,
+        enabled,
+        on_result=show_result,
+        reload=workspace.reload_zaps,
+        watch=workspace.config.settings.zaps_dir,
+        on_reload=show_reload,
+    )
     err_console.print(
         f"zaplite is running {len(enabled)} zap(s) with the store at "
         f"{workspace.store.url_for_display}; Ctrl-C stops it.",
