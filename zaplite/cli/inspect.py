@@ -195,7 +195,7 @@ def history(
         return
     table = Table(title="Task history (newest first)")
     for column in ("task", "zap", "status", "record", "when (UTC)", "tries", "error"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in ("zap", "status", "when (UTC)"))
     colours = {"success": "green", "failed": "red", "filtered": "yellow"}
     for t in tasks:
         table.add_row(
