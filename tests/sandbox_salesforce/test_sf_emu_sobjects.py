@@ -292,3 +292,7 @@ def test_python_api_records_have_every_field(emu: SalesforceEmulator) -> None:
     assert all(set(row) == fields for row in emu.records("Contact"))
     emu.add_field("Contact", "Later__c", "string")
     assert emu.get("Contact", contact["Id"])["Later__c"] is None  # type: ignore[index]
+
+
+def test_wrong_method(api: httpx.Client) -> None:
+    assert error_of(api.post("/limits"))[:2] == (405, "METHOD_NOT_ALLOWED")

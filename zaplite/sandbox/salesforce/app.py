@@ -320,9 +320,11 @@ def build_app(emu: SalesforceEmulator) -> Any:
         return _not_found()
 
     starlette.add_exception_handler(404, not_found_handler)
-    starlette.add_exception_handler(
-        405, lambda request, exc: sf_error(405, "HTTP Method not allowed", "METHOD_NOT_ALLOWED")
-    )
+
+    async def not_allowed_handler(request: Request, exc: Exception) -> Response:
+        return sf_error(405, "HTTP Method not allowed", "METHOD_NOT_ALLOWED")
+
+    starlette.add_exception_handler(405, not_allowed_handler)
 
     async def strip_slash(scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and len(scope["path"]) > 1 and scope["path"].endswith("/"):
