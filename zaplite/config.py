@@ -492,6 +492,25 @@ def parse_config(
     )
 
 
+def read_user_file(path: Path, file: str, kind: str) -> str:
+    """The text of a file the user wrote; one clear :class:`ConfigError` when it cannot be read.
+
+    ``file`` is how messages name it; ``kind`` says what it should be ("zap file").
+    """
+    if path.is_dir():
+        raise ConfigError(file, None, f"is a folder, not a {kind}")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(file, None, f"the {kind} does not exist") from None
+    except OSError as error:
+        raise ConfigError(file, None, f"cannot be read ({error.strerror or error})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(file, None, "is not UTF-8 text") from None
+
+
 def load_config(
     path: Path | None,
     *,
@@ -508,18 +527,7 @@ def load_config(
         return parse_config({}, path=None, base_dir=cwd if cwd is not None else Path.cwd(), env=env)
     file = str(path)
     actual = cwd / path if cwd is not None and not path.is_absolute() else path
-    if actual.is_dir():
-        raise ConfigError(file, None, "is a folder, not a configuration file")
-    try:
-        raw = actual.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(file, None, "the configuration file does not exist") from None
-    except OSError as error:
-        raise ConfigError(file, None, f"cannot be read ({error.strerror or error})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError(file, None, "is not UTF-8 text") from None
+    text = read_user_file(actual, file, "configuration file")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

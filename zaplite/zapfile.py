@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from zaplite.config import config_error
+from zaplite.config import config_error, read_user_file
 from zaplite.durations import format_duration, parse_duration, parse_start_instant
 from zaplite.errors import ConfigError
 from zaplite.templates import TemplateError, check, references_with_paths, single_reference
@@ -531,19 +531,7 @@ def parse_zap_text(text: str, *, file: str | None = None) -> Zap:
 def load_zap(path: Path) -> Zap:
     """Read one zap file; :class:`ConfigError` (file, field, reason) when anything is wrong."""
     file = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(file, None, "the zap file does not exist") from None
-    except IsADirectoryError:
-        raise ConfigError(file, None, "is a folder, not a zap file") from None
-    except OSError as error:
-        raise ConfigError(file, None, f"cannot be read ({error.strerror or error})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConfigError(file, None, "is not UTF-8 text") from None
-    zap = parse_zap_text(text, file=file)
+    zap = parse_zap_text(read_user_file(path, file, "zap file"), file=file)
     zap.source = path
     return zap
 

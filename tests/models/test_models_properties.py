@@ -15,7 +15,7 @@ from zaplite.config import load_config, parse_config
 from zaplite.errors import ConfigError
 from zaplite.filters import evaluate
 from zaplite.templates import TemplateError, check, references, render
-from zaplite.zapfile import FilterStep, Zap, parse_zap, parse_zap_text
+from zaplite.zapfile import OPS, FilterStep, Zap, parse_zap, parse_zap_text
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -197,26 +197,7 @@ def test_exact_template_returns_the_value_itself(value: Any) -> None:
     assert isinstance(text, str) and text.startswith("<") and text.endswith(">")
 
 
-ops = st.sampled_from(
-    [
-        "exists",
-        "not_exists",
-        "equals",
-        "not_equals",
-        "contains",
-        "not_contains",
-        "starts_with",
-        "ends_with",
-        "in",
-        "gt",
-        "gte",
-        "lt",
-        "lte",
-        "is_true",
-        "is_false",
-        "changed",
-    ]
-)
+ops = st.sampled_from(OPS)
 
 
 @FAST
