@@ -96,6 +96,7 @@ class Daemon:
         self.on_reload = on_reload
         self._stopped = asyncio.Event()
         self._running: set[asyncio.Task[RunResult]] = set()
+        self._last_status: dict[str, str] = {}
         self.scheduler: AsyncIOScheduler | None = None
 
     def stop(self) -> None:
@@ -118,8 +119,10 @@ class Daemon:
         finally:
             if task is not None:
                 self._running.discard(task)  # type: ignore[arg-type]
-        if self.on_result is not None and result.status != "skipped":
-            self.on_result(result)
+        repeated_pause = result.status == "paused" and self._last_status.get(zap_id) == "paused"
+        self._last_status[zap_id] = result.status
+        if self.on_result is not None and result.status != "skipped" and not repeated_pause:
+            self.on_result(result)  # a paused zap is reported once, not at every tick
 
     def _add_job(self, zap_id: str, zap: BoundZap) -> None:
         assert self.scheduler is not None
