@@ -12,7 +12,10 @@ It knows nothing of HTTP or SQL: plugins talk to services, the store keeps rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -44,6 +47,26 @@ class DeliveryAborted(ZapliteError):
 
     It is not itself transient, so the poll is not retried on top of the step's retries.
     """
+
+
+def _crashed_here(holder: str) -> bool:
+    """Whether a lease holder named ``host:pid:suffix`` ran on this machine and has exited.
+
+    Only a process of this host can be checked, and only a missing pid counts: a live
+    process (even another user's) or a holder of another machine waits for the lease
+    to expire.
+    """
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it exists
+        return False
+    return False
 
 
 class StoreState:
@@ -102,7 +125,7 @@ class Engine:
         policy: RetryPolicy | None = None,
         pause_after_auth_failures: int = 3,
         owner: str | None = None,
-        lease_seconds: float = 300.0,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.store = store
         self.connections = connections
@@ -112,6 +135,7 @@ class Engine:
         self.lease_seconds = lease_seconds
         self.stopping = asyncio.Event()
         self.quota_wait: dict[str, float] = {}
+        self._lost_leases: set[str] = set()
 
     async def _db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -131,12 +155,12 @@ class Engine:
             result.status = "skipped"
             result.message = "waiting for the service's API quota to renew"
             return result
-        if self.owner and not await self._db(
-            self.store.acquire_lease, zap.id, self.owner, self.lease_seconds
-        ):
+        if self.owner and not await self._take_lease(zap.id):
             result.status, result.message = "skipped", "another daemon is running this zap"
             return result
+        self._lost_leases.discard(zap.id)
         run_id = await self._db(self.store.start_run, zap.id)
+        heartbeat = asyncio.create_task(self._keep_lease(zap.id)) if self.owner else None
         interrupted: BaseException | None = None
         try:
             await self._poll_and_deliver(zap, run_id, result)
@@ -153,6 +177,10 @@ class Engine:
             await self._db(self.store.clear_auth_failures, zap.id)
         finally:
             result.seconds = time.monotonic() - started
+            if heartbeat is not None:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
             await self._db(self.store.finish_run, run_id, result.status, result.message)
             if self.owner:
                 await self._db(self.store.release_lease, zap.id, self.owner)
@@ -160,6 +188,38 @@ class Engine:
         if interrupted is not None:
             raise interrupted  # recorded as interrupted; cancellation still propagates
         return result
+
+    async def _take_lease(self, zap_id: str) -> bool:
+        """Take the zap's lease; also from a daemon of this machine that crashed holding it."""
+        assert self.owner is not None
+        if await self._db(self.store.acquire_lease, zap_id, self.owner, self.lease_seconds):
+            return True
+        holder = await self._db(self.store.lease_holder, zap_id)
+        if holder is None or not _crashed_here(holder):
+            return False
+        log.warning("zap %s: taking over the lease of %s, which is not running", zap_id, holder)
+        return bool(
+            await self._db(
+                self.store.acquire_lease, zap_id, self.owner, self.lease_seconds, replacing=holder
+            )
+        )
+
+    async def _keep_lease(self, zap_id: str) -> None:
+        """Renew the lease while the run goes on, so that it never expires under a long page."""
+        assert self.owner is not None
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                kept = await self._db(
+                    self.store.renew_lease, zap_id, self.owner, self.lease_seconds
+                )
+            except Exception as error:  # a store hiccup: the next beat tries again
+                log.warning("zap %s: could not renew the lease (%s)", zap_id, error)
+                continue
+            if not kept:
+                log.warning("zap %s: another daemon took the lease; this run stops", zap_id)
+                self._lost_leases.add(zap_id)
+                return
 
     async def _handle_failure(self, zap: BoundZap, result: RunResult, error: BaseException) -> None:
         result.status = "failed"
@@ -217,7 +277,7 @@ class Engine:
                     )
                 await self._deliver_page(zap, run_id, page, result)
                 cursor_box["cursor"] = page.cursor
-                if self.stopping.is_set():
+                if self.stopping.is_set() or zap.id in self._lost_leases:
                     return
 
         def note(error: BaseException, attempt: int) -> None:
