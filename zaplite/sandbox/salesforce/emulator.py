@@ -213,11 +213,11 @@ class SalesforceEmulator:
     @property
     def request_count(self) -> int:
         """How many requests (admin ones aside) the emulator has received."""
-        return len(self.log.entries)
+        return self.log.count
 
     @property
     def requests(self) -> list[tuple[str, str, str]]:
-        """Every request received (admin ones aside): ``(method, path, query string)``."""
+        """The requests received (admin ones aside, the last 100,000): ``(method, path, query)``."""
         return list(self.log.entries)
 
     # ------------------------------------------------------------------ queries

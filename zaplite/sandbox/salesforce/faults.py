@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,22 +96,29 @@ class Faults:
             self.quota_exhausted = False
 
 
-@dataclass
 class RequestLog:
-    """Every request received (but admin ones): ``(method, path, query string)``."""
+    """The requests received (but admin ones): ``(method, path, query string)``.
 
-    entries: list[tuple[str, str, str]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    Keeps the last ``keep`` entries (a long benchmark must not grow it without bound) and
+    counts them all.
+    """
+
+    def __init__(self, keep: int = 100_000) -> None:
+        self.entries: deque[tuple[str, str, str]] = deque(maxlen=keep)
+        self.count = 0
+        self._lock = threading.Lock()
 
     def add(self, method: str, path: str, query: str) -> None:
         """Record one request."""
         with self._lock:
             self.entries.append((method, path, query))
+            self.count += 1
 
     def clear(self) -> None:
-        """Forget the requests recorded so far."""
+        """Forget the requests recorded so far (the count starts again from zero)."""
         with self._lock:
             self.entries.clear()
+            self.count = 0
 
 
 async def _drop_connection(send: Send) -> bool:
