@@ -1,0 +1,298 @@
+"""Real processes for the reliability tests: both emulators, `zaplite` daemons, a project folder.
+
+Everything listens on 127.0.0.1 only, every wait is bounded, and every process started
+here is stopped by :meth:`Processes.stop_all` (the fixtures call it in ``finally``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "CT_ACCOUNT",
+    "CT_PASSCODE",
+    "Daemon",
+    "Emulators",
+    "Processes",
+    "contact_zap",
+    "deliveries",
+    "free_port",
+    "load_contacts",
+    "wait_for",
+    "write_project",
+]
+
+CT_ACCOUNT = "REL-ACCOUNT"
+CT_PASSCODE = "REL-PASSCODE"
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at the moment (on loopback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(
+    check: Callable[[], Any], *, timeout: float, interval: float = 0.1, what: str = "a condition"
+) -> Any:
+    """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+
+
+def _clean_env() -> dict[str, str]:
+    """This environment without any ZAPLITE_* variable (tests say everything explicitly)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
+    env["COLUMNS"] = "200"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@dataclass
+class Processes:
+    """Every process a test started, so that all of them are killed at the end."""
+
+    folder: Path
+    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def spawn(self, name: str, argv: list[str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
+        """Start ``argv`` with stdout and stderr in ``<folder>/<name>.out|.err``."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        out = open(self.folder / f"{name}.out", "ab")  # noqa: SIM115 - closed with the process
+        err = open(self.folder / f"{name}.err", "ab")  # noqa: SIM115
+        try:
+            process = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=_clean_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        finally:
+            out.close()
+            err.close()
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        """Kill whatever is still running (SIGKILL) and reap it."""
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+
+
+@dataclass
+class Emulators:
+    """The Salesforce and CleverTap emulators, each in its own process."""
+
+    sf_url: str
+    ct_url: str
+    sf: subprocess.Popen[bytes]
+    ct: subprocess.Popen[bytes]
+
+    @classmethod
+    def start(cls, procs: Processes, *, ct_latency: float = 0.0) -> Emulators:
+        """Start both on free loopback ports and wait until they answer."""
+        sf_port, ct_port = free_port(), free_port()
+        py = sys.executable
+        sf = procs.spawn(
+            "salesforce",
+            [py, "-m", "zaplite.sandbox.salesforce", "--host", LOOPBACK, "--port", str(sf_port)],
+        )
+        ct_argv = [py, "-m", "zaplite.sandbox.clevertap", "--host", LOOPBACK]
+        ct_argv += ["--port", str(ct_port), "--account-id", CT_ACCOUNT, "--passcode", CT_PASSCODE]
+        ct_argv += ["--request-log-limit", "0", "--latency", str(ct_latency)]
+        ct = procs.spawn("clevertap", ct_argv)
+        emulators = cls(f"http://{LOOPBACK}:{sf_port}", f"http://{LOOPBACK}:{ct_port}", sf, ct)
+        emulators.wait_ready()
+        return emulators
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Wait until both admin APIs answer (or a process died)."""
+
+        def up() -> bool:
+            for process in (self.sf, self.ct):
+                if process.poll() is not None:
+                    raise AssertionError(f"an emulator exited with code {process.returncode}")
+            try:
+                httpx.get(self.sf_url + "/__admin/stats", timeout=2).raise_for_status()
+                httpx.get(self.ct_url + "/__admin/stats", timeout=2).raise_for_status()
+            except httpx.HTTPError:
+                return False
+            return True
+
+        wait_for(up, timeout=timeout, interval=0.2, what="the emulators to answer")
+
+    def sf_credentials(self) -> dict[str, str]:
+        """The Salesforce emulator's own fake credentials."""
+        response = httpx.get(self.sf_url + "/__admin/credentials", timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def ct_stats(self) -> dict[str, Any]:
+        """The CleverTap emulator's counters."""
+        response = httpx.get(self.ct_url + "/__admin/stats", timeout=30)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def ct_faults(self, **spec: Any) -> None:
+        """Arm or change the CleverTap emulator's faults (e.g. ``latency=0.5``)."""
+        httpx.post(self.ct_url + "/__admin/faults", json=spec, timeout=10).raise_for_status()
+
+
+def load_contacts(sf_url: str, count: int, *, prefix: str = "rel", chunk: int = 5000) -> list[str]:
+    """Create ``count`` Contacts (emails ``<prefix><n>@example.com``); returns the emails."""
+    emails = [f"{prefix}{index}@example.com" for index in range(count)]
+    with httpx.Client(timeout=120) as client:
+        for start in range(0, count, chunk):
+            body = [
+                {
+                    "FirstName": "Rel",
+                    "LastName": f"Contact{index}",
+                    "Email": emails[index],
+                    "Lead_Status__c": "Prospect",
+                }
+                for index in range(start, min(count, start + chunk))
+            ]
+            response = client.post(sf_url + "/__admin/records/Contact", json=body)
+            assert response.status_code == 201, response.text
+    return emails
+
+
+def deliveries(ct_url: str) -> Counter[str]:
+    """How many times each identity was uploaded and accepted (from the full request log)."""
+    response = httpx.get(ct_url + "/__admin/requests", params={"full": "1"}, timeout=120)
+    response.raise_for_status()
+    counts: Counter[str] = Counter()
+    for entry in response.json()["requests"]:
+        if entry["status"] != 200:
+            continue
+        body = entry.get("body")
+        for record in body.get("d", []) if isinstance(body, dict) else []:
+            counts[str(record.get("identity"))] += 1
+    return counts
+
+
+def contact_zap(
+    zap_id: str = "new-contacts", *, every: str = "1s", start: str = "all"
+) -> dict[str, Any]:
+    """The new-contact → profile zap, on a short schedule, reading every contact."""
+    return {
+        "id": zap_id,
+        "name": "New contact → profile (reliability)",
+        "enabled": True,
+        "schedule": {"every": every},
+        "trigger": {
+            "app": "salesforce",
+            "event": "new_contact",
+            "params": {"fields": ["Id", "FirstName", "LastName", "Email", "CreatedDate"]},
+            "start": start,
+        },
+        "steps": [
+            {
+                "id": "profile",
+                "app": "clevertap",
+                "action": "upload_profile",
+                "params": {
+                    "identity": "{{trigger.Email}}",
+                    "ts": "{{trigger.CreatedDate}}",
+                    "profile": {
+                        "Name": "{{trigger.FirstName}} {{trigger.LastName}}",
+                        "Salesforce Contact Id": "{{trigger.Id}}",
+                    },
+                },
+            }
+        ],
+    }
+
+
+def write_project(
+    root: Path,
+    emulators: Emulators,
+    *,
+    store_url: str = "sqlite:///zaplite.db",
+    zaps: list[dict[str, Any]] | None = None,
+    retry_initial_wait: float = 0.2,
+) -> Path:
+    """Write ``zaplite.toml`` and ``zaps/*.json`` for the emulators into ``root``."""
+    creds = emulators.sf_credentials()
+    (root / "zaps").mkdir(parents=True, exist_ok=True)
+    config = (
+        f"[store]\nurl = {json.dumps(store_url)}\n\n"
+        "[settings]\nretry_attempts = 5\n"
+        f"retry_initial_wait = {retry_initial_wait}\nretry_max_wait = 2.0\n\n"
+        '[connections.salesforce]\napp = "salesforce"\n'
+        f'login_url = {json.dumps(emulators.sf_url)}\nauth = "refresh_token"\n'
+        f"client_id = {json.dumps(creds['client_id'])}\n"
+        f"client_secret = {json.dumps(creds['client_secret'])}\n"
+        f"refresh_token = {json.dumps(creds['refresh_token'])}\n\n"
+        '[connections.clevertap]\napp = "clevertap"\n'
+        f"account_id = {json.dumps(CT_ACCOUNT)}\npasscode = {json.dumps(CT_PASSCODE)}\n"
+        f"endpoint = {json.dumps(emulators.ct_url)}\n"
+    )
+    (root / "zaplite.toml").write_text(config)
+    for zap in zaps if zaps is not None else [contact_zap()]:
+        (root / "zaps" / f"{zap['id']}.json").write_text(json.dumps(zap, indent=2))
+    return root / "zaplite.toml"
+
+
+@dataclass
+class Daemon:
+    """One ``zaplite run`` process in a project folder."""
+
+    process: subprocess.Popen[bytes]
+    name: str
+    logs: Path
+
+    @classmethod
+    def start(cls, procs: Processes, root: Path, name: str, *args: str) -> Daemon:
+        """Start ``zaplite run [args]`` in ``root``."""
+        exe = shutil.which("zaplite")
+        assert exe, "the zaplite console script is not installed"
+        process = procs.spawn(name, [exe, "run", *args], cwd=root)
+        return cls(process, name, procs.folder)
+
+    def kill(self) -> None:
+        """SIGKILL, and reap it."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self, timeout: float = 60.0) -> int:
+        """SIGTERM, wait for the exit (bounded); returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def output(self) -> tuple[str, str]:
+        """What it printed so far: (stdout, stderr)."""
+        out = (self.logs / f"{self.name}.out").read_text(errors="replace")
+        err = (self.logs / f"{self.name}.err").read_text(errors="replace")
+        return out, err
