@@ -29,8 +29,10 @@ __all__ = [
     "Daemon",
     "Emulators",
     "Processes",
+    "clean_env",
     "contact_zap",
     "deliveries",
+    "event_zap",
     "free_port",
     "load_contacts",
     "wait_for",
@@ -63,7 +65,7 @@ def wait_for(
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
 
 
-def _clean_env() -> dict[str, str]:
+def clean_env() -> dict[str, str]:
     """This environment without any ZAPLITE_* variable (tests say everything explicitly)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
     env["COLUMNS"] = "200"
@@ -87,7 +89,7 @@ class Processes:
             process = subprocess.Popen(
                 argv,
                 cwd=cwd,
-                env=_clean_env(),
+                env=clean_env(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -167,15 +169,17 @@ class Emulators:
         httpx.post(self.ct_url + "/__admin/faults", json=spec, timeout=10).raise_for_status()
 
 
-def load_contacts(sf_url: str, count: int, *, prefix: str = "rel", chunk: int = 5000) -> list[str]:
-    """Create ``count`` Contacts (emails ``<prefix><n>@example.com``); returns the emails."""
-    emails = [f"{prefix}{index}@example.com" for index in range(count)]
+def load_contacts(
+    sf_url: str, count: int, *, prefix: str = "rel", first: int = 0, chunk: int = 5000
+) -> list[str]:
+    """Create ``count`` Contacts (emails ``<prefix><n>@example.com`` from ``first``); returns the emails."""
+    emails = [f"{prefix}{index}@example.com" for index in range(first, first + count)]
     with httpx.Client(timeout=120) as client:
         for start in range(0, count, chunk):
             body = [
                 {
                     "FirstName": "Rel",
-                    "LastName": f"Contact{index}",
+                    "LastName": f"Contact{first + index}",
                     "Email": emails[index],
                     "Lead_Status__c": "Prospect",
                 }
@@ -187,7 +191,10 @@ def load_contacts(sf_url: str, count: int, *, prefix: str = "rel", chunk: int = 
 
 
 def deliveries(ct_url: str) -> Counter[str]:
-    """How many times each identity was uploaded and accepted (from the full request log)."""
+    """How many times each record was uploaded and accepted (from the full request log).
+
+    A profile counts under its identity, an event under ``"<event name>:<identity>"``.
+    """
     response = httpx.get(ct_url + "/__admin/requests", params={"full": "1"}, timeout=120)
     response.raise_for_status()
     counts: Counter[str] = Counter()
@@ -196,7 +203,10 @@ def deliveries(ct_url: str) -> Counter[str]:
             continue
         body = entry.get("body")
         for record in body.get("d", []) if isinstance(body, dict) else []:
-            counts[str(record.get("identity"))] += 1
+            identity = str(record.get("identity"))
+            if record.get("type") == "event":
+                identity = f"{record.get('evtName')}:{identity}"
+            counts[identity] += 1
     return counts
 
 
@@ -231,6 +241,25 @@ def contact_zap(
             }
         ],
     }
+
+
+def event_zap(zap_id: str, *, every: str = "1s") -> dict[str, Any]:
+    """A new-contact → event zap whose event is named after the zap (to count per zap)."""
+    zap = contact_zap(zap_id, every=every)
+    zap["steps"] = [
+        {
+            "id": "event",
+            "app": "clevertap",
+            "action": "upload_event",
+            "params": {
+                "identity": "{{trigger.Email}}",
+                "ts": "{{trigger.CreatedDate}}",
+                "event_name": zap_id,
+                "event_properties": {"Contact Id": "{{trigger.Id}}"},
+            },
+        }
+    ]
+    return zap
 
 
 def write_project(

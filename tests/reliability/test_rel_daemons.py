@@ -1,0 +1,247 @@
+"""Concurrency and shutdown: daemons sharing a store, SIGTERM mid-batch, `--once` beside a daemon.
+
+Everything is real: both emulators in their own processes, `zaplite run` subprocesses,
+SQLite files (and PostgreSQL when ``ZAPLITE_TEST_POSTGRES_URL`` is set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from rel_procs import (
+    Daemon,
+    Emulators,
+    Processes,
+    clean_env,
+    deliveries,
+    event_zap,
+    load_contacts,
+    wait_for,
+    write_project,
+)
+from rel_store_reads import committed_tasks
+
+from zaplite.workspace import Workspace
+
+_DELIVERED = re.compile(r"^(\S+): \w+: \d+ new, (\d+) delivered", re.MULTILINE)
+
+
+def _sqlite_or(store_url: str, root: Path) -> str:
+    """The URL to read the store from outside the project folder."""
+    return f"sqlite:///{root / 'zaplite.db'}" if store_url.startswith("sqlite") else store_url
+
+
+def _delivered_by(daemon: Daemon) -> int:
+    """How many records a daemon says it delivered (its per-run summary lines)."""
+    return sum(int(count) for _zap, count in _DELIVERED.findall(daemon.output()[0]))
+
+
+def _settled(emulators: Emulators) -> int:
+    stats = wait_for(
+        lambda: (s := emulators.ct_stats())["in_flight"] == 0 and s,
+        timeout=60,
+        what="CleverTap to finish the uploads in flight",
+    )
+    return int(stats["processed"])
+
+
+def _zaplite(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("zaplite")
+    assert exe
+    return subprocess.run(
+        [exe, *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(),
+    )
+
+
+@pytest.mark.slow
+def test_two_daemons_on_one_store_never_deliver_twice(
+    tmp_path: Path, procs: Processes, store_url: str
+) -> None:
+    """Two `zaplite run` on one store, three zaps, contacts arriving in waves: each sent once."""
+    emulators = Emulators.start(procs, ct_latency=0.2)  # runs long enough to overlap
+    root = tmp_path / "project"
+    # Different intervals, so that neither daemon's ticks stay locked just behind the other's.
+    schedules = {"zap-a": "0.5s", "zap-b": "0.7s", "zap-c": "1.1s"}
+    zap_ids = list(schedules)
+    zaps = [event_zap(zap_id, every=every) for zap_id, every in schedules.items()]
+    write_project(root, emulators, store_url=store_url, zaps=zaps)
+    store = _sqlite_or(store_url, root)
+    emails = load_contacts(emulators.sf_url, 1500)
+    first = Daemon.start(procs, root, "daemon-a")
+    second = Daemon.start(procs, root, "daemon-b")
+    for wave in range(8):  # new contacts while both daemons poll
+        time.sleep(0.6)
+        emails += load_contacts(emulators.sf_url, 250, first=1500 + 250 * wave)
+    expected = len(emails) * len(zap_ids)
+
+    def done() -> bool:
+        for daemon in (first, second):
+            if daemon.process.poll() is not None:
+                raise AssertionError(f"{daemon.name} exited: {daemon.output()[1]}")
+        return committed_tasks(store) >= expected
+
+    wait_for(done, timeout=120, interval=0.25, what="every contact to reach every zap")
+    time.sleep(2.5)  # more overlapping polls, which must find nothing new
+    assert first.terminate() == 0, first.output()[1]
+    assert second.terminate() == 0, second.output()[1]
+
+    counts = deliveries(emulators.ct_url)
+    split = (_delivered_by(first), _delivered_by(second))
+    print(
+        f"two daemons ({store_url.split(':')[0]}): {len(emails)} contacts x {len(zap_ids)} zaps, "
+        f"{sum(counts.values())} deliveries, {sum(counts.values()) - len(counts)} duplicates, "
+        f"delivered by each daemon {split[0]} / {split[1]}"
+    )
+    assert set(counts) == {f"{z}:{e}" for z in zap_ids for e in emails}
+    assert set(counts.values()) == {1}, "no record was sent twice"
+    assert committed_tasks(store) == expected
+    assert sum(split) == expected
+    runs = [len(_DELIVERED.findall(daemon.output()[0])) for daemon in (first, second)]
+    assert all(runs), f"both daemons ran the zaps (runs: {runs})"
+
+
+def test_sigterm_during_a_batch_finishes_it_and_exits_0(tmp_path: Path, procs: Processes) -> None:
+    """SIGTERM while an upload is in flight: the page is finished and recorded, exit 0."""
+    emulators = Emulators.start(procs, ct_latency=2.0)
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    store = _sqlite_or("sqlite", root)
+    emails = load_contacts(emulators.sf_url, 3000)  # two pages: 2,000 + 1,000
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: emulators.ct_stats()["in_flight"] > 0, timeout=60, what="an upload in flight")
+    assert daemon.terminate(timeout=60) == 0, daemon.output()[1]
+    out, err = daemon.output()
+    processed = _settled(emulators)
+    committed = committed_tasks(store)
+    print(f"SIGTERM mid-batch: CleverTap processed {processed}, store recorded {committed}")
+    assert "zaplite stopped cleanly." in err
+    assert "Traceback" not in err
+    assert "interrupted" in out
+    assert committed == processed == 2000, "the page in flight was finished and recorded"
+
+    emulators.ct_faults(latency=0.0)
+    again = Daemon.start(procs, root, "daemon-again")
+    wait_for(lambda: committed_tasks(store) >= len(emails), timeout=60, what="the rest")
+    assert again.terminate() == 0
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails)
+    assert set(counts.values()) == {1}, "nothing lost, nothing sent twice"
+
+
+def test_run_once_beside_a_running_daemon_waits_its_turn(tmp_path: Path, procs: Processes) -> None:
+    """`zaplite run --once` while the daemon delivers: skipped, clearly; nothing sent twice."""
+    emulators = Emulators.start(procs, ct_latency=2.0)
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    store = _sqlite_or("sqlite", root)
+    emails = load_contacts(emulators.sf_url, 5000)  # three pages, ≥ 6 s of uploads
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: emulators.ct_stats()["in_flight"] > 0, timeout=60, what="an upload in flight")
+    beside = _zaplite(root, "run", "--once")
+    print(f"run --once beside the daemon: exit {beside.returncode}: {beside.stdout.strip()}")
+    assert beside.returncode == 0, beside.stderr
+    assert "skipped" in beside.stdout and "another daemon is running this zap" in beside.stdout
+    assert "Traceback" not in beside.stderr
+
+    emulators.ct_faults(latency=0.0)
+    wait_for(lambda: committed_tasks(store) >= len(emails), timeout=60, what="every contact")
+    after = _zaplite(root, "run", "--once")  # may meet the daemon's 1 s poll, or run itself
+    assert after.returncode == 0, after.stderr
+    assert daemon.terminate() == 0
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails)
+    assert set(counts.values()) == {1}
+
+
+def test_lease_is_renewed_during_a_long_run_and_freed_after(
+    tmp_path: Path, procs: Processes
+) -> None:
+    """A run longer than the lease keeps it (heartbeat); another owner gets it once it ends."""
+    emulators = Emulators.start(procs, ct_latency=2.0)
+    root = tmp_path / "project"
+    config = write_project(root, emulators)
+    load_contacts(emulators.sf_url, 10)
+    workspace = Workspace.load(config)
+    try:
+        engine = workspace.engine(owner="daemon-a")
+        engine.lease_seconds = 0.6  # far shorter than the 2 s upload
+        zap = workspace.zap("new-contacts")
+        store = workspace.store
+
+        async def scenario() -> tuple[bool, bool, str]:
+            run = asyncio.create_task(engine.run_zap(zap))
+
+            def uploading() -> bool:
+                stats = httpx.get(emulators.ct_url + "/__admin/stats", timeout=5).json()
+                return bool(stats["in_flight"])
+
+            await asyncio.to_thread(wait_for, uploading, timeout=30, what="the upload")
+            await asyncio.sleep(1.2)  # two lease lengths into the upload
+            stolen = await asyncio.to_thread(store.acquire_lease, zap.id, "daemon-b", 60)
+            result = await run
+            await engine.connections.close()
+            after = await asyncio.to_thread(store.acquire_lease, zap.id, "daemon-b", 60)
+            return stolen, after, result.status
+
+        stolen, after, status = asyncio.run(scenario())
+    finally:
+        workspace.close()
+    assert status == "ok"
+    assert not stolen, "the lease was renewed while the run went on"
+    assert after, "the lease is released when the run ends"
+
+
+def test_a_crashed_holder_on_this_host_is_taken_over_but_a_live_one_is_not(
+    tmp_path: Path, emulators: Emulators
+) -> None:
+    """A lease left by a dead pid of this host is taken at once; live or remote holders wait."""
+    import os
+    import socket
+    import sys
+
+    root = tmp_path / "project"
+    config = write_project(root, emulators)
+    load_contacts(emulators.sf_url, 5)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    host = socket.gethostname()
+    holders = {
+        f"{host}:{dead.stdout.strip()}:crashed": "ok",
+        f"{host}:{os.getppid()}:alive": "skipped",
+        f"another-host-{host}:{dead.stdout.strip()}:remote": "skipped",
+    }
+    workspace = Workspace.load(config)
+    try:
+        zap = workspace.zap("new-contacts")
+        store = workspace.store
+        for holder, expected in holders.items():
+            store.release_lease(zap.id, store.lease_holder(zap.id) or "")
+            assert store.acquire_lease(zap.id, holder, 3600)
+            engine = workspace.engine(owner="restarted")
+
+            async def once(engine: object = engine) -> str:
+                try:
+                    return (await engine.run_zap(zap)).status  # type: ignore[attr-defined]
+                finally:
+                    await engine.connections.close()  # type: ignore[attr-defined]
+
+            assert asyncio.run(once()) == expected, holder
+    finally:
+        workspace.close()
