@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,7 @@ class Delivery:
         self.connections = connections
         self.policy = policy
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
+        self._renderers: dict[int, Callable[[Any], Any]] = {}
 
     async def run(self, items: Sequence[WorkItem]) -> list[WorkItem]:
         """Take every item through every step; returns them with their status set."""
@@ -111,7 +112,10 @@ class Delivery:
     def prepare(self, step: BoundStep, item: WorkItem) -> tuple[BaseModel | None, Any, str | None]:
         """Render the step's params for this record and validate them with the action's model."""
         assert step.action is not None
-        rendered = templates.render(step.params, item.context)
+        renderer = self._renderers.get(id(step))
+        if renderer is None:
+            renderer = self._renderers[id(step)] = templates.compile_template(step.params)
+        rendered = renderer(item.context)
         try:
             return step.action.params.model_validate(rendered), rendered, None
         except ValidationError as error:
