@@ -18,6 +18,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ from zaplite.errors import (
     UsageError,
     ZapliteError,
 )
+from zaplite.prefetch import prefetch
 from zaplite.retry import RetryPolicy, is_transient
 from zaplite.store import Store
 
@@ -269,16 +271,18 @@ class Engine:
                 state=StoreState(self.store, zap.id),
                 log=logging.getLogger(f"zaplite.zap.{zap.id}"),
             )
-            async for page in iterate(zap.trigger.poll, ctx):
-                if not isinstance(page, Page):
-                    raise PluginError(
-                        f"the trigger {zap.trigger.app}.{zap.trigger.name} yielded "
-                        f"{type(page).__name__}, not a zaplite.Page"
-                    )
-                await self._deliver_page(zap, run_id, page, result)
-                cursor_box["cursor"] = page.cursor
-                if self.stopping.is_set() or zap.id in self._lost_leases:
-                    return
+            # The next page is fetched while this one is delivered and recorded.
+            async with aclosing(prefetch(iterate(zap.trigger.poll, ctx))) as pages:
+                async for page in pages:
+                    if not isinstance(page, Page):
+                        raise PluginError(
+                            f"the trigger {zap.trigger.app}.{zap.trigger.name} yielded "
+                            f"{type(page).__name__}, not a zaplite.Page"
+                        )
+                    await self._deliver_page(zap, run_id, page, result)
+                    cursor_box["cursor"] = page.cursor
+                    if self.stopping.is_set() or zap.id in self._lost_leases:
+                        return
 
         def note(error: BaseException, attempt: int) -> None:
             log.warning("zap %s: poll attempt %d failed (%s), retrying", zap.id, attempt, error)
