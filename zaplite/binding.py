@@ -99,6 +99,8 @@ def _readable(error: dict[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "is not a param of this step"
     message = str(error.get("msg", "is not valid"))
+    for prefix in ("Value error, ", "Assertion failed, "):  # pydantic's, not the validator's
+        message = message.removeprefix(prefix)
     return message[0].lower() + message[1:]
 
 
