@@ -131,6 +131,8 @@ def _looks_secret(key: str) -> bool:
 
 def _readable(error: dict[str, Any]) -> str:
     message = str(error.get("msg", "is not valid"))
+    for prefix in ("Value error, ", "Assertion failed, "):  # pydantic's, not the validator's
+        message = message.removeprefix(prefix)
     if error.get("type") == "missing":
         return "is required"
     if error.get("type") == "extra_forbidden":
