@@ -212,3 +212,4 @@ def assert_clean(
         assert len(errors) == 1 or not single, result.stderr
         for line in errors:
             assert any(name in line for name in names), line
+            assert "value error," not in line.lower(), line  # pydantic's prefix, not a sentence
