@@ -56,6 +56,7 @@ def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]
     if zap_ids and not once:
         raise UsageError("Naming zaps is only for `zaplite run --once ZAP_ID...`.")
     _report_problems(workspace)
+    workspace.store.check_writable()  # a read-only store is one clear error, not a loop of them
     if once:
         zaps = [workspace.zap(zap_id) for zap_id in zap_ids] or [
             zap for zap in workspace.zaps.values() if zap.zap.enabled

@@ -127,6 +127,19 @@ class Store:
 
     # ------------------------------------------------------------------ plumbing
 
+    def check_writable(self) -> None:
+        """Raise a :class:`~zaplite.errors.ConfigError` unless this store can be written.
+
+        Opening only reads (a read-only SQLite file opens fine), so a command that
+        writes asks first: a write statement that changes nothing, rolled back.
+        """
+        try:
+            with self._engine.connect() as connection, connection.begin() as transaction:
+                connection.execute(sa.delete(leases).where(sa.false()))
+                transaction.rollback()
+        except (sa.exc.SQLAlchemyError, OSError) as exc:
+            raise store_error(exc, self._url) from None
+
     def close(self) -> None:
         """Close every pooled connection; the store must not be used afterwards."""
         self._engine.dispose()
