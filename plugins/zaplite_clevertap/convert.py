@@ -45,6 +45,8 @@ _CLEVERTAP_DATE = re.compile(r"^\$D_-?\d+$")
 def is_date_string(value: str) -> bool:
     """Whether ``value`` is an ISO date or date-time (the forms this module reads), not a number."""
     text = value.strip()
+    if len(text) < 10 or text[4] != "-":  # both forms start with YYYY-: most values stop here
+        return False
     if _ISO_DATE.match(text):
         return _parse_iso(text) is not None
     if _ISO_DATETIME.match(text):
@@ -73,7 +75,11 @@ def to_epoch_seconds(value: object) -> int:
         return _number_seconds(Decimal(repr(value)))
     if isinstance(value, str):
         text = value.strip()
-        if _CLEVERTAP_DATE.match(text):
+        if len(text) >= 10 and text[4] == "-" and text[:4].isdigit():  # ISO: no number is
+            parsed = _parse_iso(text)
+            if parsed is not None:
+                return _datetime_seconds(parsed)
+        elif _CLEVERTAP_DATE.match(text):
             return int(text[len(DATE_PREFIX) :])
         if _NUMBER.match(text):
             try:

@@ -159,6 +159,12 @@ def _properties(
 
 
 def _convert(value: Any, name: str, step_id: str) -> Any:
+    if type(value) is str:  # the usual case first; the same steps as for str below
+        if looks_like_date(value):
+            return as_date_value(value)
+        if len(value) * 4 > MAX_VALUE_BYTES:  # no character takes more than 4 bytes in UTF-8
+            _check_size(f"value of property {name!r}", value, step_id)
+        return value
     if isinstance(value, date):  # datetime included: a trigger written in Python may yield one
         return as_date_value(value)
     if isinstance(value, Decimal):
@@ -207,6 +213,8 @@ def _as_object(raw: dict[str, Any] | str, field: str, step_id: str) -> dict[str,
 
 
 def _check_size(what: str, text: str, step_id: str, limit: int = MAX_VALUE_BYTES) -> None:
+    if len(text) * 4 <= limit:  # no character takes more than 4 bytes in UTF-8
+        return
     size = len(text.encode("utf-8"))
     if size > limit:
         shown = text[:40] + ("…" if len(text) > 40 else "")
