@@ -110,10 +110,14 @@ class NotJSONCompatible(ValueError):
     """A value given to the store cannot be stored as JSON (the transaction is rolled back)."""
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+"""One encoder for every value: ``json.dumps`` with options builds a new one per call."""
+
+
 def dumps(value: Any) -> str:
     """Serialise a JSON column value; anything not JSON-compatible is :class:`NotJSONCompatible`."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise NotJSONCompatible(f"A value to store is not JSON-compatible ({exc}).") from None
 
