@@ -67,5 +67,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         finally:
             project.close()
     finally:
+        for server in servers:  # ask all four to exit first, so their shutdowns overlap
+            server._server.should_exit = True
         for server in servers:
             server.stop()
