@@ -37,7 +37,7 @@ from zaplite.errors import (
 )
 from zaplite.prefetch import prefetch
 from zaplite.retry import RetryPolicy, is_transient
-from zaplite.store import Store
+from zaplite.store import Store, StoreUnusable
 
 __all__ = ["Engine", "RunResult", "StoreState"]
 
@@ -172,6 +172,8 @@ class Engine:
                 result.status = "interrupted"
                 result.message = "stopped before the run finished; the rest is polled next time"
                 interrupted = error
+            elif isinstance(error, StoreUnusable):
+                interrupted = error  # not the zap's fault: whoever runs the engine must stop
         else:
             if self.stopping.is_set() and result.status == "ok":
                 result.status = "interrupted"

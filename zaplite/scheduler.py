@@ -30,6 +30,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from zaplite.binding import BoundZap
 from zaplite.engine import Engine, RunResult
 from zaplite.errors import ConfigError
+from zaplite.store import StoreUnusable
 
 __all__ = ["Daemon", "Reload", "schedule_trigger"]
 
@@ -98,6 +99,7 @@ class Daemon:
         self._running: set[asyncio.Task[RunResult]] = set()
         self._last_status: dict[str, str] = {}
         self.scheduler: AsyncIOScheduler | None = None
+        self.fatal: StoreUnusable | None = None
 
     def stop(self) -> None:
         """Ask the daemon to stop: no new runs; runs in flight finish their page."""
@@ -113,6 +115,10 @@ class Daemon:
             self._running.add(task)  # type: ignore[arg-type]
         try:
             result = await self.engine.run_zap(zap)
+        except StoreUnusable as error:  # damaged or read-only: every zap would fail, so stop
+            self.fatal = self.fatal or error
+            self.stop()
+            return
         except Exception:  # one zap's failure never stops another
             log.exception("zap %s: unexpected error", zap_id)
             return
@@ -197,7 +203,11 @@ class Daemon:
         return installed
 
     async def run(self, *, install_signals: bool = True) -> None:
-        """Schedule every enabled zap (first run right away) and wait until stopped."""
+        """Schedule every enabled zap (first run right away) and wait until stopped.
+
+        Raises :class:`~zaplite.store.StoreUnusable` after stopping if the store became
+        damaged or read-only while the daemon ran.
+        """
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.scheduler = scheduler
         for zap_id, zap in self.zaps.items():
@@ -226,3 +236,5 @@ class Daemon:
             loop = asyncio.get_running_loop()
             for signum in signals:
                 loop.remove_signal_handler(signum)
+        if self.fatal is not None:
+            raise self.fatal

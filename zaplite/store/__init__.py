@@ -6,7 +6,7 @@ code). The engine codes against :class:`Store` and the record dataclasses only.
 
 from __future__ import annotations
 
-from zaplite.store.connect import NotJSONCompatible
+from zaplite.store.connect import NotJSONCompatible, StoreUnusable
 from zaplite.store.records import TASK_STATUSES, NewTask, RunRecord, TaskRecord, ZapStatus
 from zaplite.store.store import DEFAULT_MAX_KEYS_PER_ZAP, RUN_STATUSES, NotFound, Store
 
@@ -19,6 +19,7 @@ __all__ = [
     "NotJSONCompatible",
     "RunRecord",
     "Store",
+    "StoreUnusable",
     "TaskRecord",
     "ZapStatus",
 ]

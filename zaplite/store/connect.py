@@ -26,6 +26,7 @@ __all__ = [
     "BUSY_TIMEOUT_SECONDS",
     "READ_ONLY",
     "NotJSONCompatible",
+    "StoreUnusable",
     "create_store_engine",
     "display_url",
     "dumps",
@@ -33,6 +34,7 @@ __all__ = [
     "parse_url",
     "sqlite_path",
     "store_error",
+    "unusable",
 ]
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -154,6 +156,23 @@ def _sqlite_engine(url: URL) -> Engine:
         connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+class StoreUnusable(ConfigError):
+    """The store cannot be used any more (a damaged or read-only SQLite file): stop, don't retry."""
+
+
+def unusable(exc: BaseException, url: URL) -> StoreUnusable | None:
+    """A :class:`StoreUnusable` if ``exc`` says the SQLite file is damaged or read-only, else ``None``.
+
+    A locked database or a lost server connection is not in this class: those pass.
+    """
+    if url.get_backend_name() != "sqlite":
+        return None
+    error = store_error(exc, url)
+    if "damaged" not in error.reason and "read-only" not in error.reason:
+        return None
+    return StoreUnusable(error.file, error.field, error.reason)
 
 
 def store_error(exc: BaseException, url: URL) -> ConfigError:

@@ -33,6 +33,7 @@ from zaplite.store.connect import (
     sqlite_path,
     store_error,
     unopenable_reason,
+    unusable,
 )
 from zaplite.store.records import TASK_STATUSES, NewTask, RunRecord, TaskRecord, ZapStatus
 from zaplite.store.schema import leases, runs, tasks, zap_cursors, zap_keys, zap_state, zaps
@@ -165,10 +166,18 @@ class Store:
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
-        """A connection for reading; its transaction is rolled back at the end."""
-        with self._engine.connect() as connection:
-            connection.execution_options(**{READ_ONLY: True})
-            yield connection
+        """A connection for reading; its transaction is rolled back at the end.
+
+        A damaged or read-only SQLite file raises :class:`~zaplite.store.connect.StoreUnusable`
+        (one sentence), here and in :meth:`_write`.
+        """
+        try:
+            with self._engine.connect() as connection:
+                connection.execution_options(**{READ_ONLY: True})
+                yield connection
+        except sa.exc.DBAPIError as exc:
+            self._raise_if_unusable(exc)
+            raise
 
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
@@ -183,7 +192,15 @@ class Store:
         except sa.exc.StatementError as exc:
             if isinstance(exc.orig, NotJSONCompatible):
                 raise exc.orig from None
+            if isinstance(exc, sa.exc.DBAPIError):
+                self._raise_if_unusable(exc)
             raise
+
+    def _raise_if_unusable(self, exc: sa.exc.DBAPIError) -> None:
+        """Raise :class:`~zaplite.store.connect.StoreUnusable` if ``exc`` says the file is damaged."""
+        problem = unusable(exc, self._url)
+        if problem is not None:
+            raise problem from None
 
     def _insert(self, table: sa.Table) -> Any:
         """An ``INSERT`` that supports ``ON CONFLICT`` on this database."""
