@@ -296,3 +296,49 @@ def test_an_unwritable_database_is_one_sentence_and_exit_2(shared_folder: Path, 
     assert "writable" in out.stderr or "read-only" in out.stderr
     assert _fingerprint(root) == before
     assert db.read_bytes() == stored
+
+
+def _damage_index_pages(db: Path, table: str) -> None:
+    """Overwrite the root pages of ``table``'s indexes with random bytes (header intact)."""
+    with sqlite3.connect(db) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        pages = [
+            row[0]
+            for row in connection.execute(
+                "SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+                (table,),
+            )
+        ]
+    connection.close()
+    assert pages
+    with open(db, "r+b") as handle:
+        for page in pages:
+            handle.seek((page - 1) * page_size)
+            handle.write(os.urandom(page_size))
+
+
+def test_a_store_damaged_under_the_daemon_stops_it_with_exit_2(
+    tmp_path: Path, procs: Processes, emulators: Emulators
+) -> None:
+    """Damage found mid-run (a bad index page) ends the daemon: one sentence, exit 2, no loop."""
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    db = root / "zaplite.db"
+    load_contacts(emulators.sf_url, 3000)
+    first = _zaplite(root, "run", "--once")
+    assert first.returncode == 0, first.stderr
+    _damage_index_pages(db, "zap_keys")  # opening still works; the dedup lookup does not
+    emails = load_contacts(emulators.sf_url, 10, first=3000)
+    before = _fingerprint(root)
+    daemon = Daemon.start(procs, root, "daemon")
+    code = daemon.process.wait(timeout=60)
+    out, err = daemon.output()
+    print(f"damaged under the daemon: exit {code}: {err.strip().splitlines()[-1]}")
+    assert code == 2
+    assert "Traceback" not in err and "SELECT" not in err + out
+    assert err.strip().splitlines()[-1] == (
+        f"Error: {db}: store.url: the file is not a SQLite database or is damaged."
+    )
+    assert _fingerprint(root) == before
+    assert not set(emails) & set(deliveries(emulators.ct_url)), "nothing sent past the damage"
