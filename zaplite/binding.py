@@ -7,6 +7,7 @@ step's params checked as far as they can be before a record fills their template
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,52 @@ def _connection_for(
     )
 
 
+_UNION_TAG = re.compile(r"[a-z][a-z-]*(\[.*\])?")
+"""How pydantic names a union's branch in an error's location (``str``, ``dict[str,any]``)."""
+
+
+def _problems(error: ValidationError) -> list[dict[str, Any]]:
+    """The errors, each union's per-branch errors merged into one at the union's own field.
+
+    pydantic reports ``identity: str | int`` given a list as ``identity.str`` and
+    ``identity.int``; a user wants ``identity`` and what kind of value it cannot be.
+    """
+    merged: list[dict[str, Any]] = []
+    for problem in error.errors():
+        loc = tuple(problem["loc"])
+        tag = loc[-1] if len(loc) >= 2 else None
+        if not isinstance(tag, str) or not _UNION_TAG.fullmatch(tag):
+            merged.append(dict(problem))
+            continue
+        siblings = [
+            p
+            for p in error.errors()
+            if len(p["loc"]) >= len(loc) and p["loc"][: len(loc) - 1] == loc[:-1]
+        ]
+        if len({p["loc"][len(loc) - 1] for p in siblings}) < 2:
+            merged.append(dict(problem))
+            continue
+        if any(tuple(m["loc"]) == loc[:-1] for m in merged):
+            continue
+        value = problem.get("input")
+        merged.append({"loc": loc[:-1], "type": "union", "msg": f"cannot be {_kind(value)}"})
+    return merged
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return "text" if isinstance(value, str) else type(value).__name__
+
+
 def _pydantic_field(error: dict[str, Any]) -> str:
     return ".".join(str(part) for part in error["loc"])
 
@@ -119,7 +166,7 @@ def bind_zap(zap: Zap, registry: Registry, config: Config) -> BoundZap:
     try:
         trigger_params = trigger.params.model_validate(spec.params)
     except ValidationError as error:
-        first = error.errors()[0]
+        first = _problems(error)[0]
         raise ConfigError(
             file, f"trigger.params.{_pydantic_field(first)}".rstrip("."), _readable(first)
         ) from None
@@ -160,7 +207,7 @@ def _check_action_params(params: dict[str, Any], action: Action, file: str, wher
     try:
         action.params.model_validate(blank)
     except ValidationError as error:
-        for problem in error.errors():
+        for problem in _problems(error):
             loc = problem["loc"]
             top = str(loc[0]) if loc else ""
             templated = top in params and templates.references(params[top])
