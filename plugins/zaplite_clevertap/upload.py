@@ -6,10 +6,13 @@ semaphore, held by each HTTP attempt in :mod:`~zaplite_clevertap.transport`), an
 returns one :class:`~zaplite.Success` or :class:`~zaplite.Failure` per record, in
 order (see :mod:`~zaplite_clevertap.unprocessed`).
 
-When every request of a call fails as a whole (auth, 4xx, or a transient fault after
-retries) the error is raised, so the engine can retry or pause; when some requests
-succeeded, the records of the failed ones get a ``Failure`` with the error's message
-instead, so the delivered ones are not sent twice.
+A request refused for its content (a 400: a permanent error) fails only its own
+records, with CleverTap's message, so they can be fixed and replayed. Any other error
+of any request (authentication, or a transient fault that outlasted the retries) is
+raised once every request has finished, so the engine leaves the page unrecorded and
+polls it again: an outage never turns records into failed tasks. The requests that
+did succeed are then sent again with the page, which the engine's promise allows
+(at most the page in flight twice).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from zaplite import Failure
-from zaplite.errors import PluginError
+from zaplite.errors import PermanentError
 from zaplite_clevertap.connection import CleverTapClient
 from zaplite_clevertap.transport import post_upload
 from zaplite_clevertap.unprocessed import Outcome, map_unprocessed
@@ -38,11 +41,11 @@ async def upload(client: CleverTapClient, records: Sequence[dict[str, Any]]) -> 
     if errors and len(errors) == len(results):
         raise errors[0]
     for error in errors:
-        if not isinstance(error, PluginError):
+        if not isinstance(error, PermanentError):
             raise error
     outcomes: list[Outcome] = []
     for chunk, result in zip(chunks, results, strict=True):
-        if isinstance(result, PluginError):
+        if isinstance(result, PermanentError):
             outcomes.extend(Failure(message=str(result), code=result.code) for _ in chunk)
         else:
             outcomes.extend(result)  # type: ignore[arg-type]

@@ -127,6 +127,18 @@ def test_a_fault_in_one_of_several_requests_fails_only_its_records(emu, settings
     assert len(emu.profiles) == 2
 
 
+def test_an_outage_of_one_of_several_requests_is_raised_not_recorded(emu, settings, run) -> None:
+    """A transient fault that outlasts the retries fails no record: the page is polled again."""
+    emu.fail_next(1, 503)
+    params = [ProfileParams(identity=f"p{n}") for n in range(4)]
+    with pytest.raises(RetryableError):
+        run(
+            settings(batch_size=2, retry_attempts=1),
+            lambda ctx: upload_profile.perform_batch(ctx, params),
+        )
+    assert emu.upload_count == 2 and len(emu.profiles) == 2  # the other request did arrive
+
+
 def test_when_every_request_fails_the_error_is_raised(emu, settings, run) -> None:
     emu.fail_next(2, 400, body={"status": "fail", "error": "Malformed request", "code": 400})
     params = [ProfileParams(identity=f"p{n}") for n in range(4)]
