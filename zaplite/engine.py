@@ -39,7 +39,7 @@ from zaplite.prefetch import prefetch
 from zaplite.retry import RetryPolicy, is_transient
 from zaplite.store import Store, StoreUnusable
 
-__all__ = ["Engine", "RunResult", "StoreState"]
+__all__ = ["Engine", "RunResult", "StoppableRetry", "StoreState"]
 
 log = logging.getLogger("zaplite.engine")
 
@@ -71,6 +71,41 @@ def _crashed_here(holder: str) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class StoppableRetry(RetryPolicy):
+    """A retry policy whose backoff ends when ``stopping`` is set, re-raising the last fault.
+
+    On shutdown a transient fault is not waited out: the page is left unrecorded (it
+    is polled again at the next start) instead of holding the daemon for the backoff.
+    """
+
+    stopping: asyncio.Event | None = None
+
+    def retrying(self, on_retry: Callable[[BaseException, int], None] | None = None) -> Any:
+        """Tenacity's retrying, with a sleep that the stop event cuts short."""
+        last: list[BaseException] = []
+
+        def note(error: BaseException, attempt: int) -> None:
+            last[:] = [error]
+            if on_retry is not None:
+                on_retry(error, attempt)
+
+        retrying = super().retrying(note)
+        stopping = self.stopping
+
+        async def sleep(seconds: float) -> None:
+            if stopping is None:
+                await asyncio.sleep(seconds)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), seconds)
+            if stopping.is_set() and last:
+                raise last[0]
+
+        retrying.sleep = sleep
+        return retrying
+
+
 class StoreState:
     """The :class:`~zaplite.apps.TriggerState` of one zap, read from the store."""
 
@@ -99,6 +134,8 @@ class RunResult:
     usage: str | None = None
     seconds: float = 0.0
     task_ids: list[int] = field(default_factory=list)
+    cut_short: bool = False
+    """The run stopped between pages (a signal, or its lease was lost) before the poll ended."""
 
     def line(self) -> str:
         """A one-line summary for logs and ``zaplite run`` output."""
@@ -175,9 +212,11 @@ class Engine:
             elif isinstance(error, StoreUnusable):
                 interrupted = error  # not the zap's fault: whoever runs the engine must stop
         else:
-            if self.stopping.is_set() and result.status == "ok":
+            if result.cut_short and result.status == "ok":
                 result.status = "interrupted"
-                result.message = "stopped between pages; the rest is polled next time"
+                result.message = (
+                    "stopped between pages; whatever was not polled yet is polled next time"
+                )
             await self._db(self.store.clear_auth_failures, zap.id)
         finally:
             result.seconds = time.monotonic() - started
@@ -192,6 +231,13 @@ class Engine:
         if interrupted is not None:
             raise interrupted  # recorded as interrupted; cancellation still propagates
         return result
+
+    def _stoppable(self) -> RetryPolicy:
+        """This engine's retry policy, giving up at once when the engine is asked to stop."""
+        policy = self.policy
+        return StoppableRetry(
+            policy.attempts, policy.initial_wait, policy.max_wait, stopping=self.stopping
+        )
 
     async def _take_lease(self, zap_id: str) -> bool:
         """Take the zap's lease; also from a daemon of this machine that crashed holding it."""
@@ -243,6 +289,12 @@ class Engine:
             wait = error.retry_after if error.retry_after is not None else 3600.0
             self.quota_wait[zap.connection or ""] = time.time() + wait
             result.message = f"{error} Polling this connection waits {int(wait)} s."
+        elif is_transient(error) and self.stopping.is_set():
+            result.status = "interrupted"
+            result.message = (
+                f"stopped while retrying ({error}); nothing was lost, "
+                "the next run polls again from the last checkpoint"
+            )
         elif is_transient(error):
             result.message = (
                 f"gave up after {self.policy.attempts} attempts: {error}; "
@@ -284,12 +336,13 @@ class Engine:
                     await self._deliver_page(zap, run_id, page, result)
                     cursor_box["cursor"] = page.cursor
                     if self.stopping.is_set() or zap.id in self._lost_leases:
+                        result.cut_short = True
                         return
 
         def note(error: BaseException, attempt: int) -> None:
             log.warning("zap %s: poll attempt %d failed (%s), retrying", zap.id, attempt, error)
 
-        await self.policy.call(poll_from_checkpoint, note)
+        await self._stoppable().call(poll_from_checkpoint, note)
 
     async def _deliver_page(
         self, zap: BoundZap, run_id: int, page: Page, result: RunResult
@@ -308,7 +361,8 @@ class Engine:
             taken.add(key)
             fresh.append(WorkItem(key=key, record=record))
         try:
-            items = await Delivery(zap, self.connections, self.policy).run(fresh) if fresh else []
+            delivery = Delivery(zap, self.connections, self._stoppable())
+            items = await delivery.run(fresh) if fresh else []
         except BaseException as error:
             if is_transient(error):
                 raise DeliveryAborted(str(error)) from error
