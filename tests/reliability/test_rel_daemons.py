@@ -141,6 +141,37 @@ def test_sigterm_during_a_batch_finishes_it_and_exits_0(tmp_path: Path, procs: P
     assert set(counts.values()) == {1}, "nothing lost, nothing sent twice"
 
 
+def test_sigterm_during_an_outage_does_not_wait_out_the_retries(
+    tmp_path: Path, procs: Processes
+) -> None:
+    """CleverTap answering 503 with a long backoff: SIGTERM ends the retries, exit 0, page kept."""
+    emulators = Emulators.start(procs)
+    root = tmp_path / "project"
+    config = write_project(root, emulators, retry_initial_wait=30.0)  # 30 s, 60 s, ... backoff
+    config.write_text(config.read_text().replace("retry_max_wait = 2.0", "retry_max_wait = 600.0"))
+    store = _sqlite_or("sqlite", root)
+    emails = load_contacts(emulators.sf_url, 1500)
+    emulators.ct_faults(fail_next={"n": 1000, "status": 503})
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: emulators.ct_stats()["upload_count"] >= 1, timeout=60, what="a 503")
+    time.sleep(0.5)  # in the backoff now
+    started = time.monotonic()
+    code = daemon.terminate(timeout=20)  # far less than the first 30 s backoff
+    out, err = daemon.output()
+    print(f"SIGTERM in an outage: exit {code} after {time.monotonic() - started:.1f}s")
+    assert code == 0, err
+    assert "interrupted" in out and "stopped while retrying" in out and "nothing was lost" in out
+    assert "Traceback" not in err
+    assert committed_tasks(store) == 0, "the page was left unrecorded, not marked failed"
+
+    emulators.ct_faults(reset=True)
+    again = Daemon.start(procs, root, "daemon-again")
+    wait_for(lambda: committed_tasks(store) >= len(emails), timeout=60, what="delivery")
+    assert again.terminate() == 0
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails) and set(counts.values()) == {1}
+
+
 def test_run_once_beside_a_running_daemon_waits_its_turn(tmp_path: Path, procs: Processes) -> None:
     """`zaplite run --once` while the daemon delivers: skipped, clearly; nothing sent twice."""
     emulators = Emulators.start(procs, ct_latency=2.0)
