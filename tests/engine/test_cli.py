@@ -177,3 +177,25 @@ def test_unknown_zap_is_exit_2_without_traceback(cli_project):
     out = zaplite(cli_project, "test-trigger", "nope")
     assert out.returncode == 2
     assert "There is no zap 'nope'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_log_file_setting_records_the_runs(cli_project):
+    config = cli_project / "zaplite.toml"
+    config.write_text(
+        config.read_text().replace("[settings]\n", '[settings]\nlog_file = "zaplite.log"\n')
+    )
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 0, out.stderr
+    log = (cli_project / "zaplite.log").read_text()
+    assert "copy: ok: 3 new, 3 delivered" in log
+    assert SECRET not in log
+
+
+def test_unwritable_log_file_is_one_clear_error(cli_project):
+    config = cli_project / "zaplite.toml"
+    config.write_text(
+        config.read_text().replace("[settings]\n", '[settings]\nlog_file = "missing/dir/z.log"\n')
+    )
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 2
+    assert "settings.log_file: cannot write" in out.stderr and "Traceback" not in out.stderr

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from zaplite.errors import ConfigError
 from zaplite.workspace import Workspace
 
 __all__ = [
@@ -77,15 +78,39 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-def setup_logging(verbose: int = 0) -> None:
-    """Log zaplite's messages to stderr (INFO with -v, DEBUG with -vv; warnings always)."""
+def setup_logging(
+    verbose: int = 0, log_file: Path | None = None, config_file: Path | None = None
+) -> None:
+    """Log zaplite's messages to stderr (INFO with -v, DEBUG with -vv; warnings always).
+
+    With ``log_file`` (``[settings] log_file``), INFO and above also go to that file,
+    reopened if logrotate moves it.
+    """
+    from logging.handlers import WatchedFileHandler
+
     from rich.logging import RichHandler
 
     level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = RichHandler(console=err_console, show_path=False, markup=False, rich_tracebacks=False)
+    handler.setLevel(level)
+    handlers: list[logging.Handler] = [handler]
+    if log_file is not None:
+        try:
+            to_file = WatchedFileHandler(log_file, encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(
+                str(config_file) if config_file else None,
+                "settings.log_file",
+                f"cannot write {log_file} ({error.strerror or error})",
+            ) from None
+        to_file.setLevel(min(level, logging.INFO))
+        to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handlers.append(to_file)
     root = logging.getLogger("zaplite")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    for old in root.handlers:
+        old.close()
+    root.handlers[:] = handlers
+    root.setLevel(min(h.level for h in handlers))
     root.propagate = False
     for noisy in ("apscheduler", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -22,7 +22,7 @@ def replay(
     workspace: Workspace, task_ids: tuple[int, ...], zap_id: str | None, failed: bool, verbose: int
 ) -> None:
     """Run tasks again from their stored record: TASK_ID... or --zap ID --failed (exit 1 if any still fails)."""
-    setup_logging(verbose)
+    setup_logging(verbose, workspace.config.settings.log_file, workspace.config.path)
     if not task_ids and not failed:
         raise UsageError("Name the tasks to replay (TASK_ID...) or use --failed (with --zap ID).")
     ids = list(task_ids)

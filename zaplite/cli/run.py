@@ -52,7 +52,7 @@ def _report_problems(workspace: Workspace) -> None:
 @with_workspace
 def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]) -> None:
     """Run the zaps: as a daemon on their schedules, or once with --once (exit 1 if any task failed)."""
-    setup_logging(verbose)
+    setup_logging(verbose, workspace.config.settings.log_file, workspace.config.path)
     if zap_ids and not once:
         raise UsageError("Naming zaps is only for `zaplite run --once ZAP_ID...`.")
     _report_problems(workspace)
