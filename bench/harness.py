@@ -31,12 +31,15 @@ __all__ = [
     "Emulator",
     "Measured",
     "config_text",
+    "contact",
     "contact_zap",
     "emulator",
     "load_contacts",
+    "process_cpu",
     "run_measured",
     "stop_process",
     "table",
+    "write_project",
 ]
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,11 +61,21 @@ class Emulator:
         response.raise_for_status()
         return response.json()
 
+    def cpu(self) -> float:
+        """User+sys CPU seconds the emulator process has used so far (from ``/proc``)."""
+        return process_cpu(self.process.pid)
+
     def post(self, path: str, body: Any) -> Any:
         """POST JSON to an admin path and return its JSON."""
         response = httpx.post(self.url + path, json=body, timeout=300)
         response.raise_for_status()
         return response.json()
+
+
+def process_cpu(pid: int) -> float:
+    """User+sys CPU seconds of a running process, from ``/proc/<pid>/stat`` (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop_process(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:

@@ -82,41 +82,58 @@ def _engine_seconds(stdout: str) -> float | None:
     return float(found[-1]) if found else None
 
 
-def _variant(name: str, sf: Emulator, folder: Path, n: int, **kwargs: Any) -> dict[str, Any]:
-    """One run on a fresh CleverTap emulator; the measures and the requests both services saw."""
-    with emulator(
-        "clevertap",
-        "--account-id",
-        ACCOUNT_ID,
-        "--request-log-limit",
-        "1",
-        "--max-concurrent",
-        "15",
-    ) as ct:
-        sf_before = sf.get("/__admin/stats")["request_count"]
-        run = _run_raw if name == "raw" else _run_zap
-        measured = run(folder, sf, ct, **kwargs)
-        sf_after = sf.get("/__admin/stats")["request_count"]
-        stats = ct.get("/__admin/stats")
-    if stats["profiles"] != n:
-        raise RuntimeError(f"{name}: CleverTap holds {stats['profiles']} profiles, not {n}")
-    return {
-        "wall": measured.wall,
-        "cpu": measured.cpu,
-        "rss": measured.peak_rss_mb,
-        "sf_requests": sf_after - sf_before,
-        "ct_requests": stats["upload_count"],
-        "engine_seconds": _engine_seconds(measured.stdout + measured.stderr),
-    }
+def _variant(
+    name: str, sf: Emulator, folder: Path, n: int, repeat: int = 1, **kwargs: Any
+) -> dict[str, Any]:
+    """``repeat`` runs, each on a fresh CleverTap emulator; the fastest run's measures.
+
+    The machine is shared and noisy, so the best of a few runs is the fairer number;
+    peak RSS is the largest of all runs.
+    """
+    runs = []
+    for _ in range(max(1, repeat)):
+        with emulator(
+            "clevertap",
+            "--account-id",
+            ACCOUNT_ID,
+            "--request-log-limit",
+            "1",
+        ) as ct:
+            sf_before = sf.get("/__admin/stats")["request_count"]
+            cpu_before = sf.cpu() + ct.cpu()
+            run = _run_raw if name == "raw" else _run_zap
+            measured = run(folder, sf, ct, **kwargs)
+            emulators_cpu = sf.cpu() + ct.cpu() - cpu_before
+            sf_after = sf.get("/__admin/stats")["request_count"]
+            stats = ct.get("/__admin/stats")
+        if stats["profiles"] != n:
+            raise RuntimeError(f"{name}: CleverTap holds {stats['profiles']} profiles, not {n}")
+        runs.append(
+            {
+                "wall": measured.wall,
+                "cpu": measured.cpu,
+                "emulators_cpu": emulators_cpu,
+                "rss": measured.peak_rss_mb,
+                "sf_requests": sf_after - sf_before,
+                "ct_requests": stats["upload_count"],
+                "engine_seconds": _engine_seconds(measured.stdout + measured.stderr),
+            }
+        )
+    best = dict(min(runs, key=lambda run: run["wall"]))
+    best["rss"] = max(run["rss"] for run in runs)
+    best["walls"] = [round(run["wall"], 2) for run in runs]
+    return best
 
 
-def measure_size(n: int, work: Path, per_record_max: int, per_record_rate: list[float]) -> dict:
+def measure_size(
+    n: int, work: Path, per_record_max: int, per_record_rate: list[float], repeat: int = 1
+) -> dict[str, Any]:
     """Engine, raw floor and per-record delivery of ``n`` contacts."""
     with emulator("salesforce") as sf:
         load_contacts(sf, n)
         row: dict[str, Any] = {"n": n}
-        row["engine"] = _variant("engine", sf, work / f"engine-{n}", n)
-        row["raw"] = _variant("raw", sf, work / f"raw-{n}", n)
+        row["engine"] = _variant("engine", sf, work / f"engine-{n}", n, repeat)
+        row["raw"] = _variant("raw", sf, work / f"raw-{n}", n, repeat)
         if n <= per_record_max:
             per = _variant("per-record", sf, work / f"per-{n}", n, clevertap={"batch_size": 1})
             per_record_rate.append(per["wall"] / n)
@@ -146,6 +163,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                     ],
                     f"{data['wall']:.2f}{star}",
                     f"{data['cpu']:.2f}" if "cpu" in data else "-",
+                    f"{data['emulators_cpu']:.2f}" if "emulators_cpu" in data else "-",
                     f"{data['rss']:.0f}" if "rss" in data else "-",
                     f"{row['n'] / data['wall']:,.0f}{star}",
                     str(data.get("sf_requests", "-")),
@@ -159,6 +177,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                 "run",
                 "wall s",
                 "CPU s",
+                "emulators' CPU s",
                 "peak RSS MB",
                 "records/s",
                 "SF requests",
@@ -201,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated record counts")
     parser.add_argument("--per-record-max", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of engine and floor (best)")
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     args = parser.parse_args(argv)
     sizes = sorted(int(size) for size in args.sizes.split(",") if size.strip())
@@ -209,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="zaplite-bench-") as tmp:
         for n in sizes:
             print(f"measuring {n:,} records ...", file=sys.stderr, flush=True)
-            rows.append(measure_size(n, Path(tmp), args.per_record_max, rates))
+            rows.append(measure_size(n, Path(tmp), args.per_record_max, rates, args.repeat))
     print(render(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
