@@ -40,6 +40,10 @@ class QueryPage:
     usage: str | None
 
 
+MAX_CONNECTIONS = 20
+"""HTTP connections one Salesforce connection keeps open at most."""
+
+
 def _retryable(error: BaseException) -> bool:
     return isinstance(error, RetryableError) and not isinstance(
         error, QueryLocatorExpired | RateLimited
@@ -54,8 +58,11 @@ class SalesforceClient:
         self.http = httpx.AsyncClient(
             timeout=settings.timeout,
             headers={"Accept": "application/json", "User-Agent": "zaplite-salesforce"},
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=10),
         )
+        # Requests wait here rather than in httpx's pool, whose queue gets slow (every freed
+        # connection scans all waiting requests) when many zaps poll one connection at once.
+        self._gate = asyncio.Semaphore(MAX_CONNECTIONS)
         self.retry_attempts = 3
         """How many times one request is tried when it fails transiently."""
         self.retry_wait = 0.5
@@ -158,7 +165,8 @@ class SalesforceClient:
         url = self._url(token, path)
         all_headers = {"Authorization": f"Bearer {token.access_token}", **(headers or {})}
         try:
-            response = await self.http.get(url, params=params, headers=all_headers)
+            async with self._gate:
+                response = await self.http.get(url, params=params, headers=all_headers)
         except httpx.TimeoutException:
             raise RetryableError(
                 f"Salesforce did not answer within {self.settings.timeout:g} s.", code="timeout"
