@@ -44,24 +44,29 @@ def _settled(emulators: Emulators) -> int:
 
 
 def _kill_point(
-    rng: random.Random, emulators: Emulators, daemon: Daemon, base: int
+    rng: random.Random, emulators: Emulators, daemon: Daemon, base: int, *, early: bool
 ) -> tuple[str, float]:
     """Wait for this life's kill moment; returns how it was chosen and when (s since start)."""
     started = time.monotonic()
-    if rng.random() < 0.2:  # anywhere early: starting up, signing in, first poll
+    if early:  # anywhere early: starting up, signing in, first poll
         time.sleep(rng.uniform(0.1, 1.5))
         return "early", time.monotonic() - started
-    target = base + 1 + rng.randrange(0, 2 * UPLOAD)  # after 1 or 2 uploads of this life
+    target = base + 1 + rng.randrange(0, UPLOAD + UPLOAD // 2)  # one or two uploads in
+    late = False
 
     def reached() -> bool:
+        nonlocal late
         if daemon.process.poll() is not None:
             raise AssertionError(f"the daemon exited by itself: {daemon.output()[1]}")
         stats = emulators.ct_stats()
-        return stats["processed"] >= target or stats["profiles"] >= RECORDS
+        late = stats["processed"] < target and stats["profiles"] >= RECORDS
+        return stats["processed"] >= target or late
 
     wait_for(reached, timeout=60, interval=0.02, what="the daemon to deliver")
-    time.sleep(rng.uniform(0.0, 0.6))  # then somewhere in the page that follows
-    return "mid-delivery", time.monotonic() - started
+    time.sleep(rng.uniform(0.0, 0.5))  # then somewhere in that page or the next
+    return ("after every record arrived once" if late else "mid-delivery"), (
+        time.monotonic() - started
+    )
 
 
 @pytest.mark.slow
@@ -80,7 +85,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, procs: Processe
     for life in range(KILLS):
         base = _settled(emulators)
         daemon = Daemon.start(procs, root, f"daemon-{life}")
-        how, after = _kill_point(rng, emulators, daemon, base)
+        how, after = _kill_point(rng, emulators, daemon, base, early=life % 4 == 3)
         daemon.kill()
         processed = _settled(emulators)
         committed = committed_tasks(store)
