@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -233,6 +234,46 @@ def test_lease_is_renewed_during_a_long_run_and_freed_after(
     assert status == "ok"
     assert not stolen, "the lease was renewed while the run went on"
     assert after, "the lease is released when the run ends"
+
+
+def test_a_run_that_loses_its_lease_stops_after_the_page_in_flight(
+    tmp_path: Path, procs: Processes
+) -> None:
+    """Another owner takes the lease mid-run: this run records its page, then stops."""
+    emulators = Emulators.start(procs, ct_latency=1.0)
+    root = tmp_path / "project"
+    config = write_project(root, emulators)
+    load_contacts(emulators.sf_url, 5000)  # three pages
+    workspace = Workspace.load(config)
+    try:
+        engine = workspace.engine(owner="daemon-a")
+        engine.lease_seconds = 0.6  # renewed every 0.2 s
+        zap = workspace.zap("new-contacts")
+        store = workspace.store
+
+        async def scenario() -> Any:
+            run = asyncio.create_task(engine.run_zap(zap))
+
+            def uploading() -> bool:
+                stats = httpx.get(emulators.ct_url + "/__admin/stats", timeout=5).json()
+                return bool(stats["in_flight"])
+
+            await asyncio.to_thread(wait_for, uploading, timeout=30, what="the first upload")
+            await asyncio.to_thread(store.release_lease, zap.id, "daemon-a")  # as if expired
+            assert await asyncio.to_thread(store.acquire_lease, zap.id, "daemon-b", 60)
+            result = await run
+            await engine.connections.close()
+            return result
+
+        result = asyncio.run(scenario())
+        holder = store.lease_holder(zap.id)
+    finally:
+        workspace.close()
+    print(f"lease lost mid-run: {result.line()}")
+    assert result.status == "interrupted"
+    assert 0 < result.delivered < 5000, "the page in flight is recorded, no more pages polled"
+    assert committed_tasks(f"sqlite:///{root / 'zaplite.db'}") == result.delivered
+    assert holder == "daemon-b", "the run does not release a lease that is not its own"
 
 
 def test_a_crashed_holder_on_this_host_is_taken_over_but_a_live_one_is_not(
