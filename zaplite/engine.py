@@ -185,9 +185,9 @@ class Engine:
         """Poll the zap once and deliver everything new, page by page."""
         started = time.monotonic()
         result = RunResult(zap.id)
-        status = await self._db(self.store.get_status, zap.id)
-        if status.paused_reason:
-            result.status, result.message = "paused", status.paused_reason
+        paused_reason, auth_failures = await self._db(self.store.zap_flags, zap.id)
+        if paused_reason:
+            result.status, result.message = "paused", paused_reason
             return result
         wait_until = self.quota_wait.get(zap.connection or "")
         if wait_until and time.time() < wait_until:
@@ -217,7 +217,8 @@ class Engine:
                 result.message = (
                     "stopped between pages; whatever was not polled yet is polled next time"
                 )
-            await self._db(self.store.clear_auth_failures, zap.id)
+            if auth_failures:  # an idle run writes nothing it need not
+                await self._db(self.store.clear_auth_failures, zap.id)
         finally:
             result.seconds = time.monotonic() - started
             if heartbeat is not None:

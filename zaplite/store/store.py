@@ -517,6 +517,20 @@ class Store:
             statuses = self._statuses(connection, zap_id)
         return statuses.get(zap_id) or ZapStatus(zap_id, None, 0, None, False)
 
+    def zap_flags(self, zap_id: str) -> tuple[str | None, int]:
+        """The zap's pause reason and consecutive authentication failures (one key lookup).
+
+        What a run needs before it starts; :meth:`get_status` also reads the last run,
+        which costs more as the zap's history grows.
+        """
+        with self._read() as connection:
+            row = connection.execute(
+                sa.select(zaps.c.paused_reason, zaps.c.auth_failures).where(zaps.c.zap_id == zap_id)
+            ).first()
+        if row is None:
+            return None, 0
+        return row.paused_reason, int(row.auth_failures or 0)
+
     def list_statuses(self) -> list[ZapStatus]:
         """The status of every zap the store knows of, by zap id."""
         with self._read() as connection:
