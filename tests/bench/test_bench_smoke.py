@@ -1,0 +1,73 @@
+"""Each benchmark script runs end to end at a tiny size and prints its table (so they don't rot).
+
+Nothing here is timed: the numbers are printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_script(name: str, *args: str, timeout: float = 120) -> str:
+    """Run ``bench/<name>`` with ``args``; its stdout (it must exit 0)."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / name), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def header_cells(output: str) -> list[list[str]]:
+    """The cells of every Markdown table row in ``output``."""
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in output.splitlines()
+        if line.startswith("|") and not line.startswith("|-")
+    ]
+
+
+def test_throughput_prints_engine_floor_and_per_record_rows(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.json"
+    out = run_script("throughput.py", "--sizes", "150,300", "--json", str(numbers))
+    rows = header_cells(out)
+    runs = [row[1] for row in rows if row[0] in ("150", "300")]
+    assert runs.count("zaplite engine") == 2
+    assert runs.count("raw floor") == 2
+    assert runs.count("per-record") == 2
+    assert "per-record/engine wall" in out
+    assert "peak RSS at 300 / at 150" in out
+    by_size = {row[0]: row for row in rows if row[1] == "per-record"}
+    assert by_size["300"][-1] == "300"  # one CleverTap request per record
+    assert numbers.exists()
+
+
+def test_throughput_extrapolates_per_record_above_its_maximum() -> None:
+    out = run_script("throughput.py", "--sizes", "100,400", "--per-record-max", "100")
+    assert "extrapolated linearly" in out
+    assert any(row[1] == "per-record" and row[2].endswith("*") for row in header_cells(out))
+
+
+def test_scheduler_idle_prints_both_kinds() -> None:
+    out = run_script(
+        "scheduler_idle.py", "--zaps", "5", "--every", "1", "--window", "2", timeout=180
+    )
+    rows = {row[0]: row for row in header_cells(out)}
+    assert set(rows) >= {"salesforce", "trivial"}
+    assert int(rows["salesforce"][8]) > 0  # the Salesforce zaps really queried
+    assert int(rows["trivial"][8]) == 0
+
+
+def test_latency_sees_every_created_contact_arrive() -> None:
+    out = run_script("latency.py", "--duration", "3", "--rate", "3")
+    [header, row] = header_cells(out)
+    assert header[:3] == ["schedule", "created", "arrived"]
+    assert row[1] == row[2] and int(row[1]) > 0
