@@ -10,6 +10,7 @@ per-row processing. The SQL is still compiled by SQLAlchemy for the dialect.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from zaplite.store import schema
 from zaplite.store.connect import dumps
 
-__all__ = ["RawJSON", "json_text", "raw_keys", "raw_tasks", "stored_time"]
+__all__ = ["RawJSON", "json_text", "raw_keys", "raw_tasks", "sqlite_insert", "stored_time"]
 
 
 class RawJSON(sa.TypeDecorator[str]):
@@ -78,6 +79,24 @@ def raw_tasks(dialect: str) -> sa.Table:
 def raw_keys(dialect: str) -> sa.Table:
     """The raw ``zap_keys`` table for ``dialect``."""
     return _cached(schema.zap_keys, dialect == "postgresql")
+
+
+def sqlite_insert(
+    table: sa.Table, columns: Iterable[str], *, conflict_ignored_on: Sequence[str] = ()
+) -> str:
+    """``INSERT`` text with named parameters, for ``exec_driver_sql`` on SQLite.
+
+    SQLAlchemy turns every row's dict into the driver's parameters one by one (a fifth
+    of a page's commit); sqlite3 takes the dicts as they are. The column names come
+    from the table's own rows, never from data.
+    """
+    names = [name for name in columns if name in table.c]
+    quoted = ", ".join(f'"{name}"' for name in names)
+    params = ", ".join(f":{name}" for name in names)
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({params})'
+    if conflict_ignored_on:
+        sql += f" ON CONFLICT ({', '.join(conflict_ignored_on)}) DO NOTHING"
+    return sql
 
 
 def stored_time(value: datetime | None, dialect: str) -> Any:

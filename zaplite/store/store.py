@@ -297,7 +297,16 @@ class Store:
         key_rows = [{"zap_id": zap_id, "key": key, "watermark": stamp} for key in unique_keys]
         with self._write() as connection:
             ids = self._insert_tasks(connection, task_rows)
-            if key_rows:
+            if key_rows and self._dialect == "sqlite":
+                connection.exec_driver_sql(
+                    bulk.sqlite_insert(
+                        bulk.raw_keys(self._dialect),
+                        key_rows[0],
+                        conflict_ignored_on=("zap_id", "key"),
+                    ),
+                    key_rows,  # type: ignore[arg-type]
+                )
+            elif key_rows:
                 connection.execute(
                     self._insert(bulk.raw_keys(self._dialect)).on_conflict_do_nothing(
                         index_elements=["zap_id", "key"]
@@ -362,7 +371,10 @@ class Store:
                 row["id"] = task_id
             connection.execute(sa.insert(table), rows)
             return ids
-        connection.execute(sa.insert(table), rows)
+        if self._dialect == "sqlite":
+            connection.exec_driver_sql(bulk.sqlite_insert(table, rows[0]), rows)  # type: ignore[arg-type]
+        else:
+            connection.execute(sa.insert(table), rows)
         newest = sa.select(tasks.c.id).order_by(tasks.c.id.desc()).limit(len(rows))
         return sorted(connection.execute(newest).scalars())
 
