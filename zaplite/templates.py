@@ -253,13 +253,19 @@ def compile_template(value: Any) -> Callable[[Mapping[str, Any]], Any]:
             return lambda context: lookup(context, path)
         if len(parsed.parts) == 1 and isinstance(parsed.parts[0], str):
             return lambda context: value
-        parts = parsed.parts
+        pieces = [
+            (part, None) if isinstance(part, str) else ("", part.path) for part in parsed.parts
+        ]
 
         def text(context: Mapping[str, Any]) -> str:
-            return "".join(
-                part if isinstance(part, str) else to_text(_lookup(context, part.path))
-                for part in parts
-            )
+            out = []
+            for literal, path in pieces:
+                if path is None:
+                    out.append(literal)
+                    continue
+                found = _lookup(context, path)
+                out.append(found if type(found) is str else to_text(found))
+            return "".join(out)
 
         return text
     if isinstance(value, Mapping):
