@@ -121,6 +121,10 @@ def _parse_iso(text: str) -> datetime | None:
     match = _ISO_DATETIME.match(text)
     if match is None:
         return None
+    try:  # Python reads most of these forms as they are, Salesforce's +0000 included
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
     zone = match.group("zone") or ""
     if zone in ("Z", "z"):
         zone = "+00:00"
