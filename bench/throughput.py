@@ -8,9 +8,10 @@ own processes:
 2. **raw floor**: ``bench/raw_floor.py`` (httpx alone) making the same Salesforce page
    requests and 1,000-record CleverTap uploads, in its own child process.
 3. **per-record**: the same zap with the CleverTap connection's ``batch_size = 1``
-   (one upload per record, as Zapier and n8n deliver; the 15 uploads in flight at once
-   are kept). Measured up to ``--per-record-max`` records (10,000) and extrapolated
-   linearly above it, marked ``*``.
+   (one upload per record, as Zapier and n8n deliver), once with the 15 uploads in
+   flight that the connection allows and once one at a time (``max_concurrency = 1``,
+   as a per-item workflow step sends them). Measured up to ``--per-record-max``
+   records (10,000) and extrapolated linearly above it, marked ``*``.
 
 Each run gets a fresh CleverTap emulator; the Salesforce data is the same for all three.
 ``python bench/throughput.py [--sizes 10000,100000] [--per-record-max 10000]``
@@ -41,6 +42,13 @@ from harness import (
 )
 
 __all__ = ["main", "measure_size"]
+
+LABELS = {
+    "engine": "zaplite engine",
+    "raw": "raw floor",
+    "per_record": "per-record",
+    "sequential": "per-record, 1 at a time",
+}
 
 ZAP_ID = "new-contact-to-profile"
 
@@ -125,8 +133,15 @@ def _variant(
     return best
 
 
+PER_RECORD: dict[str, dict[str, Any]] = {
+    "per_record": {"batch_size": 1},
+    "sequential": {"batch_size": 1, "max_concurrency": 1},
+}
+"""Batching off: one record per upload, 15 uploads in flight (the default) or one at a time."""
+
+
 def measure_size(
-    n: int, work: Path, per_record_max: int, per_record_rate: list[float], repeat: int = 1
+    n: int, work: Path, per_record_max: int, per_record_rate: dict[str, float], repeat: int = 1
 ) -> dict[str, Any]:
     """Engine, raw floor and per-record delivery of ``n`` contacts."""
     with emulator("salesforce") as sf:
@@ -134,15 +149,16 @@ def measure_size(
         row: dict[str, Any] = {"n": n}
         row["engine"] = _variant("engine", sf, work / f"engine-{n}", n, repeat)
         row["raw"] = _variant("raw", sf, work / f"raw-{n}", n, repeat)
-        if n <= per_record_max:
-            per = _variant("per-record", sf, work / f"per-{n}", n, clevertap={"batch_size": 1})
-            per_record_rate.append(per["wall"] / n)
-            row["per_record"], row["per_record_extrapolated"] = per, False
-        elif per_record_rate:
-            row["per_record"] = {"wall": per_record_rate[-1] * n, "ct_requests": n}
-            row["per_record_extrapolated"] = True
-        else:
-            row["per_record"], row["per_record_extrapolated"] = None, False
+        row["per_record_extrapolated"] = n > per_record_max
+        for name, settings in PER_RECORD.items():
+            if n <= per_record_max:
+                per = _variant(name, sf, work / f"{name}-{n}", n, repeat, clevertap=settings)
+                per_record_rate[name] = per["wall"] / n
+                row[name] = per
+            elif name in per_record_rate:
+                row[name] = {"wall": per_record_rate[name] * n, "ct_requests": n}
+            else:
+                row[name] = None
     return row
 
 
@@ -150,17 +166,15 @@ def render(rows: list[dict[str, Any]]) -> str:
     """The result tables."""
     detail = []
     for row in rows:
-        for name in ("engine", "raw", "per_record"):
+        for name in ("engine", "raw", *PER_RECORD):
             data = row[name]
             if data is None:
                 continue
-            star = "*" if name == "per_record" and row["per_record_extrapolated"] else ""
+            star = "*" if name in PER_RECORD and row["per_record_extrapolated"] else ""
             detail.append(
                 [
                     f"{row['n']:,}",
-                    {"engine": "zaplite engine", "raw": "raw floor", "per_record": "per-record"}[
-                        name
-                    ],
+                    LABELS[name],
                     f"{data['wall']:.2f}{star}",
                     f"{data['cpu']:.2f}" if "cpu" in data else "-",
                     f"{data['emulators_cpu']:.2f}" if "emulators_cpu" in data else "-",
@@ -189,18 +203,30 @@ def render(rows: list[dict[str, Any]]) -> str:
     ]
     ratios = []
     for row in rows:
-        engine, raw, per = row["engine"], row["raw"], row["per_record"]
+        engine, raw = row["engine"], row["raw"]
         star = "*" if row["per_record_extrapolated"] else ""
         ratios.append(
             [
                 f"{row['n']:,}",
                 f"{engine['wall'] / raw['wall']:.2f}",
                 f"{engine['cpu'] / raw['cpu']:.2f}",
-                f"{per['wall'] / engine['wall']:.1f}{star}" if per else "-",
+                *(
+                    f"{row[name]['wall'] / engine['wall']:.1f}{star}" if row[name] else "-"
+                    for name in PER_RECORD
+                ),
             ]
         )
     out.append(
-        table(["records", "engine/raw wall", "engine/raw CPU", "per-record/engine wall"], ratios)
+        table(
+            [
+                "records",
+                "engine/raw wall",
+                "engine/raw CPU",
+                "per-record/engine wall",
+                "1-at-a-time/engine wall",
+            ],
+            ratios,
+        )
     )
     if len(rows) > 1:
         big, small = rows[-1], rows[0]
@@ -224,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     args = parser.parse_args(argv)
     sizes = sorted(int(size) for size in args.sizes.split(",") if size.strip())
-    rates: list[float] = []
+    rates: dict[str, float] = {}
     rows = []
     with tempfile.TemporaryDirectory(prefix="zaplite-bench-") as tmp:
         for n in sizes:
