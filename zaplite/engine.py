@@ -36,7 +36,7 @@ from zaplite.errors import (
     ZapliteError,
 )
 from zaplite.prefetch import prefetch
-from zaplite.retry import RetryPolicy, is_transient
+from zaplite.retry import RetryPolicy, StoppableRetry, is_transient
 from zaplite.store import Store, StoreUnusable
 
 __all__ = ["Engine", "RunResult", "StoppableRetry", "StoreState"]
@@ -69,41 +69,6 @@ def _crashed_here(holder: str) -> bool:
     except OSError:  # e.g. PermissionError: it exists
         return False
     return False
-
-
-@dataclass(frozen=True)
-class StoppableRetry(RetryPolicy):
-    """A retry policy whose backoff ends when ``stopping`` is set, re-raising the last fault.
-
-    On shutdown a transient fault is not waited out: the page is left unrecorded (it
-    is polled again at the next start) instead of holding the daemon for the backoff.
-    """
-
-    stopping: asyncio.Event | None = None
-
-    def retrying(self, on_retry: Callable[[BaseException, int], None] | None = None) -> Any:
-        """Tenacity's retrying, with a sleep that the stop event cuts short."""
-        last: list[BaseException] = []
-
-        def note(error: BaseException, attempt: int) -> None:
-            last[:] = [error]
-            if on_retry is not None:
-                on_retry(error, attempt)
-
-        retrying = super().retrying(note)
-        stopping = self.stopping
-
-        async def sleep(seconds: float) -> None:
-            if stopping is None:
-                await asyncio.sleep(seconds)
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), seconds)
-            if stopping.is_set() and last:
-                raise last[0]
-
-        retrying.sleep = sleep
-        return retrying
 
 
 class StoreState:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -11,7 +13,7 @@ import tenacity
 
 from zaplite.errors import RetryableError
 
-__all__ = ["RetryPolicy", "is_transient"]
+__all__ = ["RetryPolicy", "StoppableRetry", "is_transient"]
 
 T = TypeVar("T")
 
@@ -66,3 +68,38 @@ class RetryPolicy:
             with attempt:
                 return await function()
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class StoppableRetry(RetryPolicy):
+    """A retry policy whose backoff ends when ``stopping`` is set, re-raising the last fault.
+
+    On shutdown a transient fault is not waited out: the page is left unrecorded (it
+    is polled again at the next start) instead of holding the daemon for the backoff.
+    """
+
+    stopping: asyncio.Event | None = None
+
+    def retrying(self, on_retry: Callable[[BaseException, int], None] | None = None) -> Any:
+        """Tenacity's retrying, with a sleep that the stop event cuts short."""
+        last: list[BaseException] = []
+
+        def note(error: BaseException, attempt: int) -> None:
+            last[:] = [error]
+            if on_retry is not None:
+                on_retry(error, attempt)
+
+        retrying = super().retrying(note)
+        stopping = self.stopping
+
+        async def sleep(seconds: float) -> None:
+            if stopping is None:
+                await asyncio.sleep(seconds)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), seconds)
+            if stopping.is_set() and last:
+                raise last[0]
+
+        retrying.sleep = sleep
+        return retrying
