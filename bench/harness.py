@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -232,12 +231,6 @@ def run_measured(
         stdout=out_path.read_text(errors="replace"),
         stderr=err_path.read_text(errors="replace"),
     )
-
-
-def own_cpu() -> float:
-    """User+sys CPU seconds of this process so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

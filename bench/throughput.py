@@ -14,7 +14,8 @@ own processes:
    records (10,000) and extrapolated linearly above it, marked ``*``.
 
 Each run gets a fresh CleverTap emulator; the Salesforce data is the same for all three.
-``python bench/throughput.py [--sizes 10000,100000] [--per-record-max 10000]``
+``python bench/throughput.py [--sizes 10000,100000] [--per-record-max 10000] [--repeat 3]``
+``[--ct-latency 0.05]`` adds a round trip to every CleverTap upload (loopback has none).
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ def _engine_seconds(stdout: str) -> float | None:
     return float(found[-1]) if found else None
 
 
+CT_LATENCY = [0.0]
+"""Seconds the CleverTap emulator adds to each upload (``--ct-latency``); 0 on loopback."""
+
+
 def _variant(
     name: str, sf: Emulator, folder: Path, n: int, repeat: int = 1, **kwargs: Any
 ) -> dict[str, Any]:
@@ -106,6 +111,8 @@ def _variant(
             ACCOUNT_ID,
             "--request-log-limit",
             "1",
+            "--latency",
+            str(CT_LATENCY[0]),
         ) as ct:
             sf_before = sf.get("/__admin/stats")["request_count"]
             cpu_before = sf.cpu() + ct.cpu()
@@ -247,8 +254,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated record counts")
     parser.add_argument("--per-record-max", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs of engine and floor (best)")
+    parser.add_argument(
+        "--ct-latency",
+        type=float,
+        default=0.0,
+        help="seconds the CleverTap emulator adds to each upload (a network round trip)",
+    )
     parser.add_argument("--json", type=Path, help="also write the raw numbers here")
     args = parser.parse_args(argv)
+    CT_LATENCY[0] = args.ct_latency
     sizes = sorted(int(size) for size in args.sizes.split(",") if size.strip())
     rates: dict[str, float] = {}
     rows = []
