@@ -28,21 +28,25 @@ async def prefetch(source: AsyncIterator[T], depth: int = 1) -> AsyncIterator[T]
     the read ahead and closes ``source``.
     """
     queue: asyncio.Queue[tuple[Any, BaseException | None]] = asyncio.Queue(maxsize=max(1, depth))
+    closing = False
 
     async def produce() -> None:
+        error: BaseException | None = None
         try:
             async for item in source:
                 await queue.put((item, None))
-            await queue.put((_END, None))
         except asyncio.CancelledError:
             raise
-        except BaseException as error:  # handed to the consumer, raised in its task
-            await queue.put((_END, error))
+        except BaseException as exc:  # handed to the consumer, raised in its task
+            # Cancelled inside a plain generator's thread, closing it raises instead.
+            error = exc
         finally:
             closer = getattr(source, "aclose", None)
             if closer is not None:
                 with contextlib.suppress(Exception):
                     await closer()
+        if not closing:  # nobody reads the queue any more: a put could wait forever
+            await queue.put((_END, error))
 
     task = asyncio.create_task(produce())
     try:
@@ -54,7 +58,12 @@ async def prefetch(source: AsyncIterator[T], depth: int = 1) -> AsyncIterator[T]
                 return
             yield item
     finally:
+        closing = True
         if not task.done():
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this task is being cancelled too: that must go on

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
 
 import pytest
 
+from zaplite.calls import iterate
 from zaplite.prefetch import prefetch
 
 
@@ -96,3 +98,32 @@ def test_cancelling_the_consumer_stops_the_read_ahead() -> None:
     asyncio.run(main())
     assert source.closed
     assert source.produced < 5
+
+
+def slow_plain_pages(ctx: object) -> Iterator[int]:
+    """A plain (thread-run) generator, as a synchronous plugin trigger is."""
+    for index in range(100):
+        time.sleep(0.1)
+        yield index
+
+
+def test_leaving_early_while_a_plain_generator_runs_in_its_thread_neither_hangs_nor_raises() -> (
+    None
+):
+    async def main() -> list[int]:
+        seen = []
+        async with aclosing(prefetch(iterate(slow_plain_pages, None))) as pages:
+            async for page in pages:
+                seen.append(page)
+                # Page 1 now waits in the queue, and page 2 is being read in its thread.
+                await asyncio.sleep(0.15)
+                break
+        return seen
+
+    async def guarded() -> list[int]:
+        task = asyncio.create_task(main())
+        done, _ = await asyncio.wait({task}, timeout=20)  # a deadlock guard, not a speed check
+        assert task in done, "leaving the loop hung"
+        return task.result()
+
+    assert asyncio.run(guarded()) == [0]
