@@ -17,7 +17,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,10 +77,33 @@ class StoreState:
     def __init__(self, store: Store, zap_id: str) -> None:
         self._store = store
         self._zap_id = zap_id
+        self.pending: dict[str, Any] = {}
+        """State of pages already yielded, maybe not recorded yet (``None`` deletes a key)."""
 
     def get(self, keys: Iterable[str]) -> dict[str, Any]:
-        """The stored values of those of ``keys`` that have one."""
-        return self._store.get_state(self._zap_id, list(keys))
+        """The values of those of ``keys`` that have one, the newest page's first.
+
+        The engine reads a page ahead, so a trigger asking while it makes page N+1
+        sees page N's state even if page N is not recorded yet.
+        """
+        wanted = list(keys)
+        values = self._store.get_state(self._zap_id, [k for k in wanted if k not in self.pending])
+        for key in wanted:
+            if self.pending.get(key) is not None:
+                values[key] = self.pending[key]
+        return values
+
+    async def noting(self, pages: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        """Pass the trigger's pages on, keeping each one's state as soon as it is yielded."""
+        try:
+            async for page in pages:
+                if isinstance(page, Page) and page.state:
+                    self.pending.update(page.state)
+                yield page
+        finally:
+            closer = getattr(pages, "aclose", None)
+            if closer is not None:
+                await closer()
 
 
 @dataclass
@@ -282,17 +305,19 @@ class Engine:
 
         async def poll_from_checkpoint() -> None:
             connection = await self.connections.get(zap.connection)
+            state = StoreState(self.store, zap.id)
             ctx = PollContext(
                 zap_id=zap.id,
                 params=zap.trigger_params,
                 connection=connection,
                 cursor=cursor_box["cursor"],
                 start=zap.zap.trigger.start,
-                state=StoreState(self.store, zap.id),
+                state=state,
                 log=logging.getLogger(f"zaplite.zap.{zap.id}"),
             )
             # The next page is fetched while this one is delivered and recorded.
-            async with aclosing(prefetch(iterate(zap.trigger.poll, ctx))) as pages:
+            pages_read = state.noting(iterate(zap.trigger.poll, ctx))
+            async with aclosing(prefetch(pages_read)) as pages:
                 async for page in pages:
                     if not isinstance(page, Page):
                         raise PluginError(
