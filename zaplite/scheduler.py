@@ -68,12 +68,18 @@ log = logging.getLogger("zaplite.daemon")
 
 
 def schedule_trigger(zap: BoundZap) -> BaseTrigger:
-    """The APScheduler trigger for a zap's ``schedule`` (``every`` or ``cron``), in UTC."""
+    """The APScheduler trigger for a zap's ``schedule`` (``every`` or ``cron``), in UTC.
+
+    Intervals get a jitter of up to a tenth of the interval (at most 10 s): daemons that
+    share a store and started together would otherwise tick in lockstep, and the one
+    whose ticks fall just behind the other's would always find the zap's lease taken.
+    """
     schedule = zap.zap.schedule
     if schedule.cron:
         return CronTrigger.from_crontab(schedule.cron, timezone=UTC)
     assert schedule.every is not None
-    return IntervalTrigger(seconds=schedule.every.total_seconds(), timezone=UTC)
+    seconds = schedule.every.total_seconds()
+    return IntervalTrigger(seconds=seconds, jitter=min(seconds / 10, 10.0), timezone=UTC)
 
 
 class Daemon:
