@@ -56,16 +56,15 @@ def _zaps(kind: str, count: int, every: int) -> list[dict[str, Any]]:
     ]
 
 
-def _finished_zaps(out: Path, since: int = 0) -> tuple[int, int]:
-    """(zaps with a finished run, runs finished) in the daemon's output after byte ``since``.
+def _finished_zaps(log: Path, since: int = 0) -> tuple[int, int]:
+    """(zaps with a finished run, runs finished) in the daemon's log after byte ``since``.
 
-    The daemon prints one line per finished run; an idle poll leaves no row in the store.
+    The daemon runs with ``-v``, so the engine logs one INFO line per finished run
+    (idle polls are neither printed nor stored).
     """
-    if not out.exists():
+    if not log.exists():
         return 0, 0
-    lines = re.findall(
-        rb"^([\w-]+): (?:ok|failed|interrupted|paused): ", out.read_bytes()[since:], re.M
-    )
+    lines = re.findall(rb" ([\w-]+): (?:ok|failed|interrupted|paused): ", log.read_bytes()[since:])
     return len(set(lines)), len(lines)
 
 
@@ -104,7 +103,7 @@ def _run_daemon(
     err = err_path.open("wb")
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "zaplite", "run"],
+        [sys.executable, "-m", "zaplite", "run", "-v"],
         cwd=folder,
         env=env,
         stdout=out,
@@ -116,7 +115,7 @@ def _run_daemon(
             lambda: b"zaplite is running" in err_path.read_bytes(), 120, "start-up", process
         )
         first = _wait(
-            lambda: _finished_zaps(out_path)[0] >= count,
+            lambda: _finished_zaps(err_path)[0] >= count,
             max(120.0, every * 4),
             "first run of every zap",
             process,
@@ -124,13 +123,13 @@ def _run_daemon(
         # Start the window on a tick boundary's quiet side: just after the first round.
         sf_before = sf.get("/__admin/stats")["request_count"]
         sf_cpu_before = sf.cpu()
-        window_start = out_path.stat().st_size
+        window_start = err_path.stat().st_size
         cpu_before = process_cpu(process.pid)
         time.sleep(window)
         cpu_used = process_cpu(process.pid) - cpu_before
         sf_cpu = sf.cpu() - sf_cpu_before
         sf_requests = sf.get("/__admin/stats")["request_count"] - sf_before
-        _, runs = _finished_zaps(out_path, window_start)
+        _, runs = _finished_zaps(err_path, window_start)
         rss_kb = _rss_kb(process.pid)
     finally:
         stop_process(process, timeout=60)

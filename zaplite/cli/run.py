@@ -30,6 +30,16 @@ def show_result(result: RunResult) -> None:
     console.print(result.line(), style=style, markup=False)
 
 
+def show_daemon_result(result: RunResult) -> None:
+    """The daemon's line for a run: only runs that found something, or did not end ok.
+
+    A daemon with many zaps polls far more often than anything happens; the quiet polls
+    are logged at INFO (``-v``, or ``[settings] log_file``) instead of printed.
+    """
+    if result.found or result.status != "ok":
+        show_result(result)
+
+
 def show_reload(report: Reload) -> None:
     """Print what a reload of the zap files changed (problems on stderr)."""
     for line in report.lines():
@@ -76,7 +86,7 @@ def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]
     daemon = Daemon(
         engine,
         enabled,
-        on_result=show_result,
+        on_result=show_daemon_result,
         reload=workspace.reload_zaps,
         watch=workspace.config.settings.zaps_dir,
         on_reload=show_reload,
