@@ -148,13 +148,20 @@ def contact_zap(
     return zap
 
 
-def config_text(sf: Emulator, ct: Emulator, *, clevertap: dict[str, Any] | None = None) -> str:
+def config_text(
+    sf: Emulator,
+    ct: Emulator,
+    *,
+    clevertap: dict[str, Any] | None = None,
+    log_file: str | None = None,
+) -> str:
     """A ``zaplite.toml`` for the two emulators; ``clevertap`` adds connection settings."""
     creds = sf.get("/__admin/credentials")
     extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in (clevertap or {}).items())
+    log = f"log_file = {json.dumps(log_file)}\n" if log_file else ""
     return (
         '[store]\nurl = "sqlite:///zaplite.db"\n\n'
-        "[settings]\nretry_initial_wait = 0.05\n\n"
+        f"[settings]\nretry_initial_wait = 0.05\n{log}\n"
         "[connections.salesforce]\n"
         'app = "salesforce"\n'
         f'login_url = "{sf.url}"\n'

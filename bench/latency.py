@@ -74,7 +74,7 @@ def measure(duration: float, rate: float, resolution: float, work: Path) -> dict
         emulator("clevertap", "--account-id", ACCOUNT_ID, "--request-log-limit", "1") as ct,
     ):
         zap = contact_zap("latency", every="1s", start="now")
-        folder = write_project(work / "latency", sf, ct, [zap])
+        folder = write_project(work / "latency", sf, ct, [zap], log_file="daemon.log")
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
         with (folder / "daemon.out").open("wb") as out, (folder / "daemon.err").open("wb") as err:
             daemon = subprocess.Popen(
@@ -86,7 +86,7 @@ def measure(duration: float, rate: float, resolution: float, work: Path) -> dict
                 stdin=subprocess.DEVNULL,
             )
             try:
-                _wait_first_run(folder / "daemon.out", daemon)
+                _wait_first_run(folder / "daemon.log", daemon)
                 return _observe(sf.url, ct.url, duration, rate, resolution)
             finally:
                 stop_process(daemon, timeout=30)
@@ -94,7 +94,7 @@ def measure(duration: float, rate: float, resolution: float, work: Path) -> dict
 
 def _wait_first_run(out: Path, daemon: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while b"latency:" not in out.read_bytes():
+    while not out.exists() or b"latency:" not in out.read_bytes():
         if daemon.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the daemon did not report its first run")
         time.sleep(0.05)

@@ -59,7 +59,7 @@ def _zaps(kind: str, count: int, every: int) -> list[dict[str, Any]]:
 def _finished_zaps(log: Path, since: int = 0) -> tuple[int, int]:
     """(zaps with a finished run, runs finished) in the daemon's log after byte ``since``.
 
-    The daemon runs with ``-v``, so the engine logs one INFO line per finished run
+    The daemon's log file (``[settings] log_file``) has one INFO line per finished run
     (idle polls are neither printed nor stored).
     """
     if not log.exists():
@@ -85,7 +85,10 @@ def measure(kind: str, count: int, every: int, window: float, work: Path) -> dic
         emulator("salesforce") as sf,
         emulator("clevertap", "--account-id", ACCOUNT_ID, "--request-log-limit", "1") as ct,
     ):
-        folder = write_project(work / kind, sf, ct, _zaps(kind, count, every))
+        # A daemon as deployed: quiet output, every run logged to its log file.
+        folder = write_project(
+            work / kind, sf, ct, _zaps(kind, count, every), log_file="daemon.log"
+        )
         if kind == "trivial":
             with (folder / "zaplite.toml").open("a") as config:
                 config.write('\n[connections.idle]\napp = "idle"\n')
@@ -97,13 +100,14 @@ def _run_daemon(
 ) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
     env["ZAPLITE_PLUGINS_DIR"] = str(REPO / "bench" / "plugins")
+    log_path = folder / "daemon.log"
     out_path = folder / "daemon.out"
     out = out_path.open("wb")
     err_path = folder / "daemon.err"
     err = err_path.open("wb")
     started = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "zaplite", "run", "-v"],
+        [sys.executable, "-m", "zaplite", "run"],
         cwd=folder,
         env=env,
         stdout=out,
@@ -115,7 +119,7 @@ def _run_daemon(
             lambda: b"zaplite is running" in err_path.read_bytes(), 120, "start-up", process
         )
         first = _wait(
-            lambda: _finished_zaps(err_path)[0] >= count,
+            lambda: _finished_zaps(log_path)[0] >= count,
             max(120.0, every * 4),
             "first run of every zap",
             process,
@@ -123,13 +127,13 @@ def _run_daemon(
         # Start the window on a tick boundary's quiet side: just after the first round.
         sf_before = sf.get("/__admin/stats")["request_count"]
         sf_cpu_before = sf.cpu()
-        window_start = err_path.stat().st_size
+        window_start = log_path.stat().st_size
         cpu_before = process_cpu(process.pid)
         time.sleep(window)
         cpu_used = process_cpu(process.pid) - cpu_before
         sf_cpu = sf.cpu() - sf_cpu_before
         sf_requests = sf.get("/__admin/stats")["request_count"] - sf_before
-        _, runs = _finished_zaps(err_path, window_start)
+        _, runs = _finished_zaps(log_path, window_start)
         rss_kb = _rss_kb(process.pid)
     finally:
         stop_process(process, timeout=60)
