@@ -5,6 +5,9 @@ Fixtures:
 - ``zaplite_project``: a :class:`ZapliteProject` in a temporary folder: add
   connections and zaps, register your plugin objects, run zaps once, read the store.
 - ``zaplite_store``: a fresh SQLite :class:`~zaplite.store.Store` in a temporary folder.
+- ``zaplite_postgres_url``: the URL of a new, empty PostgreSQL database on the server
+  named by ``ZAPLITE_TEST_POSTGRES_URL``, dropped after the test; the test is skipped,
+  with that reason shown, when the variable is unset.
 
 Example::
 
@@ -28,7 +31,9 @@ from typing import Any
 
 import pytest
 
-__all__ = ["ZapliteProject", "zaplite_project", "zaplite_store"]
+__all__ = ["ZapliteProject", "zaplite_postgres_url", "zaplite_project", "zaplite_store"]
+
+POSTGRES_ENV = "ZAPLITE_TEST_POSTGRES_URL"
 
 
 def _toml_value(value: Any) -> str:
@@ -209,3 +214,29 @@ def zaplite_store(tmp_path: Path) -> Iterator[Any]:
         yield store
     finally:
         store.close()
+
+
+@pytest.fixture
+def zaplite_postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database (``ZAPLITE_TEST_POSTGRES_URL``'s server), dropped after."""
+    import uuid
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    server = os.environ.get(POSTGRES_ENV, "")
+    if not server:
+        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL tests skipped")
+    url = make_url(server)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    name = f"zaplite_test_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()

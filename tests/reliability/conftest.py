@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -54,31 +51,10 @@ def emulators(procs: Processes) -> Emulators:
     return Emulators.start(procs)
 
 
-def _admin_engine() -> sa.Engine:
-    url = make_url(POSTGRES_URL)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A new, empty PostgreSQL database, dropped after the test."""
-    if not POSTGRES_URL:
-        pytest.skip(f"{POSTGRES_ENV} is not set")
-    name = f"zaplite_rel_{uuid.uuid4().hex[:16]}"
-    admin = _admin_engine()
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        url = make_url(POSTGRES_URL).set(database=name)
-        if url.drivername in ("postgresql", "postgres"):
-            url = url.set(drivername="postgresql+psycopg")
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+def postgres_url(zaplite_postgres_url: str) -> str:
+    """A new, empty PostgreSQL database, dropped after the test (zaplite.testing's fixture)."""
+    return zaplite_postgres_url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -10,12 +10,9 @@ skipped, with the reason shown in pytest's summary.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from zaplite.store import Store
 
@@ -32,29 +29,10 @@ BACKENDS = [
 ]
 
 
-def _admin_engine() -> sa.Engine:
-    """An autocommit engine on the test server, for CREATE/DROP DATABASE."""
-    url = make_url(POSTGRES_URL)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL database, dropped after the test."""
-    if not POSTGRES_URL:
-        pytest.skip(f"{POSTGRES_ENV} is not set: PostgreSQL store tests skipped")
-    name = f"zaplite_store_{uuid.uuid4().hex[:16]}"
-    admin = _admin_engine()
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+def postgres_url(zaplite_postgres_url: str) -> str:
+    """A new, empty PostgreSQL database, dropped after the test (zaplite.testing's fixture)."""
+    return zaplite_postgres_url
 
 
 @pytest.fixture(params=BACKENDS)
