@@ -11,7 +11,6 @@ are raised as :class:`~zaplite.errors.RateLimited` (429) or
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -26,6 +25,7 @@ from tenacity import (
     stop_after_delay,
 )
 
+from zaplite import jsoncodec
 from zaplite.errors import AuthError, PermanentError, RateLimited, RetryableError
 from zaplite_clevertap.connection import CleverTapClient, auth_message, service_error
 
@@ -83,7 +83,7 @@ def _wait(client: CleverTapClient) -> Any:
 
 async def _attempt(client: CleverTapClient, payload: dict[str, Any]) -> Any:
     settings = client.settings
-    content = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    content = jsoncodec.dumps_bytes(payload)
     try:
         async with client.semaphore:
             response = await client.http.post(

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from zaplite import jsoncodec
 from zaplite.errors import AuthError, PluginError, RateLimited, RetryableError
 from zaplite_salesforce.auth import Token, fetch_token
 from zaplite_salesforce.errors import QueryLocatorExpired, SessionExpired, error_for_response
@@ -147,7 +148,7 @@ class SalesforceClient:
                 )
             raise error
         try:
-            return response.json()
+            return jsoncodec.loads(response.content)
         except ValueError:
             raise RetryableError(
                 f"Salesforce answered {urlsplit(str(response.url)).path} with something "

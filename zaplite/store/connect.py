@@ -10,7 +10,6 @@ to a writer's half way through. PostgreSQL gets psycopg 3 when no driver is name
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import QueuePool
 
+from zaplite import jsoncodec
 from zaplite.errors import ConfigError
 
 __all__ = [
@@ -112,14 +112,10 @@ class NotJSONCompatible(ValueError):
     """A value given to the store cannot be stored as JSON (the transaction is rolled back)."""
 
 
-_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
-"""One encoder for every value: ``json.dumps`` with options builds a new one per call."""
-
-
 def dumps(value: Any) -> str:
     """Serialise a JSON column value; anything not JSON-compatible is :class:`NotJSONCompatible`."""
     try:
-        return _ENCODER.encode(value)
+        return jsoncodec.dumps(value)
     except (TypeError, ValueError) as exc:
         raise NotJSONCompatible(f"A value to store is not JSON-compatible ({exc}).") from None
 
