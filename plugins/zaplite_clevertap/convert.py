@@ -61,6 +61,12 @@ def looks_like_date(value: object) -> bool:
 
 def to_epoch_seconds(value: object) -> int:
     """The integer epoch second of ``value`` (any accepted form); ``ValueError`` if none."""
+    # The usual case, a Salesforce or ISO date-time: one pattern check and one parse.
+    if type(value) is str and len(value) > 10 and value[4] == "-" and _ISO_DATETIME.match(value):
+        try:
+            return _datetime_seconds(datetime.fromisoformat(value))
+        except ValueError:
+            pass  # a form Python does not read as it is: the general path below
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a date, a date-time or an epoch time")
     if isinstance(value, datetime):

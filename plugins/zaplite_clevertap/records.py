@@ -18,7 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 from zaplite import Failure
-from zaplite_clevertap.convert import as_date_value, looks_like_date, to_epoch_seconds
+from zaplite_clevertap.convert import (
+    as_date_value,
+    is_date_string,
+    looks_like_date,
+    to_epoch_seconds,
+)
 from zaplite_clevertap.params import EventParams, ProfileParams, UploadParams
 
 __all__ = [
@@ -141,11 +146,21 @@ def _properties(
     named_dates = set(date_fields)
     properties: dict[str, Any] = {}
     for key, value in data.items():
-        name = str(key)
         if value is None or value == "":
             continue
-        _check_size("property name", name, step_id, limit=MAX_KEY_BYTES)
-        if name in named_dates:
+        name = key if type(key) is str else str(key)
+        if len(name) * 4 > MAX_KEY_BYTES:
+            _check_size("property name", name, step_id, limit=MAX_KEY_BYTES)
+        if type(value) is str and name not in named_dates:  # the usual case, inlined
+            if (
+                len(value) >= 10
+                and (value[4] == "-" or value[0].isspace())
+                and is_date_string(value)
+            ):
+                value = as_date_value(value)
+            elif len(value) * 4 > MAX_VALUE_BYTES:
+                _check_size(f"value of property {name!r}", value, step_id)
+        elif name in named_dates:
             try:
                 value = as_date_value(value)
             except ValueError as error:

@@ -249,9 +249,12 @@ async def poll_batches(
         try:
             async with aclosing(client.query(plan.select(cursor.conditions(plan)))) as pages:
                 async for page in pages:
-                    for record in page.records:
-                        stamp = parse_datetime(record[plan.ts_field])
-                        cursor = cursor.advanced(Position(stamp, str(record["Id"])))
+                    if page.records:
+                        # The query orders by (timestamp, Id), so a page ends at its furthest
+                        # record, in Salesforce's own order of Ids.
+                        last = page.records[-1]
+                        stamp = parse_datetime(last[plan.ts_field])
+                        cursor = cursor.advanced(Position(stamp, str(last["Id"])))
                     yield Batch(page.records, cursor, _watermark(cursor), page.usage)
             return
         except QueryLocatorExpired:

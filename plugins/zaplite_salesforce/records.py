@@ -10,7 +10,11 @@ __all__ = ["clean_record", "get_path"]
 def clean_record(value: Any) -> Any:
     """``value`` with every ``attributes`` key removed, at any depth; relationships stay nested."""
     if isinstance(value, dict):
-        return {key: clean_record(item) for key, item in value.items() if key != "attributes"}
+        cleaned = {key: item for key, item in value.items() if key != "attributes"}
+        for key, item in cleaned.items():
+            if type(item) is dict or type(item) is list:  # relationships, compound fields
+                cleaned[key] = clean_record(item)
+        return cleaned
     if isinstance(value, list):
         return [clean_record(item) for item in value]
     return value

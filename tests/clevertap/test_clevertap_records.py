@@ -204,3 +204,39 @@ def test_python_dates_and_decimals_from_a_python_trigger_are_converted() -> None
 def test_non_finite_numbers_are_refused() -> None:
     outcome = profile(identity="jack", profile={"Score": float("nan")})
     assert isinstance(outcome, Failure) and "'Score'" in outcome.message
+
+
+def test_the_fast_paths_for_plain_strings_decide_as_the_general_ones() -> None:
+    record = profile(
+        identity="jack",
+        profile={
+            "Padded": "  2026-05-08 ",  # a date behind whitespace is still a date
+            "Sentence": "2026-05-08 is the day",  # starts like a date, is not one
+            "Dashes": "ab-cd-ef-gh-ij",
+            "Accented": "é" * 128,  # 256 bytes: fits
+        },
+    )
+    assert isinstance(record, dict)
+    assert record["profileData"] == {
+        "Padded": "$D_1778198400",
+        "Sentence": "2026-05-08 is the day",
+        "Dashes": "ab-cd-ef-gh-ij",
+        "Accented": "é" * 128,
+    }
+    outcome = profile(identity="jack", profile={"Accented": "é" * 257})  # 514 bytes
+    assert isinstance(outcome, Failure) and "514 bytes" in outcome.message
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "2026-05-08T21:20:00.000+0000",
+        "2026-05-08T21:20:00Z",
+        "2026-05-08 21:20:00.999999999+00:00",  # nanoseconds: Python cannot read it as it is
+        "2026-05-09T02:50:00+05:30",
+        " 2026-05-08T21:20:00Z ",
+    ],
+)
+def test_every_date_time_form_of_ts_gives_the_same_second(ts: str) -> None:
+    record = profile(identity="jack", ts=ts)
+    assert isinstance(record, dict) and record["ts"] == 1778275200
