@@ -241,7 +241,8 @@ def compile_template(value: Any) -> Callable[[Mapping[str, Any]], Any]:
     """``value`` compiled once into a function of the context that renders as :func:`render` does.
 
     The engine renders one step's params for every record of a page; compiling walks
-    the params and parses their templates once instead of once per record.
+    the params and parses their templates once instead of once per record, and gives
+    each path a getter specialised for the usual case of plain dicts.
     """
     if isinstance(value, str):
         if "{{" not in value:
@@ -249,21 +250,27 @@ def compile_template(value: Any) -> Callable[[Mapping[str, Any]], Any]:
         parsed = _parse(value)
         single = parsed.single
         if single is not None:
-            path = single.path
-            return lambda context: lookup(context, path)
+            get = _getter(single.path)
+
+            def one(context: Mapping[str, Any]) -> Any:
+                found = get(context)
+                return None if found is _MISSING else found
+
+            return one
         if len(parsed.parts) == 1 and isinstance(parsed.parts[0], str):
             return lambda context: value
         pieces = [
-            (part, None) if isinstance(part, str) else ("", part.path) for part in parsed.parts
+            (part, None) if isinstance(part, str) else ("", _getter(part.path))
+            for part in parsed.parts
         ]
 
         def text(context: Mapping[str, Any]) -> str:
             out = []
-            for literal, path in pieces:
-                if path is None:
+            for literal, get in pieces:
+                if get is None:
                     out.append(literal)
                     continue
-                found = _lookup(context, path)
+                found = get(context)
                 out.append(found if type(found) is str else to_text(found))
             return "".join(out)
 
@@ -275,6 +282,40 @@ def compile_template(value: Any) -> Callable[[Mapping[str, Any]], Any]:
         functions = [compile_template(item) for item in value]
         return lambda context: [function(context) for function in functions]
     return lambda context: value
+
+
+def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A function of the context giving the value at ``path`` (``_MISSING`` when missing).
+
+    Paths of two or three segments through plain dicts (``trigger.Email``,
+    ``steps.profile.status``) are looked up directly; anything else (lists, other
+    mappings, a missing part) takes :func:`_lookup`, which gives the same answer.
+    """
+    if len(path) == 2:
+        first, second = path
+
+        def get2(context: Any) -> Any:
+            if type(context) is dict:
+                inner = context.get(first, _MISSING)
+                if type(inner) is dict:
+                    return inner.get(second, _MISSING)
+            return _lookup(context, path)
+
+        return get2
+    if len(path) == 3:
+        first, second, third = path
+
+        def get3(context: Any) -> Any:
+            if type(context) is dict:
+                inner = context.get(first, _MISSING)
+                if type(inner) is dict:
+                    inner = inner.get(second, _MISSING)
+                    if type(inner) is dict:
+                        return inner.get(third, _MISSING)
+            return _lookup(context, path)
+
+        return get3
+    return lambda context: _lookup(context, path)
 
 
 def _walk_strings(value: Any, where: str) -> typing.Iterator[tuple[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 from hypothesis import given, settings
@@ -32,6 +33,12 @@ PIECES = st.sampled_from(
         "{{trigger.Won}}",
         "{{trigger.Owner}}",
         "{{steps.profile.status}}",
+        "{{steps.profile.status.x}}",
+        "{{trigger.Email.x}}",
+        "{{trigger.Tags.0}}",
+        "{{trigger.Owner.Name.x}}",
+        "{{trigger.0}}",
+        "{{trigger.Owner.Missing}}",
         "{{nope.x}}",
         "{{",
         "}}",
@@ -50,10 +57,22 @@ VALUES = st.recursive(
 )
 
 
+# Contexts the specialised getters must not take a shortcut through: other mappings,
+# lists where dicts are expected, a trigger that is not a dict at all.
+CONTEXTS: list[Any] = [
+    CONTEXT,
+    {"trigger": MappingProxyType(CONTEXT["trigger"]), "steps": CONTEXT["steps"]},
+    {"trigger": {"Owner": MappingProxyType({"Name": "Grace"}), "Tags": ("x", "y")}, "steps": {}},
+    {"trigger": ["first", {"Name": "second"}], "steps": {"profile": ["a"]}},
+    {"trigger": "text", "steps": None},
+    MappingProxyType({"trigger": {"Email": "proxy@example.com"}}),
+]
+
+
 @settings(max_examples=300, deadline=None)
-@given(VALUES)
-def test_compiled_rendering_equals_render(value: Any) -> None:
-    assert compile_template(value)(CONTEXT) == render(value, CONTEXT)
+@given(VALUES, st.sampled_from(CONTEXTS))
+def test_compiled_rendering_equals_render(value: Any, context: Any) -> None:
+    assert compile_template(value)(context) == render(value, context)
 
 
 def test_a_single_template_keeps_its_type_and_the_result_is_fresh_each_time() -> None:

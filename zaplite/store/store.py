@@ -238,10 +238,22 @@ class Store:
         found: set[str] = set()
         if not wanted:
             return found
-        query = sa.select(zap_keys.c.key).where(
-            zap_keys.c.zap_id == zap_id, zap_keys.c.key.in_(sa.bindparam("keys", expanding=True))
-        )
         with self._read() as connection:
+            if self._dialect == "sqlite":
+                # The driver's own placeholders: an expanding IN is compiled again for every
+                # query, which costs more than the lookup itself.
+                for chunk in _chunks(wanted):
+                    marks = ", ".join("?" * len(chunk))
+                    rows = connection.exec_driver_sql(
+                        f"SELECT key FROM zap_keys WHERE zap_id = ? AND key IN ({marks})",
+                        (zap_id, *chunk),
+                    )
+                    found.update(row[0] for row in rows)
+                return found
+            query = sa.select(zap_keys.c.key).where(
+                zap_keys.c.zap_id == zap_id,
+                zap_keys.c.key.in_(sa.bindparam("keys", expanding=True)),
+            )
             for chunk in _chunks(wanted):
                 found.update(connection.execute(query, {"keys": list(chunk)}).scalars())
         return found
@@ -373,8 +385,11 @@ class Store:
             return ids
         if self._dialect == "sqlite":
             connection.exec_driver_sql(bulk.sqlite_insert(table, rows[0]), rows)  # type: ignore[arg-type]
-        else:
-            connection.execute(sa.insert(table), rows)
+            # The rowids given out in this transaction are consecutive (nothing else
+            # writes, and no row of this transaction is deleted): the newest len(rows).
+            last = connection.execute(sa.select(sa.func.max(tasks.c.id))).scalar_one()
+            return list(range(last - len(rows) + 1, last + 1))
+        connection.execute(sa.insert(table), rows)
         newest = sa.select(tasks.c.id).order_by(tasks.c.id.desc()).limit(len(rows))
         return sorted(connection.execute(newest).scalars())
 
