@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from zaplite.store import Store, ZapStatus
+from zaplite.store import RunStart, Store, ZapStatus
 
 
 def test_status_of_an_unknown_zap(store: Store) -> None:
@@ -85,6 +85,49 @@ def test_an_expired_lease_can_be_taken(store: Store) -> None:
     assert store.acquire_lease("z", "daemon-b", 60)
     assert not store.acquire_lease("z", "daemon-a", 60)
     assert not store.renew_lease("z", "daemon-a", 60)
+
+
+def test_leases_are_renewed_and_released_in_batches(store: Store) -> None:
+    """A daemon renews all its leases in one call; the result says which are still its own."""
+    ids = [f"z{n}" for n in range(1203)]  # more than one IN (...) chunk
+    for zap_id in ids:
+        assert store.acquire_lease(zap_id, "daemon-a", 60)
+    assert store.acquire_lease("theirs", "daemon-b", 60)
+    assert store.renew_leases("daemon-a", [*ids, "theirs", "nobody's"], 60) == set(ids)
+    assert store.renew_leases("daemon-a", [], 60) == set()
+    store.release_lease("z7", "daemon-a")  # as if it expired
+    assert store.acquire_lease("z7", "daemon-b", 60)  # and another daemon took it
+    assert "z7" not in store.renew_leases("daemon-a", ids, 60)
+    assert store.lease_holder("z7") == "daemon-b", "renewing does not take a lease back"
+    store.release_leases("daemon-a", ["z1", "z2", "theirs"])
+    assert store.lease_holder("z1") is None and store.lease_holder("z2") is None
+    assert store.lease_holder("theirs") == "daemon-b", "only our own leases are released"
+    assert store.lease_holder("z3") == "daemon-a"
+    store.release_leases("daemon-a")  # all of them
+    assert {store.lease_holder(zap_id) for zap_id in ids} == {None, "daemon-b"}
+    assert store.lease_holder("theirs") == "daemon-b"
+
+
+def test_an_expired_lease_still_ours_is_renewed(store: Store) -> None:
+    assert store.acquire_lease("z", "daemon-a", 0)  # expired, but nobody took it
+    assert store.renew_leases("daemon-a", ["z"], 60) == {"z"}
+    assert not store.acquire_lease("z", "daemon-b", 60)
+
+
+def test_run_start_reads_flags_and_cursor_at_once(store: Store) -> None:
+    """The one read a run makes before polling: pause, auth failures and cursor together."""
+    assert store.run_start("z") == RunStart(None, 0, None)  # a zap the store never saw
+    store.commit_page("z", None, tasks=[], cursor={"ts": "2026-01-01T00:00:00Z"}, keys=[])
+    assert store.run_start("z") == RunStart(None, 0, {"ts": "2026-01-01T00:00:00Z"})
+    store.record_auth_failure("z")
+    store.record_auth_failure("z")
+    store.pause("z", "fix the connection")
+    start = store.run_start("z")
+    assert start == RunStart("fix the connection", 2, {"ts": "2026-01-01T00:00:00Z"})
+    assert (start.paused_reason, start.auth_failures) == store.zap_flags("z")
+    assert start.cursor == store.get_cursor("z")
+    store.pause("other", "paused, never polled")
+    assert store.run_start("other") == RunStart("paused, never polled", 0, None)
 
 
 def test_only_one_of_many_racing_owners_gets_the_lease(store_url: str) -> None:

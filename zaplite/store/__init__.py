@@ -7,7 +7,14 @@ code). The engine codes against :class:`Store` and the record dataclasses only.
 from __future__ import annotations
 
 from zaplite.store.connect import NotJSONCompatible, StoreUnusable
-from zaplite.store.records import TASK_STATUSES, NewTask, RunRecord, TaskRecord, ZapStatus
+from zaplite.store.records import (
+    TASK_STATUSES,
+    NewTask,
+    RunRecord,
+    RunStart,
+    TaskRecord,
+    ZapStatus,
+)
 from zaplite.store.store import DEFAULT_MAX_KEYS_PER_ZAP, RUN_STATUSES, NotFound, Store
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "NotFound",
     "NotJSONCompatible",
     "RunRecord",
+    "RunStart",
     "Store",
     "StoreUnusable",
     "TaskRecord",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["TASK_STATUSES", "NewTask", "RunRecord", "TaskRecord", "ZapStatus"]
+__all__ = ["TASK_STATUSES", "NewTask", "RunRecord", "RunStart", "TaskRecord", "ZapStatus"]
 
 TASK_STATUSES: tuple[str, ...] = ("success", "failed", "filtered")
 """The statuses a task may have."""
@@ -80,3 +80,13 @@ class ZapStatus:
     def paused(self) -> bool:
         """Whether the zap is paused (it then has a reason)."""
         return self.paused_reason is not None
+
+
+@dataclass(frozen=True, slots=True)
+class RunStart:
+    """What a run reads before it polls: the zap's pause, its auth failures, its cursor."""
+
+    paused_reason: str | None
+    auth_failures: int
+    cursor: Any
+    """The saved cursor, or ``None`` before the zap's first committed page."""

@@ -35,7 +35,14 @@ from zaplite.store.connect import (
     unopenable_reason,
     unusable,
 )
-from zaplite.store.records import TASK_STATUSES, NewTask, RunRecord, TaskRecord, ZapStatus
+from zaplite.store.records import (
+    TASK_STATUSES,
+    NewTask,
+    RunRecord,
+    RunStart,
+    TaskRecord,
+    ZapStatus,
+)
 from zaplite.store.schema import leases, runs, tasks, zap_cursors, zap_keys, zap_state, zaps
 
 __all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "RUN_STATUSES", "NotFound", "Store"]
@@ -54,6 +61,23 @@ _NEXT_TASK_IDS = sa.text(
     "SELECT nextval(pg_get_serial_sequence('tasks', 'id')) FROM generate_series(1, :n)"
 )
 """PostgreSQL only: reserve ``n`` task ids, in ascending order."""
+
+# The statements a daemon runs at every tick of every zap, built once: building and
+# caching a statement costs more than the key lookup it makes.
+_ZAP = sa.bindparam("zap_id", type_=zaps.c.zap_id.type)
+
+_CURSOR = sa.select(zap_cursors.c.cursor).where(zap_cursors.c.zap_id == _ZAP)
+"""The zap's saved cursor."""
+
+_FLAGS = sa.select(zaps.c.paused_reason, zaps.c.auth_failures).where(zaps.c.zap_id == _ZAP)
+"""The zap's pause reason and consecutive authentication failures."""
+
+_RUN_START = sa.select(
+    sa.select(zaps.c.paused_reason).where(zaps.c.zap_id == _ZAP).scalar_subquery(),
+    sa.select(zaps.c.auth_failures).where(zaps.c.zap_id == _ZAP).scalar_subquery(),
+    _CURSOR.scalar_subquery(),
+)
+"""Flags and cursor in one row (each ``NULL`` when the zap has none)."""
 
 
 class NotFound(UsageError, LookupError):
@@ -228,9 +252,19 @@ class Store:
     def get_cursor(self, zap_id: str) -> Any | None:
         """The zap's saved cursor, or ``None`` before its first committed page."""
         with self._read() as connection:
-            return connection.execute(
-                sa.select(zap_cursors.c.cursor).where(zap_cursors.c.zap_id == zap_id)
-            ).scalar_one_or_none()
+            return connection.execute(_CURSOR, {"zap_id": zap_id}).scalar_one_or_none()
+
+    def run_start(self, zap_id: str) -> RunStart:
+        """What a run needs before it polls (pause, auth failures, cursor), in one query.
+
+        Only a run that already holds the zap's lease may use the cursor read here: a run
+        that has yet to take the lease reads :meth:`zap_flags` first and the cursor after.
+        """
+        with self._read() as connection:
+            paused_reason, auth_failures, cursor = connection.execute(
+                _RUN_START, {"zap_id": zap_id}
+            ).one()
+        return RunStart(paused_reason, int(auth_failures or 0), cursor)
 
     def known_keys(self, zap_id: str, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` the zap has already seen (inside its remembered window)."""
@@ -551,9 +585,7 @@ class Store:
         which costs more as the zap's history grows.
         """
         with self._read() as connection:
-            row = connection.execute(
-                sa.select(zaps.c.paused_reason, zaps.c.auth_failures).where(zaps.c.zap_id == zap_id)
-            ).first()
+            row = connection.execute(_FLAGS, {"zap_id": zap_id}).first()
         if row is None:
             return None, 0
         return row.paused_reason, int(row.auth_failures or 0)
@@ -710,6 +742,42 @@ class Store:
             connection.execute(
                 sa.delete(leases).where(leases.c.zap_id == zap_id, leases.c.owner == owner)
             )
+
+    def renew_leases(self, owner: str, zap_ids: Iterable[str], ttl: float) -> set[str]:
+        """Extend each of our leases on ``zap_ids`` by ``ttl`` seconds from now, in one transaction.
+
+        Returns the zaps whose lease is still ours; a lease another daemon took (once
+        ours had expired) is left alone and is missing from the result.
+        """
+        wanted = list(dict.fromkeys(zap_ids))
+        kept: set[str] = set()
+        if not wanted:
+            return kept
+        with self._write() as connection:
+            expires_at = self._db_now(connection) + timedelta(seconds=ttl)
+            for chunk in _chunks(wanted):
+                kept.update(
+                    connection.execute(
+                        sa.update(leases)
+                        .where(leases.c.owner == owner, leases.c.zap_id.in_(list(chunk)))
+                        .values(expires_at=expires_at)
+                        .returning(leases.c.zap_id)
+                    ).scalars()
+                )
+        return kept
+
+    def release_leases(self, owner: str, zap_ids: Iterable[str] | None = None) -> None:
+        """Give up our leases on ``zap_ids`` (all of ``owner``'s leases if ``None``), in one transaction."""
+        with self._write() as connection:
+            if zap_ids is None:
+                connection.execute(sa.delete(leases).where(leases.c.owner == owner))
+                return
+            for chunk in _chunks(list(dict.fromkeys(zap_ids))):
+                connection.execute(
+                    sa.delete(leases).where(
+                        leases.c.owner == owner, leases.c.zap_id.in_(list(chunk))
+                    )
+                )
 
 
 def _aware(value: datetime | str | None) -> datetime | None:
