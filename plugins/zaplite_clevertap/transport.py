@@ -27,6 +27,7 @@ from tenacity import (
 
 from zaplite import jsoncodec
 from zaplite.errors import AuthError, PermanentError, RateLimited, RetryableError
+from zaplite.httpresponses import release
 from zaplite_clevertap.connection import CleverTapClient, auth_message, service_error
 
 __all__ = ["post_upload"]
@@ -114,11 +115,13 @@ async def _attempt(client: CleverTapClient, payload: dict[str, Any]) -> Any:
         said = _scrub(service_error(response), client) or f"HTTP {status}"
         raise PermanentError(f"CleverTap refused the upload: {said.rstrip('.')}.", code=status)
     try:
-        return response.json()
+        return jsoncodec.loads(response.content)
     except ValueError:
         raise PermanentError(
             f"CleverTap answered HTTP {status} without JSON for {settings.where}."
         ) from None
+    finally:
+        release(response)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -24,6 +24,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from zaplite import jsoncodec
 from zaplite.errors import AuthError, PluginError, RateLimited, RetryableError
+from zaplite.httpresponses import release
 from zaplite_salesforce.auth import Token, fetch_token
 from zaplite_salesforce.errors import QueryLocatorExpired, SessionExpired, error_for_response
 from zaplite_salesforce.limits import LimitInfo, parse_limit_info
@@ -155,6 +156,8 @@ class SalesforceClient:
                 "that is not JSON.",
                 code=response.status_code,
             ) from None
+        finally:
+            release(response)
 
     async def _send(
         self,

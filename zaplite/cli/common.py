@@ -14,6 +14,7 @@ import click
 from rich.console import Console
 
 from zaplite.errors import ConfigError
+from zaplite.gctune import tune_after_startup
 from zaplite.workspace import Workspace
 
 __all__ = [
@@ -124,6 +125,7 @@ def with_workspace(function: Callable[..., Any]) -> Callable[..., Any]:
         config_path: Path | None, zaps_dir: Path | None, plugins_dir: Path | None, **kwargs: Any
     ) -> Any:
         workspace = load_workspace(config_path, zaps_dir, plugins_dir)
+        tune_after_startup()
         try:
             return function(workspace, **kwargs)
         finally:

@@ -17,6 +17,7 @@ from zaplite.cli.common import console, err_console, setup_logging
 from zaplite.engine import RunResult
 from zaplite.errors import UsageError
 from zaplite.examples import copy_example_zaps
+from zaplite.gctune import tune_after_startup
 from zaplite.sandbox.activity import SalesActivity
 from zaplite.sandbox.session import Sandbox
 from zaplite.scheduler import Daemon
@@ -207,6 +208,7 @@ def demo(folder: Path, keep_running: bool, every: float, verbose: int) -> None:
             markup=False,
         )
         workspace = Workspace.load(config)
+        tune_after_startup()
         try:
             if workspace.problems:
                 raise UsageError(str(workspace.problems[0]))
