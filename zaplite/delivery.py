@@ -32,7 +32,7 @@ __all__ = ["Delivery", "WorkItem"]
 log = logging.getLogger("zaplite.delivery")
 
 
-@dataclass
+@dataclass(slots=True)
 class WorkItem:
     """One record on its way through the steps."""
 
@@ -42,6 +42,8 @@ class WorkItem:
     steps: list[dict[str, Any]] = field(default_factory=list)
     status: str | None = None
     error: str | None = None
+    ready: tuple[BaseModel | None, Any, str | None] | None = None
+    """The params of the next action step, prepared ahead (see :meth:`Delivery.prepare_ahead`)."""
 
     @property
     def context(self) -> dict[str, Any]:
@@ -70,9 +72,30 @@ class Delivery:
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
         self._renderers: dict[int, Callable[[Any], Any]] = {}
 
-    async def run(self, items: Sequence[WorkItem]) -> list[WorkItem]:
-        """Take every item through every step; returns them with their status set."""
-        for step in self.zap.steps:
+    def prepare_ahead(self, items: Sequence[WorkItem]) -> int:
+        """Run, for a page not yet delivered, the steps that need no I/O; returns where to go on.
+
+        That is the filters before the first action step, and the rendering and
+        validation of that action's params. Nothing is sent, so the engine does this
+        for page N+1 while page N is being sent and recorded, and a crash still
+        re-sends at most the page in flight. Pass the returned step index to
+        :meth:`run` as ``start``.
+        """
+        for index, step in enumerate(self.zap.steps):
+            alive = [item for item in items if item.status is None]
+            if not alive:
+                return len(self.zap.steps)
+            if step.is_filter:
+                self._filter(step, alive)
+                continue
+            for item in alive:
+                item.ready = self.prepare(step, item)
+            return index
+        return len(self.zap.steps)
+
+    async def run(self, items: Sequence[WorkItem], start: int = 0) -> list[WorkItem]:
+        """Take every item through the steps from ``start`` on; returns them with their status set."""
+        for step in self.zap.steps[start:]:
             alive = [item for item in items if item.status is None]
             if not alive:
                 break
@@ -129,7 +152,10 @@ class Delivery:
         assert action is not None
         ready: list[tuple[WorkItem, BaseModel, Any]] = []
         for item in items:
-            params, rendered, problem = self.prepare(step, item)
+            if item.ready is not None:
+                (params, rendered, problem), item.ready = item.ready, None
+            else:
+                params, rendered, problem = self.prepare(step, item)
             if params is None:
                 self._fail(item, step, problem or "params are not valid", rendered)
             else:

@@ -126,6 +126,16 @@ class StoreState:
                 await closer()
 
 
+@dataclass(slots=True)
+class PreparedPage:
+    """A trigger page with its records keyed and prepared up to their first action step."""
+
+    page: Page
+    items: list[WorkItem]
+    start: int
+    """The index of the first step :meth:`~zaplite.delivery.Delivery.run` still has to run."""
+
+
 @dataclass
 class RunResult:
     """What one run of a zap did."""
@@ -338,16 +348,16 @@ class Engine:
                 state=state,
                 log=logging.getLogger(f"zaplite.zap.{zap.id}"),
             )
-            # The next page is fetched while this one is delivered and recorded.
+            delivery = Delivery(zap, self.connections, self._stoppable())
+            # The next page is fetched and mapped while this one is delivered and recorded.
             pages_read = state.noting(iterate(zap.trigger.poll, ctx))
-            async with aclosing(prefetch(pages_read)) as pages:
-                async for page in pages:
-                    if not isinstance(page, Page):
-                        raise PluginError(
-                            f"the trigger {zap.trigger.app}.{zap.trigger.name} yielded "
-                            f"{type(page).__name__}, not a zaplite.Page"
-                        )
-                    await self._deliver_page(zap, run, page, result, cursor_box["cursor"])
+            pages_ahead = prefetch(self._prepared(zap, delivery, pages_read))
+            async with aclosing(pages_ahead) as pages:
+                async for ahead in pages:
+                    page = ahead.page
+                    await self._deliver_page(
+                        zap, run, ahead, delivery, result, cursor_box["cursor"]
+                    )
                     cursor_box["cursor"] = page.cursor
                     if self.stopping.is_set() or zap.id in self._lost_leases:
                         result.cut_short = True
@@ -358,25 +368,49 @@ class Engine:
 
         await self._stoppable().call(poll_from_checkpoint, note)
 
+    async def _prepared(
+        self, zap: BoundZap, delivery: Delivery, pages: AsyncIterator[Any]
+    ) -> AsyncIterator[PreparedPage]:
+        """The trigger's pages, each with its records keyed and prepared ahead of delivery."""
+        try:
+            async for page in pages:
+                if not isinstance(page, Page):
+                    raise PluginError(
+                        f"the trigger {zap.trigger.app}.{zap.trigger.name} yielded "
+                        f"{type(page).__name__}, not a zaplite.Page"
+                    )
+                key_of = zap.trigger.key_of
+                items = [WorkItem(key=key_of(record), record=record) for record in page.records]
+                start = delivery.prepare_ahead(items) if items else 0
+                yield PreparedPage(page, items, start)
+                await asyncio.sleep(0)  # let the delivery of the page before run on
+        finally:
+            await pages.aclose()  # type: ignore[attr-defined]
+
     async def _deliver_page(
-        self, zap: BoundZap, run: RunRow, page: Page, result: RunResult, saved_cursor: Any
+        self,
+        zap: BoundZap,
+        run: RunRow,
+        ahead: PreparedPage,
+        delivery: Delivery,
+        result: RunResult,
+        saved_cursor: Any,
     ) -> None:
+        page = ahead.page
         result.pages += 1
         if page.usage:
             result.usage = page.usage
-        keyed = [(zap.trigger.key_of(record), record) for record in page.records]
-        known = await self._db(self.store.known_keys, zap.id, [key for key, _ in keyed])
+        known = await self._db(self.store.known_keys, zap.id, [item.key for item in ahead.items])
         fresh: list[WorkItem] = []
         taken: set[str] = set()
-        for key, record in keyed:
-            if key in known or key in taken:
+        for item in ahead.items:
+            if item.key in known or item.key in taken:
                 result.duplicates += 1
                 continue
-            taken.add(key)
-            fresh.append(WorkItem(key=key, record=record))
+            taken.add(item.key)
+            fresh.append(item)
         try:
-            delivery = Delivery(zap, self.connections, self._stoppable())
-            items = await delivery.run(fresh) if fresh else []
+            items = await delivery.run(fresh, start=ahead.start) if fresh else []
         except BaseException as error:
             if is_transient(error):
                 raise DeliveryAborted(str(error)) from error

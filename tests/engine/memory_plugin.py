@@ -39,6 +39,8 @@ class MemoryService:
     send_faults: list[Exception] = field(default_factory=list)
     polls: int = 0
     sends: int = 0
+    before_send: Callable[[dict[str, Any]], None] | None = None
+    """Called with each item just before it is delivered (a test's probe)."""
     clock: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -55,6 +57,8 @@ class MemoryService:
         if self.send_faults:
             raise self.send_faults.pop(0)
         item = params.model_dump()
+        if self.before_send is not None:
+            self.before_send(item)
         if item.get("to") == "reject":
             raise PermanentError("the sink refused the item: 'to' may not be reject", code=422)
         self.received.append(item)
@@ -100,6 +104,8 @@ class NewItemParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     page_size: int = 2
     kind: str | None = None
+    repeat: int = 0
+    """Each page also yields again the last ``repeat`` records of the page before."""
 
 
 @app.trigger(
@@ -133,7 +139,7 @@ def new_item(ctx: PollContext) -> Iterator[Page]:
     pending = [(i, r) for i, r in enumerate(service.records) if i >= position and r in records]
     size = ctx.params.page_size
     for start in range(0, len(pending), size):
-        chunk = pending[start : start + size]
+        chunk = pending[max(0, start - ctx.params.repeat) : start + size]
         yield Page(records=[dict(r) for _, r in chunk], cursor=chunk[-1][0] + 1)
 
 

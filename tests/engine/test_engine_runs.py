@@ -39,6 +39,29 @@ def test_overlapping_pages_do_not_deliver_twice(project, service):
     assert len(service.received) == 3
 
 
+def test_a_page_prepared_ahead_still_drops_what_the_page_before_delivered(project, service):
+    """Page N+1 is mapped while page N is delivered, but deduplicated only after N is recorded."""
+    for n in range(5):
+        service.add(name=f"n{n}")
+    project.add_zap(memory_zap(trigger={"params": {"page_size": 2, "repeat": 1}}))
+    [run] = project.run_once()
+    assert (run.found, run.delivered, run.duplicates, run.pages) == (5, 5, 2, 3)
+    assert [item["to"] for item in service.received] == ["n0", "n1", "n2", "n3", "n4"]
+    assert service.sends == 5
+
+
+def test_a_page_is_sent_only_once_the_page_before_is_recorded(project, service):
+    """Preparing the next page ahead sends nothing: at most the page in flight is unrecorded."""
+    for n in range(6):
+        service.add(name=f"n{n}")
+    project.add_zap(memory_zap(trigger={"params": {"page_size": 2}}))
+    recorded_before_send: list[int] = []
+    service.before_send = lambda item: recorded_before_send.append(len(project.tasks()))
+    project.run_once()
+    # n0, n1 (page 1) with nothing recorded; n2, n3 after page 1's two tasks; then four.
+    assert recorded_before_send == [0, 0, 2, 2, 4, 4]
+
+
 def test_first_run_with_start_now_sets_a_baseline(project, service):
     service.add(name="old")
     project.add_zap(memory_zap(trigger={"start": "now"}))
