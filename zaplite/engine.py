@@ -71,6 +71,16 @@ def _crashed_here(holder: str) -> bool:
     return False
 
 
+class _KeptLease:
+    """A zap's lease that this engine keeps between runs, and when the store last confirmed it."""
+
+    __slots__ = ("confirmed",)
+
+    def __init__(self, confirmed: float) -> None:
+        self.confirmed = confirmed
+        """``time.monotonic()`` just before the statement that took or renewed the lease."""
+
+
 class RunRow:
     """The run's row in the store, written only once the run has something to record.
 
@@ -193,6 +203,10 @@ class Engine:
         self.stopping = asyncio.Event()
         self.quota_wait: dict[str, float] = {}
         self._lost_leases: set[str] = set()
+        self._keeping = False
+        self._kept: dict[str, _KeptLease] = {}
+        self._let_go_after_run: set[str] = set()
+        self._running: set[str] = set()
 
     async def _db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(function, *args, **kwargs)
@@ -203,8 +217,18 @@ class Engine:
         """Poll the zap once and deliver everything new, page by page."""
         started = time.monotonic()
         result = RunResult(zap.id)
-        paused_reason, auth_failures = await self._db(self.store.zap_flags, zap.id)
+        kept = self._holds(zap.id)
+        if kept or self.owner is None:
+            # The lease is ours already (or there are none): one read for all of it.
+            self._lost_leases.discard(zap.id)
+            start = await self._db(self.store.run_start, zap.id)
+            paused_reason, auth_failures = start.paused_reason, start.auth_failures
+        else:
+            start = None  # the cursor is read once the lease is taken
+            paused_reason, auth_failures = await self._db(self.store.zap_flags, zap.id)
         if paused_reason:
+            if kept:
+                await self._let_go(zap.id)
             result.status, result.message = "paused", paused_reason
             return result
         wait_until = self.quota_wait.get(zap.connection or "")
@@ -212,15 +236,24 @@ class Engine:
             result.status = "skipped"
             result.message = "waiting for the service's API quota to renew"
             return result
-        if self.owner and not await self._take_lease(zap.id):
-            result.status, result.message = "skipped", "another daemon is running this zap"
-            return result
-        self._lost_leases.discard(zap.id)
+        if start is None:
+            if not await self._take_lease(zap.id):
+                result.status, result.message = "skipped", "another daemon is running this zap"
+                return result
+            self._lost_leases.discard(zap.id)
+            cursor = await self._db(self.store.get_cursor, zap.id)
+        else:
+            cursor = start.cursor
         run = RunRow(self, zap.id)
-        heartbeat = asyncio.create_task(self._keep_lease(zap.id)) if self.owner else None
+        heartbeat = (
+            asyncio.create_task(self._keep_lease(zap.id))
+            if self.owner and not self._keeping  # a daemon renews all its leases at once
+            else None
+        )
         interrupted: BaseException | None = None
+        self._running.add(zap.id)
         try:
-            await self._poll_and_deliver(zap, run, result)
+            await self._poll_and_deliver(zap, run, result, cursor)
         except BaseException as error:
             await self._handle_failure(zap, result, error)
             if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
@@ -238,17 +271,19 @@ class Engine:
             if auth_failures:  # an idle run writes nothing it need not
                 await self._db(self.store.clear_auth_failures, zap.id)
         finally:
+            self._running.discard(zap.id)
             result.seconds = time.monotonic() - started
             if heartbeat is not None:
                 heartbeat.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await heartbeat
-            if run.id is not None or result.status != "ok":  # an idle poll records no run
+            idle = run.id is None and result.status == "ok"
+            if not idle:  # an idle poll records no run
                 await self._db(
                     self.store.finish_run, await run.get(), result.status, result.message
                 )
-            if self.owner:
-                await self._db(self.store.release_lease, zap.id, self.owner)
+            if self.owner and not (idle and self._keeps_after_run(zap.id)):
+                await self._let_go(zap.id)
         log.info("%s", result.line())
         if interrupted is not None:
             raise interrupted  # recorded as interrupted; cancellation still propagates
@@ -264,17 +299,132 @@ class Engine:
     async def _take_lease(self, zap_id: str) -> bool:
         """Take the zap's lease; also from a daemon of this machine that crashed holding it."""
         assert self.owner is not None
-        if await self._db(self.store.acquire_lease, zap_id, self.owner, self.lease_seconds):
-            return True
-        holder = await self._db(self.store.lease_holder, zap_id)
-        if holder is None or not _crashed_here(holder):
-            return False
-        log.warning("zap %s: taking over the lease of %s, which is not running", zap_id, holder)
-        return bool(
-            await self._db(
+        asked = time.monotonic()
+        taken = await self._db(self.store.acquire_lease, zap_id, self.owner, self.lease_seconds)
+        if not taken:
+            holder = await self._db(self.store.lease_holder, zap_id)
+            if holder is None or not _crashed_here(holder):
+                return False
+            log.warning("zap %s: taking over the lease of %s, which is not running", zap_id, holder)
+            asked = time.monotonic()
+            taken = await self._db(
                 self.store.acquire_lease, zap_id, self.owner, self.lease_seconds, replacing=holder
             )
-        )
+        if taken and self._keeping:
+            self._kept[zap_id] = _KeptLease(asked)
+        return bool(taken)
+
+    # ------------------------------------------------------------------ leases kept by a daemon
+
+    @contextlib.asynccontextmanager
+    async def keeping_leases(self) -> AsyncIterator[None]:
+        """Inside, a zap's lease is kept from one run to the next: the daemon's way.
+
+        A run then takes the lease only if this engine does not hold it yet, and keeps it
+        after an idle poll (nothing found, nothing failed); a run that recorded
+        something gives it up as before, so daemons sharing a store share the work
+        when there is some. One batched renewal every third of ``lease_seconds``
+        keeps every held lease alive (and stops, after its page, a run whose lease
+        another daemon took). On the way out the leases are released; a run still in
+        flight releases its own when it ends. Without an owner this does nothing.
+        """
+        if self.owner is None:
+            yield
+            return
+        self._keeping = True
+        renewer = asyncio.create_task(self._renew_kept())
+        try:
+            yield
+        finally:
+            self._keeping = False
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+            idle = [zap_id for zap_id in self._kept if zap_id not in self._running]
+            for zap_id in idle:
+                del self._kept[zap_id]
+            self._let_go_after_run.clear()
+            if idle:
+                try:
+                    await self._db(self.store.release_leases, self.owner, idle)
+                except Exception as error:  # they expire on their own
+                    log.warning(
+                        "could not release the leases of %d zap(s) (%s); they expire in %g s",
+                        len(idle),
+                        error,
+                        self.lease_seconds,
+                    )
+
+    async def release_leases(self, zap_ids: Iterable[str]) -> None:
+        """Give up the kept leases of ``zap_ids`` (zaps this daemon no longer runs).
+
+        A zap with a run in flight gives its lease up when that run ends.
+        """
+        now: list[str] = []
+        for zap_id in zap_ids:
+            if zap_id in self._running:
+                self._let_go_after_run.add(zap_id)
+            elif self._kept.pop(zap_id, None) is not None:
+                now.append(zap_id)
+        if now and self.owner is not None:
+            await self._db(self.store.release_leases, self.owner, now)
+
+    @property
+    def kept_leases(self) -> frozenset[str]:
+        """The zaps whose lease this engine keeps between runs."""
+        return frozenset(self._kept)
+
+    def _holds(self, zap_id: str) -> bool:
+        """Whether the zap's lease is kept here and was confirmed recently enough to trust.
+
+        The renewal confirms it every third of ``lease_seconds``; one not confirmed for
+        half of it (the store was slow, or failing) is taken again, which is also how
+        a lease another daemon took meanwhile is noticed before the run starts.
+        """
+        lease = self._kept.get(zap_id)
+        return lease is not None and time.monotonic() - lease.confirmed < self.lease_seconds / 2
+
+    def _keeps_after_run(self, zap_id: str) -> bool:
+        """Whether an idle run leaves the zap's lease held for the next run."""
+        return self._keeping and zap_id in self._kept and zap_id not in self._let_go_after_run
+
+    async def _let_go(self, zap_id: str) -> None:
+        """Release the zap's lease (if it is still ours) and forget it was kept."""
+        assert self.owner is not None
+        self._kept.pop(zap_id, None)
+        self._let_go_after_run.discard(zap_id)
+        await self._db(self.store.release_lease, zap_id, self.owner)
+
+    async def _renew_kept(self) -> None:
+        """Renew every kept lease in one transaction, every third of ``lease_seconds``."""
+        assert self.owner is not None
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            if not self._kept:
+                continue
+            snapshot = dict(self._kept)
+            asked = time.monotonic()
+            try:
+                still_ours = await self._db(
+                    self.store.renew_leases, self.owner, list(snapshot), self.lease_seconds
+                )
+            except Exception as error:  # a store hiccup: the next round tries again
+                log.warning("could not renew the leases of %d zap(s) (%s)", len(snapshot), error)
+                continue
+            for zap_id, lease in snapshot.items():
+                if self._kept.get(zap_id) is not lease:
+                    continue  # given up, or taken again, while the renewal ran
+                if zap_id in still_ours:
+                    lease.confirmed = asked
+                    continue
+                del self._kept[zap_id]
+                self._lost_leases.add(zap_id)
+                running = zap_id in self._running
+                log.warning(
+                    "zap %s: another daemon took the lease%s",
+                    zap_id,
+                    "; this run stops" if running else "",
+                )
 
     async def _keep_lease(self, zap_id: str) -> None:
         """Renew the lease while the run goes on, so that it never expires under a long page."""
@@ -333,8 +483,10 @@ class Engine:
                 f"{type(error).__name__}: {error}"
             )
 
-    async def _poll_and_deliver(self, zap: BoundZap, run: RunRow, result: RunResult) -> None:
-        cursor_box = {"cursor": await self._db(self.store.get_cursor, zap.id)}
+    async def _poll_and_deliver(
+        self, zap: BoundZap, run: RunRow, result: RunResult, cursor: Any
+    ) -> None:
+        cursor_box = {"cursor": cursor}
 
         async def poll_from_checkpoint() -> None:
             connection = await self.connections.get(zap.connection)

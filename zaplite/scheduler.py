@@ -1,7 +1,7 @@
 """The daemon: every enabled zap polled on its schedule with APScheduler, until SIGINT/SIGTERM.
 
 A zap never runs twice at once (``max_instances=1`` here, a lease in the store
-across daemons). On a signal the daemon stops scheduling, lets each run finish the
+across daemons; the daemon keeps a zap's lease between its idle runs). On a signal the daemon stops scheduling, lets each run finish the
 page in flight (a page is recorded whole or not at all), closes its connections and
 returns.
 
@@ -194,6 +194,11 @@ class Daemon:
             except Exception:  # a reload must never stop the daemon
                 log.exception("reloading the zap files failed; the running zaps are unchanged")
                 continue
+            if report.removed:  # another daemon may run them at once
+                try:
+                    await self.engine.release_leases(report.removed)
+                except Exception as error:  # they expire on their own
+                    log.warning("could not release the leases of removed zaps (%s)", error)
             if self.on_reload is not None:
                 self.on_reload(report)
 
@@ -219,28 +224,31 @@ class Daemon:
         for zap_id, zap in self.zaps.items():
             self._add_job(zap_id, zap)
         signals = self._install_signals() if install_signals else []
-        scheduler.start()
-        watcher = (
-            asyncio.create_task(self._watch_files())
-            if self.reload is not None and self.watch is not None
-            else None
-        )
-        try:
-            await self._stopped.wait()
-        finally:
-            # No new runs; let the runs in flight finish their page *before* the scheduler
-            # shuts down, because shutting down cancels the jobs it is still running.
-            scheduler.pause()
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
-            if self._running:
-                await asyncio.gather(*list(self._running), return_exceptions=True)
-            scheduler.shutdown(wait=False)
-            await self.engine.connections.close()
-            loop = asyncio.get_running_loop()
-            for signum in signals:
-                loop.remove_signal_handler(signum)
+        # Each zap's lease stays with this daemon between its idle runs, renewed in one
+        # batch, and is released when the daemon stops.
+        async with self.engine.keeping_leases():
+            scheduler.start()
+            watcher = (
+                asyncio.create_task(self._watch_files())
+                if self.reload is not None and self.watch is not None
+                else None
+            )
+            try:
+                await self._stopped.wait()
+            finally:
+                # No new runs; let the runs in flight finish their page *before* the
+                # scheduler shuts down, because shutting down cancels the jobs it still runs.
+                scheduler.pause()
+                if watcher is not None:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
+                if self._running:
+                    await asyncio.gather(*list(self._running), return_exceptions=True)
+                scheduler.shutdown(wait=False)
+                await self.engine.connections.close()
+                loop = asyncio.get_running_loop()
+                for signum in signals:
+                    loop.remove_signal_handler(signum)
         if self.fatal is not None:
             raise self.fatal
