@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,13 @@ from alembic.runtime.migration import MigrationContext
 from zaplite.errors import ConfigError
 from zaplite.store import NewTask, Store
 from zaplite.store.connect import create_store_engine, parse_url
-from zaplite.store.migrate import MIGRATIONS_DIR, alembic_config, current_revisions, head_revision
+from zaplite.store.migrate import (
+    HEAD_REVISION,
+    MIGRATIONS_DIR,
+    alembic_config,
+    current_revisions,
+    head_revision,
+)
 from zaplite.store.schema import metadata
 
 
@@ -143,3 +151,20 @@ def test_an_in_memory_store_works_across_threads() -> None:
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda n: store.start_run(f"z{n}"), range(4)))
         assert len(store.list_runs()) == 4
+
+
+def test_the_head_revision_constant_is_alembics_head() -> None:
+    assert head_revision() == HEAD_REVISION
+
+
+def test_opening_a_current_store_does_not_import_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/store.db"
+    Store(url).close()  # created and migrated: alembic is needed here
+    probe = (
+        "import sys; from zaplite.store import Store; "
+        f"Store({url!r}).close(); print('alembic' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "False"

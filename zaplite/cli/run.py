@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,8 +17,10 @@ from zaplite.cli.common import (
 )
 from zaplite.engine import RunResult
 from zaplite.errors import UsageError
-from zaplite.scheduler import Daemon, Reload
 from zaplite.workspace import Workspace, daemon_owner
+
+if TYPE_CHECKING:
+    from zaplite.scheduler import Reload
 
 __all__ = ["COMMANDS"]
 
@@ -82,6 +85,8 @@ def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]
     enabled = {k: v for k, v in workspace.zaps.items() if v.zap.enabled}
     if not enabled:
         raise UsageError(f"There are no enabled zaps in {workspace.config.settings.zaps_dir}.")
+    from zaplite.scheduler import Daemon  # APScheduler: only the daemon needs it
+
     engine = workspace.engine(owner=daemon_owner())
     daemon = Daemon(
         engine,

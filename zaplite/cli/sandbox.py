@@ -8,7 +8,7 @@ import signal
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -18,11 +18,12 @@ from zaplite.engine import RunResult
 from zaplite.errors import UsageError
 from zaplite.examples import copy_example_zaps
 from zaplite.gctune import tune_after_startup
-from zaplite.sandbox.activity import SalesActivity
-from zaplite.sandbox.session import Sandbox
-from zaplite.scheduler import Daemon
 from zaplite.workspace import Workspace, daemon_owner
 from zaplite.zapfile import Schedule
+
+if TYPE_CHECKING:  # the emulators are imported by the two commands only, not by every command
+    from zaplite.sandbox.activity import SalesActivity
+    from zaplite.sandbox.session import Sandbox
 
 __all__ = ["COMMANDS"]
 
@@ -73,6 +74,9 @@ def sandbox(
     folder: Path, salesforce_port: int, clevertap_port: int, activity: bool, every: float
 ) -> None:
     """Start local emulators of Salesforce and CleverTap with seeded data, for trying zaps without accounts."""
+    from zaplite.sandbox.activity import SalesActivity
+    from zaplite.sandbox.session import Sandbox
+
     _prepare_folder(folder)
     with Sandbox.start(salesforce_port=salesforce_port, clevertap_port=clevertap_port) as box:
         config = box.write_config(folder)
@@ -194,6 +198,8 @@ def _summary(box: Sandbox, workspace: Workspace) -> None:
 @click.option("-v", "--verbose", count=True, help="Log more.")
 def demo(folder: Path, keep_running: bool, every: float, verbose: int) -> None:
     """The main job on the embedded default: the three use cases against the built-in sandbox."""
+    from zaplite.sandbox.session import Sandbox
+
     setup_logging(verbose)
     _prepare_folder(folder)
     with Sandbox.start(salesforce_port=0, clevertap_port=0) as box:
@@ -218,6 +224,8 @@ def demo(folder: Path, keep_running: bool, every: float, verbose: int) -> None:
 
 
 async def _demo(box: Sandbox, workspace: Workspace, keep_running: bool, every: float) -> None:
+    from zaplite.sandbox.activity import SalesActivity
+
     engine = workspace.engine(owner=daemon_owner())
     activity = SalesActivity(box.salesforce, seed=42)
     try:
@@ -266,6 +274,8 @@ async def _keep_running(
     def show(result: RunResult) -> None:
         if result.found or result.status != "ok":
             console.print(result.line(), markup=False)
+
+    from zaplite.scheduler import Daemon
 
     daemon = Daemon(engine, workspace.zaps, on_result=show)
     console.print()

@@ -5,20 +5,27 @@ No ``alembic.ini`` is needed: the configuration is built here with
 it ships in the wheel). :func:`upgrade` runs on every :class:`Store` open: a new
 database gets the whole schema, an older one is upgraded in place, a current one
 is left alone, and one written by a newer release is refused.
+
+alembic is imported only when a database is not at :data:`HEAD_REVISION` already:
+the store is opened by every command, and importing alembic costs more than the
+rest of opening a current database.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from zaplite.store import schema
+from zaplite.store.connect import READ_ONLY
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = [
+    "HEAD_REVISION",
     "MIGRATIONS_DIR",
     "EmptyDatabase",
     "ForeignTables",
@@ -31,6 +38,9 @@ __all__ = [
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """The alembic script directory, inside the package."""
+
+HEAD_REVISION = "0001"
+"""The newest revision in ``migrations/versions`` (a test checks it against alembic's head)."""
 
 _VERSION_TABLE = "alembic_version"
 _LOCK_KEY = 0x7A61706C  # "zapl": serialises concurrent upgrades on PostgreSQL
@@ -58,6 +68,8 @@ class ForeignTables(Exception):
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
     """An alembic configuration for the packaged migrations, optionally bound to ``connection``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -65,7 +77,9 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The newest schema revision this release knows."""
+    """The newest schema revision this release knows, as alembic reads the scripts."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -90,6 +104,13 @@ def upgrade(engine: sa.Engine, *, create: bool = True) -> None:
     when there is no schema and ``create`` is false, and :class:`ForeignTables`
     when unstamped tables would collide with ours.
     """
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        if current_revisions(connection) == (HEAD_REVISION,):
+            return  # the usual case: nothing to do, and no need for alembic
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
     config = alembic_config()
     script = ScriptDirectory.from_config(config)
     known = {revision.revision for revision in script.walk_revisions()}
