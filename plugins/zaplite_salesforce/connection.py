@@ -45,6 +45,9 @@ class QueryPage:
 MAX_CONNECTIONS = 20
 """HTTP connections one Salesforce connection keeps open at most."""
 
+QUERY_URLS_KEPT = 4096
+"""How many parsed query URLs a connection keeps (an idle zap sends the same query each poll)."""
+
 
 def _retryable(error: BaseException) -> bool:
     return isinstance(error, RetryableError) and not isinstance(
@@ -74,6 +77,7 @@ class SalesforceClient:
         self._token: Token | None = None
         self._lock = asyncio.Lock()
         self._describe: dict[str, dict[str, Any]] = {}
+        self._query_urls: dict[tuple[str, str, tuple[tuple[str, str], ...]], httpx.URL] = {}
 
     # ------------------------------------------------------------------ token
 
@@ -166,22 +170,41 @@ class SalesforceClient:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response:
-        url = self._url(token, path)
+        url = self._request_url(token, path, params)
         all_headers = {"Authorization": f"Bearer {token.access_token}", **(headers or {})}
         try:
             async with self._gate:
-                response = await self.http.get(url, params=params, headers=all_headers)
+                response = await self.http.get(url, headers=all_headers)
         except httpx.TimeoutException:
             raise RetryableError(
                 f"Salesforce did not answer within {self.settings.timeout:g} s.", code="timeout"
             ) from None
         except httpx.TransportError as error:
             raise RetryableError(
-                f"Cannot reach Salesforce at {urlsplit(url).netloc} ({type(error).__name__}).",
+                f"Cannot reach Salesforce at {url.netloc.decode()} ({type(error).__name__}).",
                 code="connection",
             ) from None
         self._note(response)
         return response
+
+    def _request_url(self, token: Token, path: str, params: Mapping[str, str] | None) -> httpx.URL:
+        """The URL of a request, as httpx would build it from ``path`` and ``params``.
+
+        A query's URL is parsed once and kept: an idle zap sends the same SOQL at every
+        poll, and httpx's parsing and checking of a long query string costs more CPU
+        than the rest of the request. Pages after the first (``nextRecordsUrl``, no
+        params) are parsed each time, as they are never asked for twice.
+        """
+        if not params:
+            return httpx.URL(self._url(token, path))
+        key = (token.instance_url, path, tuple(params.items()))
+        url = self._query_urls.get(key)
+        if url is None:
+            if len(self._query_urls) >= QUERY_URLS_KEPT:
+                del self._query_urls[next(iter(self._query_urls))]  # the oldest
+            url = httpx.URL(self._url(token, path)).copy_merge_params(params)
+            self._query_urls[key] = url
+        return url
 
     def _url(self, token: Token, path: str) -> str:
         if path.startswith(("http://", "https://")):
