@@ -72,26 +72,33 @@ class Delivery:
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
         self._renderers: dict[int, Callable[[Any], Any]] = {}
 
+    @property
+    def first_action(self) -> int:
+        """The index of the zap's first action step (the number of steps if it has none)."""
+        return next(
+            (index for index, step in enumerate(self.zap.steps) if not step.is_filter),
+            len(self.zap.steps),
+        )
+
     def prepare_ahead(self, items: Sequence[WorkItem]) -> int:
         """Run, for a page not yet delivered, the steps that need no I/O; returns where to go on.
 
         That is the filters before the first action step, and the rendering and
         validation of that action's params. Nothing is sent, so the engine does this
         for page N+1 while page N is being sent and recorded, and a crash still
-        re-sends at most the page in flight. Pass the returned step index to
-        :meth:`run` as ``start``.
+        re-sends at most the page in flight. The items may be prepared in several
+        calls; each returns :attr:`first_action`, to pass to :meth:`run` as ``start``.
         """
-        for index, step in enumerate(self.zap.steps):
-            alive = [item for item in items if item.status is None]
-            if not alive:
-                return len(self.zap.steps)
-            if step.is_filter:
-                self._filter(step, alive)
-                continue
+        start = self.first_action
+        alive = [item for item in items if item.status is None]
+        for step in self.zap.steps[:start]:
+            self._filter(step, alive)
+            alive = [item for item in alive if item.status is None]
+        if start < len(self.zap.steps):
+            step = self.zap.steps[start]
             for item in alive:
                 item.ready = self.prepare(step, item)
-            return index
-        return len(self.zap.steps)
+        return start
 
     async def run(self, items: Sequence[WorkItem], start: int = 0) -> list[WorkItem]:
         """Take every item through the steps from ``start`` on; returns them with their status set."""

@@ -136,6 +136,10 @@ class StoreState:
                 await closer()
 
 
+_AHEAD_CHUNK = 200
+"""Records prepared ahead between two chances for the page being delivered to go on."""
+
+
 @dataclass(slots=True)
 class PreparedPage:
     """A trigger page with its records keyed and prepared up to their first action step."""
@@ -533,9 +537,12 @@ class Engine:
                     )
                 key_of = zap.trigger.key_of
                 items = [WorkItem(key=key_of(record), record=record) for record in page.records]
-                start = delivery.prepare_ahead(items) if items else 0
+                start = delivery.first_action
+                for at in range(0, len(items), _AHEAD_CHUNK):
+                    # In slices, so that the page being delivered is never kept waiting long.
+                    delivery.prepare_ahead(items[at : at + _AHEAD_CHUNK])
+                    await asyncio.sleep(0)
                 yield PreparedPage(page, items, start)
-                await asyncio.sleep(0)  # let the delivery of the page before run on
         finally:
             await pages.aclose()  # type: ignore[attr-defined]
 
