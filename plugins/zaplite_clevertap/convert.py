@@ -32,6 +32,7 @@ DATE_PREFIX = "$D_"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECONDS_FROM = 10**11
+_SECOND = timedelta(seconds=1)
 
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _TIME = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
@@ -114,7 +115,7 @@ def _number_seconds(number: Decimal) -> int:
 def _datetime_seconds(moment: datetime) -> int:
     if moment.tzinfo is None or moment.utcoffset() is None:
         moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(seconds=1)
+    return (moment - _EPOCH) // _SECOND
 
 
 def _parse_iso(text: str) -> datetime | None:
