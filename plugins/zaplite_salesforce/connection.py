@@ -78,6 +78,8 @@ class SalesforceClient:
         self._lock = asyncio.Lock()
         self._describe: dict[str, dict[str, Any]] = {}
         self._query_urls: dict[tuple[str, str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        self.plans: dict[Any, Any] = {}
+        """What polls were planned against this connection's cached describes (``polling.build_plan``)."""
 
     # ------------------------------------------------------------------ token
 

@@ -163,7 +163,36 @@ async def build_plan(
     also: Sequence[str] = (),
     overlap: timedelta = DEFAULT_OVERLAP,
 ) -> Plan:
-    """Check the names against describe and build the plan (``Id`` and ``ts_field`` added)."""
+    """Check the names against describe and build the plan (``Id`` and ``ts_field`` added).
+
+    A plan depends only on its arguments and on the object's describe, which the
+    connection caches for its whole life, so the connection keeps the plans too: a zap
+    builds the same plan at every poll.
+    """
+    key = (
+        object_name,
+        tuple(fields),
+        tuple((name, repr(value)) for name, value in where.items()),
+        ts_field,
+        tuple(also),
+        overlap,
+    )
+    plan = client.plans.get(key)
+    if plan is None:
+        plan = await _build_plan(client, object_name, fields, where, ts_field, also, overlap)
+        client.plans[key] = plan
+    return plan
+
+
+async def _build_plan(
+    client: SalesforceClient,
+    object_name: str,
+    fields: Sequence[str],
+    where: Mapping[str, Any],
+    ts_field: str,
+    also: Sequence[str],
+    overlap: timedelta,
+) -> Plan:
     describe = await describe_object(client, object_name)
     spelled_object = str(describe.get("name") or object_name)
     names: list[str] = []

@@ -60,3 +60,32 @@ async def test_the_kept_query_urls_are_bounded(org, client, monkeypatch) -> None
     assert len(client._query_urls) == 3
     kept = [dict(key[2])["q"] for key in client._query_urls]
     assert kept == [f"SELECT Id FROM Contact WHERE LastName = 'n{n}'" for n in (2, 3, 4)]
+
+
+async def test_a_zap_plans_its_query_once_per_connection(org, client, zap, monkeypatch) -> None:
+    from zaplite_salesforce import polling
+
+    resolved: list[str] = []
+    original = polling.resolve_field
+
+    async def counting(client, object_name: str, path: str):  # type: ignore[no-untyped-def]
+        resolved.append(path)
+        return await original(client, object_name, path)
+
+    monkeypatch.setattr(polling, "resolve_field", counting)
+    web = zap("new_record", client, start="all", object="Contact", where={"LeadSource": "Web"})
+    phone = zap("new_record", client, start="all", object="Contact", where={"LeadSource": "Phone"})
+    created = org.emu.create("Contact", {"LastName": "Match", "LeadSource": "Web"})
+    for _ in range(3):
+        await web.poll()
+    once = len(resolved)
+    assert once > 0
+    await phone.poll()
+    assert len(resolved) == 2 * once, "another where is another plan"
+    for _ in range(3):
+        await phone.poll()
+        await web.poll()
+    assert len(resolved) == 2 * once, "each plan was built once"
+    assert [record["Id"] for record in web.delivered] == [created["Id"]]
+    assert phone.delivered == []
+    assert len(client.plans) == 2
