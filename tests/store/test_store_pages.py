@@ -211,3 +211,17 @@ def test_reset_zap_forgets_cursor_keys_state_but_not_history(store: Store) -> No
     assert store.get_state("z", ["s"]) == {}
     assert len(store.list_tasks(zap_id="z")) == 1 and len(store.list_runs("z")) == 1
     assert store.get_cursor("y") == 9 and store.known_keys("y", ["a"]) == {"a"}
+
+
+def test_the_raw_insert_text_takes_only_the_tables_own_columns() -> None:
+    from zaplite.store import bulk
+
+    table = bulk.raw_keys("sqlite")
+    assert bulk.sqlite_insert(table, ["zap_id", "key"], positional=True) == (
+        'INSERT INTO "zap_keys" ("zap_id", "key") VALUES (?, ?)'
+    )
+    assert bulk.sqlite_insert(table, ["zap_id"], conflict_ignored_on=("zap_id", "key")) == (
+        'INSERT INTO "zap_keys" ("zap_id") VALUES (:zap_id) ON CONFLICT (zap_id, key) DO NOTHING'
+    )
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        bulk.sqlite_insert(table, ["zap_id", "nope"])

@@ -3,7 +3,7 @@
 A page brings a thousand tasks and a thousand keys. Run through the ordinary
 tables, SQLAlchemy would call a Python type processor for every JSON and
 timestamp value of every row. Here the values are prepared once in Python
-(JSON serialised by the store's serialiser, the page's one timestamp converted
+(JSON serialised with :mod:`zaplite.jsoncodec`, the page's one timestamp converted
 once) and inserted through *raw* copies of the tables whose column types do no
 per-row processing. The SQL is still compiled by SQLAlchemy for the dialect.
 """
@@ -19,9 +19,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
 from zaplite.store import schema
-from zaplite.store.connect import dumps
 
-__all__ = ["RawJSON", "json_text", "raw_keys", "raw_tasks", "sqlite_insert", "stored_time"]
+__all__ = ["RawJSON", "raw_keys", "raw_tasks", "sqlite_insert", "stored_time"]
 
 
 class RawJSON(sa.TypeDecorator[str]):
@@ -82,17 +81,25 @@ def raw_keys(dialect: str) -> sa.Table:
 
 
 def sqlite_insert(
-    table: sa.Table, columns: Iterable[str], *, conflict_ignored_on: Sequence[str] = ()
+    table: sa.Table,
+    columns: Iterable[str],
+    *,
+    conflict_ignored_on: Sequence[str] = (),
+    positional: bool = False,
 ) -> str:
-    """``INSERT`` text with named parameters, for ``exec_driver_sql`` on SQLite.
+    """``INSERT`` text for ``exec_driver_sql`` on SQLite: named parameters, or ``?`` ones.
 
     SQLAlchemy turns every row's dict into the driver's parameters one by one (a fifth
-    of a page's commit); sqlite3 takes the dicts as they are. The column names come
-    from the table's own rows, never from data.
+    of a page's commit); sqlite3 takes the rows as they are: dicts by name, or, with
+    ``positional``, tuples in ``columns`` order (faster again). The column names come
+    from the table's own columns, never from data.
     """
-    names = [name for name in columns if name in table.c]
+    names = list(columns)
+    unknown = [name for name in names if name not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column {unknown[0]!r}")
     quoted = ", ".join(f'"{name}"' for name in names)
-    params = ", ".join(f":{name}" for name in names)
+    params = ", ".join("?" if positional else f":{name}" for name in names)
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({params})'
     if conflict_ignored_on:
         sql += f" ON CONFLICT ({', '.join(conflict_ignored_on)}) DO NOTHING"
@@ -107,8 +114,3 @@ def stored_time(value: datetime | None, dialect: str) -> Any:
     if dialect == "postgresql":
         return value
     return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def json_text(value: Any) -> str:
-    """Serialise one JSON value the way the store's engine would."""
-    return dumps(value)

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from zaplite import jsoncodec
 from zaplite.errors import ConfigError, UsageError
 from zaplite.store import bulk, migrate
 from zaplite.store.connect import (
@@ -49,6 +50,20 @@ __all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "RUN_STATUSES", "NotFound", "Sto
 
 DEFAULT_MAX_KEYS_PER_ZAP = 500_000
 """How many dedup keys a zap keeps at most (the oldest go first)."""
+
+_TASK_COLUMNS = (
+    "zap_id",
+    "run_id",
+    "record_key",
+    "record",
+    "status",
+    "steps",
+    "error",
+    "attempts",
+    "created_at",
+    "updated_at",
+)
+"""The columns of a new task row, in the order :meth:`Store._task_rows` gives them."""
 
 CHUNK = 500
 """Largest ``IN (...)`` list sent in one query."""
@@ -340,24 +355,24 @@ class Store:
         task_rows = self._task_rows(zap_id, run_id, tasks, now)
         unique_keys = list(dict.fromkeys(keys))
         stamp = bulk.stored_time(watermark, self._dialect)
-        key_rows = [{"zap_id": zap_id, "key": key, "watermark": stamp} for key in unique_keys]
         with self._write() as connection:
             ids = self._insert_tasks(connection, task_rows)
-            if key_rows and self._dialect == "sqlite":
+            if unique_keys and self._dialect == "sqlite":
                 connection.exec_driver_sql(
                     bulk.sqlite_insert(
                         bulk.raw_keys(self._dialect),
-                        key_rows[0],
+                        ("zap_id", "key", "watermark"),
                         conflict_ignored_on=("zap_id", "key"),
+                        positional=True,
                     ),
-                    key_rows,  # type: ignore[arg-type]
+                    [(zap_id, key, stamp) for key in unique_keys],  # type: ignore[arg-type]
                 )
-            elif key_rows:
+            elif unique_keys:
                 connection.execute(
                     self._insert(bulk.raw_keys(self._dialect)).on_conflict_do_nothing(
                         index_elements=["zap_id", "key"]
                     ),
-                    key_rows,
+                    [{"zap_id": zap_id, "key": key, "watermark": stamp} for key in unique_keys],
                 )
             if save_cursor:
                 connection.execute(
@@ -372,7 +387,7 @@ class Store:
                         zap_keys.c.zap_id == zap_id, zap_keys.c.watermark < forget_before
                     )
                 )
-            if key_rows:
+            if unique_keys:
                 self._trim_keys(connection, zap_id)
             if run_id is not None and tasks:
                 self._count_into_run(connection, run_id, tasks)
@@ -380,26 +395,33 @@ class Store:
 
     def _task_rows(
         self, zap_id: str, run_id: int | None, new: Sequence[NewTask], now: datetime
-    ) -> list[dict[str, Any]]:
-        """The rows of ``new`` tasks for the raw ``tasks`` table (JSON already serialised)."""
-        stamp = bulk.stored_time(now, self._dialect)
-        return [
-            {
-                "zap_id": zap_id,
-                "run_id": run_id,
-                "record_key": task.record_key,
-                "record": bulk.json_text(task.record),
-                "status": task.status,
-                "steps": bulk.json_text(task.steps),
-                "error": task.error,
-                "attempts": task.attempts,
-                "created_at": stamp,
-                "updated_at": stamp,
-            }
-            for task in new
-        ]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of ``new`` tasks in :data:`_TASK_COLUMNS` order, JSON already serialised.
 
-    def _insert_tasks(self, connection: sa.Connection, rows: list[dict[str, Any]]) -> list[int]:
+        Tuples, not dicts: sqlite3 binds them by position, a fifth faster than by name.
+        """
+        stamp = bulk.stored_time(now, self._dialect)
+        dumps = jsoncodec.dumps
+        try:
+            return [
+                (
+                    zap_id,
+                    run_id,
+                    task.record_key,
+                    dumps(task.record),
+                    task.status,
+                    dumps(task.steps),
+                    task.error,
+                    task.attempts,
+                    stamp,
+                    stamp,
+                )
+                for task in new
+            ]
+        except (TypeError, ValueError) as exc:
+            raise NotJSONCompatible(f"A value to store is not JSON-compatible ({exc}).") from None
+
+    def _insert_tasks(self, connection: sa.Connection, rows: list[tuple[Any, ...]]) -> list[int]:
         """Bulk-insert task rows (one ``executemany``); returns their ids in the order given.
 
         ``RETURNING`` in parameter order would make SQLAlchemy insert row by row on
@@ -411,19 +433,22 @@ class Store:
         if not rows:
             return []
         table = bulk.raw_tasks(self._dialect)
-        if self._dialect == "postgresql":
-            ids = sorted(connection.execute(_NEXT_TASK_IDS, {"n": len(rows)}).scalars())
-            for row, task_id in zip(rows, ids, strict=True):
-                row["id"] = task_id
-            connection.execute(sa.insert(table), rows)
-            return ids
         if self._dialect == "sqlite":
-            connection.exec_driver_sql(bulk.sqlite_insert(table, rows[0]), rows)  # type: ignore[arg-type]
+            connection.exec_driver_sql(
+                bulk.sqlite_insert(table, _TASK_COLUMNS, positional=True), rows
+            )  # type: ignore[arg-type]
             # The rowids given out in this transaction are consecutive (nothing else
             # writes, and no row of this transaction is deleted): the newest len(rows).
             last = connection.execute(sa.select(sa.func.max(tasks.c.id))).scalar_one()
             return list(range(last - len(rows) + 1, last + 1))
-        connection.execute(sa.insert(table), rows)
+        named = [dict(zip(_TASK_COLUMNS, row, strict=True)) for row in rows]
+        if self._dialect == "postgresql":
+            ids = sorted(connection.execute(_NEXT_TASK_IDS, {"n": len(rows)}).scalars())
+            for row, task_id in zip(named, ids, strict=True):
+                row["id"] = task_id
+            connection.execute(sa.insert(table), named)
+            return ids
+        connection.execute(sa.insert(table), named)
         newest = sa.select(tasks.c.id).order_by(tasks.c.id.desc()).limit(len(rows))
         return sorted(connection.execute(newest).scalars())
 
