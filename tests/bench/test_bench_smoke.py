@@ -71,3 +71,11 @@ def test_latency_sees_every_created_contact_arrive() -> None:
     [header, row] = header_cells(out)
     assert header[:3] == ["schedule", "created", "arrived"]
     assert row[1] == row[2] and int(row[1]) > 0
+
+
+def test_page_timeline_splits_every_page_into_its_stages() -> None:
+    out = run_script("page_timeline.py", "--records", "4500")
+    rows = {row[0]: row for row in header_cells(out)}
+    assert {"dedup lookup", "record the page", "wait for the uploads", "sum"} <= set(rows)
+    assert float(rows["record the page"][2]) > 0
+    assert "4,500 records, 3 pages with new records" in out
