@@ -225,7 +225,10 @@ class Engine:
         if kept or self.owner is None:
             # The lease is ours already (or there are none): one read for all of it.
             self._lost_leases.discard(zap.id)
-            start = await self._db(self.store.run_start, zap.id)
+            if self.store.quick_reads:  # a local key lookup: cheaper than a thread hop
+                start = self.store.run_start(zap.id)
+            else:
+                start = await self._db(self.store.run_start, zap.id)
             paused_reason, auth_failures = start.paused_reason, start.auth_failures
         else:
             start = None  # the cursor is read once the lease is taken

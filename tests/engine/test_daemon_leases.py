@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,7 @@ class Calls:
 
     def __init__(self, store: Store, *names: str) -> None:
         self.counts: Counter[str] = Counter()
+        self.threads: set[str] = set()
         self.args: dict[str, list[tuple[Any, ...]]] = {name: [] for name in names}
         for name in names:
             setattr(store, name, self._wrap(name, getattr(store, name)))
@@ -41,6 +43,7 @@ class Calls:
         def counted(*args: Any, **kwargs: Any) -> Any:
             self.counts[name] += 1
             self.args[name].append(args)
+            self.threads.add(threading.current_thread().name)
             return method(*args, **kwargs)
 
         return counted
@@ -76,6 +79,7 @@ def test_a_daemon_keeps_its_lease_between_idle_runs_and_releases_it_on_stop(
     workspace = project.workspace
     store = workspace.store
     calls = Calls(store, "acquire_lease", "release_lease", "release_leases")
+    starts = Calls(store, "run_start")
     engine = workspace.engine(owner="daemon-a")
     daemon = Daemon(engine, workspace.zaps)
 
@@ -96,6 +100,9 @@ def test_a_daemon_keeps_its_lease_between_idle_runs_and_releases_it_on_stop(
 
     asyncio.run(scenario())
     assert calls.args["release_leases"] == [("daemon-a", ["z"])], "released in one batch"
+    assert starts.counts["run_start"] >= 4, "a run holding its lease reads the store once"
+    main = threading.main_thread().name
+    assert starts.threads == {main}, "a local SQLite read is made on the event loop"
     assert store.lease_holder("z") is None
     assert store.acquire_lease("z", "daemon-b", 60), "another daemon may take it at once"
 

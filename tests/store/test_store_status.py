@@ -130,6 +130,13 @@ def test_run_start_reads_flags_and_cursor_at_once(store: Store) -> None:
     assert store.run_start("other") == RunStart("paused, never polled", 0, None)
 
 
+def test_quick_reads_only_on_a_local_sqlite_file(store: Store, backend: str) -> None:
+    """A local SQLite file may be read on the event loop; a server or a shared memory db not."""
+    assert store.quick_reads is (backend == "sqlite")
+    with Store("sqlite://") as memory:
+        assert memory.quick_reads is False
+
+
 def test_only_one_of_many_racing_owners_gets_the_lease(store_url: str) -> None:
     stores = [Store(store_url) for _ in range(2)]  # two daemons sharing one database
     try:

@@ -138,6 +138,15 @@ class Store:
                 raise ConfigError(path, FIELD, problem)
         self._engine = create_store_engine(parsed)
         self._dialect = self._engine.dialect.name
+        self.quick_reads: bool = path is not None
+        """Whether a key lookup here is a read of a local SQLite file in WAL mode.
+
+        Such a read takes tens of microseconds and does not wait for writers, so the
+        engine may make a run's first read (:meth:`run_start`) on its event loop rather
+        than hand it to a worker thread, which costs more than the read. PostgreSQL (a
+        network round trip) and in-memory SQLite (one connection shared by the
+        threads) are never read that way.
+        """
         try:
             migrate.upgrade(self._engine, create=create)
         except migrate.NewerDatabase as exc:
