@@ -63,10 +63,28 @@ class RetryPolicy:
         function: Callable[[], Awaitable[T]],
         on_retry: Callable[[BaseException, int], None] | None = None,
     ) -> T:
-        """Await ``function()`` until it succeeds, a non-transient error, or the attempts run out."""
+        """Await ``function()`` until it succeeds, a non-transient error, or the attempts run out.
+
+        The first attempt is made directly: most calls succeed at once (an idle daemon
+        makes dozens a second), and setting tenacity up costs more than such a call.
+        Only a transient fault brings tenacity in, with that fault as its first attempt,
+        so the waits, the ``on_retry`` notes and the number of attempts are the same.
+        """
+        try:
+            return await function()
+        except BaseException as error:
+            if self.attempts <= 1 or not is_transient(error):
+                raise
+            first: list[BaseException] = [error]
+
+        async def again() -> T:
+            if first:
+                raise first.pop()
+            return await function()
+
         async for attempt in self.retrying(on_retry):
             with attempt:
-                return await function()
+                return await again()
         raise AssertionError("unreachable")  # pragma: no cover
 
 
