@@ -122,17 +122,34 @@ class SalesforceClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """GET ``path`` on the instance and return the JSON body (retried when transient)."""
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(max(1, self.retry_attempts)),
-            wait=wait_exponential(multiplier=self.retry_wait, max=4),
-            retry=retry_if_exception(_retryable),
-            reraise=True,
-        )
+        """GET ``path`` on the instance and return the JSON body (retried when transient).
+
+        The first try is a plain await (setting tenacity up costs more than an idle
+        poll's request); a transient fault brings tenacity in with that fault as its
+        first attempt, so the waits and the number of tries are unchanged.
+        """
         try:
+            try:
+                return await self._get_once(path, params, headers)
+            except BaseException as error:
+                if self.retry_attempts <= 1 or not _retryable(error):
+                    raise
+                first: list[BaseException] = [error]
+
+            async def again() -> Any:
+                if first:
+                    raise first.pop()
+                return await self._get_once(path, params, headers)
+
+            retrying = AsyncRetrying(
+                stop=stop_after_attempt(max(1, self.retry_attempts)),
+                wait=wait_exponential(multiplier=self.retry_wait, max=4),
+                retry=retry_if_exception(_retryable),
+                reraise=True,
+            )
             async for attempt in retrying:
                 with attempt:
-                    return await self._get_once(path, params, headers)
+                    return await again()
         except PluginError as error:
             raise self._scrubbed(error) from None
         raise AssertionError("unreachable")  # pragma: no cover

@@ -7,6 +7,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
+from zaplite.errors import RetryableError
+
 pytestmark = pytest.mark.anyio
 
 
@@ -89,3 +91,16 @@ async def test_a_zap_plans_its_query_once_per_connection(org, client, zap, monke
     assert [record["Id"] for record in web.delivered] == [created["Id"]]
     assert phone.delivered == []
     assert len(client.plans) == 2
+
+
+async def test_a_request_tried_again_after_transient_faults_counts_its_tries(org, client) -> None:
+    """The first try is made without tenacity; the tries after a fault are the same."""
+    org.emu.fail_next(2, 503, path_contains="/query")
+    pages = [page async for page in client.query("SELECT Id FROM Contact")]
+    assert len(pages) == 1 and pages[0].records == []
+    assert len(org.paths("/query")) == 3
+    org.emu.fail_next(client.retry_attempts, 503, path_contains="/query")
+    with pytest.raises(RetryableError):
+        async for _page in client.query("SELECT Id FROM Contact"):
+            pass
+    assert len(org.paths("/query")) == 3 + client.retry_attempts
