@@ -10,7 +10,9 @@ Two kinds of zap, each in its own run of ``zaplite run`` (the daemon, in a child
 
 Measured: start-up (spawn to "zaplite is running", and to every zap's first run
 recorded), then the daemon's CPU over ``--window`` seconds as % of one core, the runs
-it made in that window, and the emulator's CPU (not counted against zaplite).
+it made in that window, its CPU per run (the figure to compare: how many runs fall in
+the window depends on where the jittered ticks land), and the emulator's CPU (not
+counted against zaplite).
 
 ``python bench/scheduler_idle.py [--zaps 1000] [--every 30] [--window 60] [--kinds salesforce,trivial]``
 """
@@ -148,6 +150,7 @@ def _run_daemon(
         "window": window,
         "cpu_percent": cpu_used / window * 100,
         "runs": runs,
+        "cpu_ms_per_run": cpu_used / runs * 1000 if runs else float("nan"),
         "sf_requests": sf_requests,
         "sf_cpu_percent": sf_cpu / window * 100,
         "rss_mb": rss_kb / 1024,
@@ -174,6 +177,7 @@ def render(rows: list[dict[str, Any]]) -> str:
             "window s",
             "daemon CPU % of a core",
             "runs in window",
+            "CPU ms per run",
             "SF requests",
             "SF emulator CPU %",
             "RSS MB",
@@ -188,6 +192,7 @@ def render(rows: list[dict[str, Any]]) -> str:
                 f"{row['window']:g}",
                 f"{row['cpu_percent']:.1f}",
                 f"{row['runs']:,}",
+                f"{row['cpu_ms_per_run']:.2f}",
                 f"{row['sf_requests']:,}",
                 f"{row['sf_cpu_percent']:.1f}",
                 f"{row['rss_mb']:.0f}",
