@@ -13,7 +13,7 @@ import tenacity
 
 from zaplite.errors import RetryableError
 
-__all__ = ["RetryPolicy", "StoppableRetry", "is_transient"]
+__all__ = ["RetryPolicy", "StoppableRetry", "first_try_then", "is_transient"]
 
 T = TypeVar("T")
 
@@ -21,6 +21,36 @@ T = TypeVar("T")
 def is_transient(error: BaseException) -> bool:
     """Whether ``error`` is a fault worth retrying: a plugin's RetryableError or a network error."""
     return isinstance(error, RetryableError | httpx.TransportError | ConnectionError | TimeoutError)
+
+
+async def first_try_then(
+    function: Callable[[], Awaitable[T]],
+    retrying: Callable[[], Any],
+    retryable: Callable[[BaseException], bool],
+) -> T:
+    """Await ``function()``; only if it fails with a ``retryable`` error, go on with tenacity.
+
+    Most calls succeed at once (an idle daemon makes dozens a second), and setting a
+    tenacity ``AsyncRetrying`` up costs more than such a call. The first failure is
+    handed to the ``retrying()`` object as its first attempt, so its waits, notes and
+    number of attempts are what they would have been.
+    """
+    try:
+        return await function()
+    except BaseException as error:
+        if not retryable(error):
+            raise
+        first: list[BaseException] = [error]
+
+    async def again() -> T:
+        if first:
+            raise first.pop()
+        return await function()
+
+    async for attempt in retrying():
+        with attempt:
+            return await again()
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -65,27 +95,9 @@ class RetryPolicy:
     ) -> T:
         """Await ``function()`` until it succeeds, a non-transient error, or the attempts run out.
 
-        The first attempt is made directly: most calls succeed at once (an idle daemon
-        makes dozens a second), and setting tenacity up costs more than such a call.
-        Only a transient fault brings tenacity in, with that fault as its first attempt,
-        so the waits, the ``on_retry`` notes and the number of attempts are the same.
+        The first attempt is made directly (see :func:`first_try_then`).
         """
-        try:
-            return await function()
-        except BaseException as error:
-            if self.attempts <= 1 or not is_transient(error):
-                raise
-            first: list[BaseException] = [error]
-
-        async def again() -> T:
-            if first:
-                raise first.pop()
-            return await function()
-
-        async for attempt in self.retrying(on_retry):
-            with attempt:
-                return await again()
-        raise AssertionError("unreachable")  # pragma: no cover
+        return await first_try_then(function, lambda: self.retrying(on_retry), is_transient)
 
 
 @dataclass(frozen=True)

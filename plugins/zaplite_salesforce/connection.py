@@ -25,6 +25,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from zaplite import jsoncodec
 from zaplite.errors import AuthError, PluginError, RateLimited, RetryableError
 from zaplite.httpresponses import release
+from zaplite.retry import first_try_then
 from zaplite_salesforce.auth import Token, fetch_token
 from zaplite_salesforce.errors import QueryLocatorExpired, SessionExpired, error_for_response
 from zaplite_salesforce.limits import LimitInfo, parse_limit_info
@@ -124,32 +125,20 @@ class SalesforceClient:
     ) -> Any:
         """GET ``path`` on the instance and return the JSON body (retried when transient).
 
-        The first try is a plain await (setting tenacity up costs more than an idle
-        poll's request); a transient fault brings tenacity in with that fault as its
-        first attempt, so the waits and the number of tries are unchanged.
+        The first try is a plain await (:func:`zaplite.retry.first_try_then`): setting
+        tenacity up costs more than an idle poll's request.
         """
         try:
-            try:
-                return await self._get_once(path, params, headers)
-            except BaseException as error:
-                if self.retry_attempts <= 1 or not _retryable(error):
-                    raise
-                first: list[BaseException] = [error]
-
-            async def again() -> Any:
-                if first:
-                    raise first.pop()
-                return await self._get_once(path, params, headers)
-
-            retrying = AsyncRetrying(
-                stop=stop_after_attempt(max(1, self.retry_attempts)),
-                wait=wait_exponential(multiplier=self.retry_wait, max=4),
-                retry=retry_if_exception(_retryable),
-                reraise=True,
+            return await first_try_then(
+                lambda: self._get_once(path, params, headers),
+                lambda: AsyncRetrying(
+                    stop=stop_after_attempt(max(1, self.retry_attempts)),
+                    wait=wait_exponential(multiplier=self.retry_wait, max=4),
+                    retry=retry_if_exception(_retryable),
+                    reraise=True,
+                ),
+                _retryable,
             )
-            async for attempt in retrying:
-                with attempt:
-                    return await again()
         except PluginError as error:
             raise self._scrubbed(error) from None
         raise AssertionError("unreachable")  # pragma: no cover
