@@ -287,35 +287,20 @@ def compile_template(value: Any) -> Callable[[Mapping[str, Any]], Any]:
 def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
     """A function of the context giving the value at ``path`` (``_MISSING`` when missing).
 
-    Paths of two or three segments through plain dicts (``trigger.Email``,
-    ``steps.profile.status``) are looked up directly; anything else (lists, other
-    mappings, a missing part) takes :func:`_lookup`, which gives the same answer.
+    Through plain dicts (``trigger.Email``, ``steps.profile.status``) it looks the
+    segments up directly; anything else on the way (a list, another mapping) takes
+    :func:`_lookup`, which gives the same answer.
     """
-    if len(path) == 2:
-        first, second = path
 
-        def get2(context: Any) -> Any:
-            if type(context) is dict:
-                inner = context.get(first, _MISSING)
-                if type(inner) is dict:
-                    return inner.get(second, _MISSING)
-            return _lookup(context, path)
+    def get(context: Any) -> Any:
+        current = context
+        for segment in path:
+            if type(current) is not dict:
+                return _lookup(context, path)
+            current = current.get(segment, _MISSING)
+        return current
 
-        return get2
-    if len(path) == 3:
-        first, second, third = path
-
-        def get3(context: Any) -> Any:
-            if type(context) is dict:
-                inner = context.get(first, _MISSING)
-                if type(inner) is dict:
-                    inner = inner.get(second, _MISSING)
-                    if type(inner) is dict:
-                        return inner.get(third, _MISSING)
-            return _lookup(context, path)
-
-        return get3
-    return lambda context: _lookup(context, path)
+    return get
 
 
 def _walk_strings(value: Any, where: str) -> typing.Iterator[tuple[str, str]]:
