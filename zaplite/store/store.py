@@ -20,7 +20,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from zaplite import jsoncodec
 from zaplite.errors import ConfigError, UsageError
 from zaplite.store import bulk, migrate
 from zaplite.store.connect import (
@@ -29,6 +28,7 @@ from zaplite.store.connect import (
     NotJSONCompatible,
     create_store_engine,
     display_url,
+    dumps,
     location,
     parse_url,
     sqlite_path,
@@ -410,25 +410,21 @@ class Store:
         Tuples, not dicts: sqlite3 binds them by position, a fifth faster than by name.
         """
         stamp = bulk.stored_time(now, self._dialect)
-        dumps = jsoncodec.dumps
-        try:
-            return [
-                (
-                    zap_id,
-                    run_id,
-                    task.record_key,
-                    dumps(task.record),
-                    task.status,
-                    dumps(task.steps),
-                    task.error,
-                    task.attempts,
-                    stamp,
-                    stamp,
-                )
-                for task in new
-            ]
-        except (TypeError, ValueError) as exc:
-            raise NotJSONCompatible(f"A value to store is not JSON-compatible ({exc}).") from None
+        return [
+            (
+                zap_id,
+                run_id,
+                task.record_key,
+                dumps(task.record),
+                task.status,
+                dumps(task.steps),
+                task.error,
+                task.attempts,
+                stamp,
+                stamp,
+            )
+            for task in new
+        ]
 
     def _insert_tasks(self, connection: sa.Connection, rows: list[tuple[Any, ...]]) -> list[int]:
         """Bulk-insert task rows (one ``executemany``); returns their ids in the order given.
@@ -443,9 +439,8 @@ class Store:
             return []
         table = bulk.raw_tasks(self._dialect)
         if self._dialect == "sqlite":
-            connection.exec_driver_sql(
-                bulk.sqlite_insert(table, _TASK_COLUMNS, positional=True), rows
-            )  # type: ignore[arg-type]
+            insert = bulk.sqlite_insert(table, _TASK_COLUMNS, positional=True)
+            connection.exec_driver_sql(insert, rows)  # type: ignore[arg-type]
             # The rowids given out in this transaction are consecutive (nothing else
             # writes, and no row of this transaction is deleted): the newest len(rows).
             last = connection.execute(sa.select(sa.func.max(tasks.c.id))).scalar_one()
