@@ -29,9 +29,11 @@ __all__ = [
     "REPO",
     "Emulator",
     "Measured",
+    "child_env",
     "config_text",
     "contact",
     "contact_zap",
+    "daemon",
     "emulator",
     "load_contacts",
     "process_cpu",
@@ -202,18 +204,48 @@ class Measured:
     stderr: str
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without ``ZAPLITE_*`` variables, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
+    env.update(extra or {})
+    return env
+
+
+@contextmanager
+def daemon(
+    folder: Path, *, env: dict[str, str] | None = None, stop_timeout: float = 30
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``zaplite run`` in ``folder`` as a child, output in ``daemon.out``/``daemon.err``; stopped on exit."""
+    with (folder / "daemon.out").open("wb") as out, (folder / "daemon.err").open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "zaplite", "run"],
+            cwd=folder,
+            env=child_env(env),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            yield process
+        finally:
+            stop_process(process, timeout=stop_timeout)
+
+
 def run_measured(
     args: Sequence[str], *, cwd: Path, timeout: float = 1800, env: dict[str, str] | None = None
 ) -> Measured:
     """Run ``args`` as a child; its wall time, user+sys CPU and peak RSS (from ``wait4``)."""
     out_path = cwd / ".bench-stdout"
     err_path = cwd / ".bench-stderr"
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
-    child_env.update(env or {})
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(
-            list(args), cwd=cwd, env=child_env, stdout=out, stderr=err, stdin=subprocess.DEVNULL
+            list(args),
+            cwd=cwd,
+            env=child_env(env),
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
         )
         deadline = started + timeout
         try:

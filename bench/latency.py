@@ -15,10 +15,8 @@ at most the resolution (50 ms).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,8 +29,8 @@ from harness import (
     ACCOUNT_ID,
     contact,
     contact_zap,
+    daemon,
     emulator,
-    stop_process,
     table,
     write_project,
 )
@@ -75,21 +73,9 @@ def measure(duration: float, rate: float, resolution: float, work: Path) -> dict
     ):
         zap = contact_zap("latency", every="1s", start="now")
         folder = write_project(work / "latency", sf, ct, [zap], log_file="daemon.log")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
-        with (folder / "daemon.out").open("wb") as out, (folder / "daemon.err").open("wb") as err:
-            daemon = subprocess.Popen(
-                [sys.executable, "-m", "zaplite", "run"],
-                cwd=folder,
-                env=env,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-            )
-            try:
-                _wait_first_run(folder / "daemon.log", daemon)
-                return _observe(sf.url, ct.url, duration, rate, resolution)
-            finally:
-                stop_process(daemon, timeout=30)
+        with daemon(folder) as process:
+            _wait_first_run(folder / "daemon.log", process)
+            return _observe(sf.url, ct.url, duration, rate, resolution)
 
 
 def _wait_first_run(out: Path, daemon: subprocess.Popen[bytes], timeout: float = 60) -> None:

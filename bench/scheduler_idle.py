@@ -20,7 +20,6 @@ counted against zaplite).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -34,9 +33,9 @@ from harness import (
     REPO,
     Emulator,
     contact_zap,
+    daemon,
     emulator,
     process_cpu,
-    stop_process,
     table,
     write_project,
 )
@@ -100,23 +99,12 @@ def measure(kind: str, count: int, every: int, window: float, work: Path) -> dic
 def _run_daemon(
     kind: str, folder: Path, sf: Emulator, count: int, every: int, window: float
 ) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
-    env["ZAPLITE_PLUGINS_DIR"] = str(REPO / "bench" / "plugins")
     log_path = folder / "daemon.log"
-    out_path = folder / "daemon.out"
-    out = out_path.open("wb")
     err_path = folder / "daemon.err"
-    err = err_path.open("wb")
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zaplite", "run"],
-        cwd=folder,
-        env=env,
-        stdout=out,
-        stderr=err,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
+    with daemon(
+        folder, env={"ZAPLITE_PLUGINS_DIR": str(REPO / "bench" / "plugins")}, stop_timeout=60
+    ) as process:
         ready = _wait(
             lambda: b"zaplite is running" in err_path.read_bytes(), 120, "start-up", process
         )
@@ -137,10 +125,6 @@ def _run_daemon(
         sf_requests = sf.get("/__admin/stats")["request_count"] - sf_before
         _, runs = _finished_zaps(log_path, window_start)
         rss_kb = _rss_kb(process.pid)
-    finally:
-        stop_process(process, timeout=60)
-        out.close()
-        err.close()
     return {
         "kind": kind,
         "zaps": count,
