@@ -1,9 +1,9 @@
 """The daemon: every enabled zap polled on its schedule with APScheduler, until SIGINT/SIGTERM.
 
 A zap never runs twice at once (``max_instances=1`` here, a lease in the store
-across daemons; the daemon keeps a zap's lease between its idle runs). On a signal the daemon stops scheduling, lets each run finish the
-page in flight (a page is recorded whole or not at all), closes its connections and
-returns.
+across daemons; the daemon keeps a zap's lease between its idle runs). On a signal
+the daemon stops scheduling, lets each run finish the page in flight (a page is
+recorded whole or not at all), closes its connections and returns.
 
 With a ``reload`` function and a folder to watch, zap files changed while the daemon
 runs are picked up without a restart (watchfiles); a broken edit is reported and the
