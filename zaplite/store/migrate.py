@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from zaplite.store import schema
-from zaplite.store.connect import READ_ONLY
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -104,20 +103,20 @@ def upgrade(engine: sa.Engine, *, create: bool = True) -> None:
     when there is no schema and ``create`` is false, and :class:`ForeignTables`
     when unstamped tables would collide with ours.
     """
-    with engine.connect() as connection:
-        connection.execution_options(**{READ_ONLY: True})
-        if current_revisions(connection) == (HEAD_REVISION,):
-            return  # the usual case: nothing to do, and no need for alembic
-    from alembic import command
-    from alembic.script import ScriptDirectory
-
-    config = alembic_config()
-    script = ScriptDirectory.from_config(config)
-    known = {revision.revision for revision in script.walk_revisions()}
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
         current = current_revisions(connection)
+        if current == (HEAD_REVISION,):
+            return  # the usual case: nothing to do, and no need for alembic
+        # In the same transaction as the check: two processes opening a new store at
+        # once take turns, the second finding the schema the first created.
+        from alembic import command
+        from alembic.script import ScriptDirectory
+
+        config = alembic_config()
+        script = ScriptDirectory.from_config(config)
+        known = {revision.revision for revision in script.walk_revisions()}
         for revision in current:
             if revision not in known:
                 raise NewerDatabase(revision)
