@@ -240,3 +240,49 @@ def test_the_fast_paths_for_plain_strings_decide_as_the_general_ones() -> None:
 def test_every_date_time_form_of_ts_gives_the_same_second(ts: str) -> None:
     record = profile(identity="jack", ts=ts)
     assert isinstance(record, dict) and record["ts"] == 1778275200
+
+
+def test_the_record_is_built_when_the_params_are_validated() -> None:
+    # The engine validates a page's params ahead of sending it, so the upload record
+    # (dates converted, refusals found) must be made then, not on the critical path.
+    params = ProfileParams.model_validate(
+        {"identity": "jack@example.com", "ts": "2026-05-08", "profile": {"Since": "2026-05-08"}}
+    )
+    built = params.upload_record()
+    assert isinstance(built, dict)
+    assert built["profileData"] == {"Since": "$D_1778198400"}
+    assert build_record(params, "profile") is built
+    assert build_record(params, "profile") is build_record(params, "again")
+
+
+def test_a_refusal_found_at_validation_names_the_step_that_sends_it() -> None:
+    params = EventParams.model_validate({"identity": "jack", "event_name": "App Launched"})
+    first, second = build_record(params, "deal"), build_record(params, "other")
+    assert isinstance(first, Failure) and isinstance(second, Failure)
+    assert first.message.startswith("step 'deal': 'App Launched' is a restricted")
+    assert second.message.startswith("step 'other': ")
+    assert first.code == second.code == 513
+
+
+def test_params_are_frozen_so_the_built_record_cannot_go_stale() -> None:
+    params = ProfileParams.model_validate({"identity": "jack", "profile": {"Name": "Jack"}})
+    with pytest.raises(ValidationError):
+        params.identity = "jill"  # type: ignore[misc]
+    assert build_record(params, "profile") == {
+        "identity": "jack",
+        "type": "profile",
+        "profileData": {"Name": "Jack"},
+    }
+
+
+def test_copies_and_unvalidated_params_still_give_their_own_record() -> None:
+    params = ProfileParams.model_validate({"identity": "jack", "profile": {"Name": "Jack"}})
+    changed = params.model_copy(update={"identity": "jill"})
+    assert build_record(changed, "profile")["identity"] == "jill"  # type: ignore[index]
+    assert build_record(params, "profile")["identity"] == "jack"  # type: ignore[index]
+    constructed = ProfileParams.model_construct(identity="joe", profile={}, date_fields=[])
+    assert build_record(constructed, "profile") == {
+        "identity": "joe",
+        "type": "profile",
+        "profileData": {},
+    }
