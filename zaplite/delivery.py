@@ -19,13 +19,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from zaplite import filters, templates
+from zaplite import filters
 from zaplite.apps import ActionContext, Failure, Outcome, Record, Success
 from zaplite.binding import BoundStep, BoundZap
 from zaplite.calls import call
 from zaplite.errors import AuthError, PermanentError, PluginError, QuotaExceeded
 from zaplite.retry import RetryPolicy, is_transient
 from zaplite.store import NewTask
+from zaplite.template_code import compile_template
 
 __all__ = ["Delivery", "WorkItem"]
 
@@ -144,7 +145,7 @@ class Delivery:
         assert step.action is not None
         renderer = self._renderers.get(id(step))
         if renderer is None:
-            renderer = self._renderers[id(step)] = templates.compile_template(step.params)
+            renderer = self._renderers[id(step)] = compile_template(step.params)
         rendered = renderer(item.context)
         try:
             return step.action.params.model_validate(rendered), rendered, None

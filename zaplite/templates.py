@@ -21,7 +21,7 @@ import json
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -33,7 +33,6 @@ __all__ = [
     "ROOTS",
     "TemplateError",
     "check",
-    "compile_template",
     "is_single_template",
     "lookup",
     "parse_json_strings",
@@ -235,72 +234,6 @@ def render(value: Any, context: Mapping[str, Any]) -> Any:
     if isinstance(value, list | tuple):
         return [render(item, context) for item in value]
     return value
-
-
-def compile_template(value: Any) -> Callable[[Mapping[str, Any]], Any]:
-    """``value`` compiled once into a function of the context that renders as :func:`render` does.
-
-    The engine renders one step's params for every record of a page; compiling walks
-    the params and parses their templates once instead of once per record, and gives
-    each path a getter specialised for the usual case of plain dicts.
-    """
-    if isinstance(value, str):
-        if "{{" not in value:
-            return lambda context: value
-        parsed = _parse(value)
-        single = parsed.single
-        if single is not None:
-            get = _getter(single.path)
-
-            def one(context: Mapping[str, Any]) -> Any:
-                found = get(context)
-                return None if found is _MISSING else found
-
-            return one
-        if len(parsed.parts) == 1 and isinstance(parsed.parts[0], str):
-            return lambda context: value
-        pieces = [
-            (part, None) if isinstance(part, str) else ("", _getter(part.path))
-            for part in parsed.parts
-        ]
-
-        def text(context: Mapping[str, Any]) -> str:
-            out = []
-            for literal, get in pieces:
-                if get is None:
-                    out.append(literal)
-                    continue
-                found = get(context)
-                out.append(found if type(found) is str else to_text(found))
-            return "".join(out)
-
-        return text
-    if isinstance(value, Mapping):
-        items = [(key, compile_template(item)) for key, item in value.items()]
-        return lambda context: {key: function(context) for key, function in items}
-    if isinstance(value, list | tuple):
-        functions = [compile_template(item) for item in value]
-        return lambda context: [function(context) for function in functions]
-    return lambda context: value
-
-
-def _getter(path: tuple[str, ...]) -> Callable[[Any], Any]:
-    """A function of the context giving the value at ``path`` (``_MISSING`` when missing).
-
-    Through plain dicts (``trigger.Email``, ``steps.profile.status``) it looks the
-    segments up directly; anything else on the way (a list, another mapping) takes
-    :func:`_lookup`, which gives the same answer.
-    """
-
-    def get(context: Any) -> Any:
-        current = context
-        for segment in path:
-            if type(current) is not dict:
-                return _lookup(context, path)
-            current = current.get(segment, _MISSING)
-        return current
-
-    return get
 
 
 def _walk_strings(value: Any, where: str) -> typing.Iterator[tuple[str, str]]:

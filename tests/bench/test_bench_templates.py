@@ -8,7 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zaplite.templates import compile_template, render
+from zaplite.template_code import compile_template
+from zaplite.templates import render
 
 CONTEXT: dict[str, Any] = {
     "trigger": {
@@ -81,3 +82,31 @@ def test_a_single_template_keeps_its_type_and_the_result_is_fresh_each_time() ->
     assert first == {"a": 12.5, "b": [{"Name": "Grace"}]}
     first["b"].append("x")
     assert function(CONTEXT) == {"a": 12.5, "b": [{"Name": "Grace"}]}
+
+
+def test_paths_deeper_than_python_can_nest_are_looked_up_by_a_call() -> None:
+    segments = [f"k{i}" for i in range(30)]
+    deep: Any = "bottom"
+    for segment in reversed(segments):
+        deep = {segment: deep}
+    template = "{{trigger." + ".".join(segments) + "}}"
+    function = compile_template({"deep": template, "text": "at " + template})
+    assert function({"trigger": deep}) == {"deep": "bottom", "text": "at bottom"}
+    assert function({"trigger": {}}) == {"deep": None, "text": "at "}
+
+
+def test_names_that_look_like_code_are_only_ever_data() -> None:
+    # Path segments and dict keys reach the generated source only through repr().
+    odd = "x');__import__('os');('"
+    value = {odd: "{{trigger." + odd + "}}", 'q"uote\\': "{{trigger.a}} and {{trigger.b}}", 3: None}
+    context = {"trigger": {odd: "safe", "a": 1, "b": [1, 2]}}
+    assert compile_template(value)(context) == render(value, context)
+    assert compile_template(value)(context) == {odd: "safe", 'q"uote\\': "1 and [1, 2]", 3: None}
+
+
+def test_params_without_templates_still_give_fresh_containers() -> None:
+    function = compile_template({"list": [1, "a"], "flag": True, "text": "{{ not a template"})
+    first = function(CONTEXT)
+    assert first == {"list": [1, "a"], "flag": True, "text": "{{ not a template"}
+    first["list"].append(2)
+    assert function(CONTEXT)["list"] == [1, "a"]
