@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from zaplite.store import NewTask, Store
+from zaplite.store import store as store_module
 
 T0 = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
 
@@ -138,6 +141,44 @@ def test_keys_are_capped_per_zap_oldest_first(store_url: str) -> None:
         known = store.known_keys("z", [f"k{i}" for i in range(1, 8)])
         assert known == {"k3", "k4", "k5", "k6", "k7"}
         assert store.known_keys("y", ["y1", "y2"]) == {"y1", "y2"}
+
+
+def test_keys_stay_capped_over_many_pages_without_counting_every_page(store_url: str) -> None:
+    counts: list[str] = []
+    with Store(store_url, max_keys_per_zap=10) as store:
+
+        @sa.event.listens_for(store.engine, "before_cursor_execute")
+        def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if "count(" in statement.lower() and "zap_keys" in statement:
+                counts.append(statement)
+
+        for page in range(8):
+            keys = [f"p{page}k{i}" for i in range(3)]
+            store.commit_page(
+                "z", None, tasks=[], cursor=page, keys=keys, watermark=T0 + timedelta(minutes=page)
+            )
+        newest = [f"p{page}k{i}" for page in range(8) for i in range(3)][-10:]
+        assert store.known_keys("z", newest) == set(newest)
+        assert len(store.known_keys("z", [f"p{p}k{i}" for p in range(8) for i in range(3)])) == 10
+        # Counted on the first page and whenever the bound passed the cap, not on all 8.
+        assert 1 < len(counts) < 8
+
+
+def test_keys_added_by_another_store_are_counted_once_the_bound_is_stale(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Store(store_url, max_keys_per_zap=5) as first, Store(store_url) as second:
+        first.commit_page("z", None, tasks=[], cursor=1, keys=["a1"], watermark=T0)
+        second.commit_page(
+            "z", None, tasks=[], cursor=2, keys=[f"b{i}" for i in range(6)], watermark=T0
+        )
+        monkeypatch.setattr(store_module, "KEY_COUNT_TTL", 0.0)
+        first.commit_page(
+            "z", None, tasks=[], cursor=3, keys=["c1"], watermark=T0 + timedelta(minutes=1)
+        )
+        all_keys = ["a1", "c1", *[f"b{i}" for i in range(6)]]
+        assert len(first.known_keys("z", all_keys)) == 5
+        assert "c1" in first.known_keys("z", ["c1"])
 
 
 def test_known_keys_and_state_handle_thousands_of_keys(store: Store) -> None:

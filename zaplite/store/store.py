@@ -9,6 +9,7 @@ between SQLite and PostgreSQL; the only dialect-specific statement is the
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -49,6 +50,9 @@ from zaplite.store.schema import leases, runs, tasks, zap_cursors, zap_keys, zap
 __all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "RUN_STATUSES", "NotFound", "Store"]
 
 DEFAULT_MAX_KEYS_PER_ZAP = 500_000
+
+KEY_COUNT_TTL = 60.0
+"""Seconds a zap's counted number of keys is trusted before :meth:`Store.commit_page` counts again."""
 """How many dedup keys a zap keeps at most (the oldest go first)."""
 
 _TASK_COLUMNS = (
@@ -128,6 +132,8 @@ class Store:
         parsed = parse_url(url)
         self.url_for_display: str = display_url(parsed)
         self.max_keys_per_zap = max_keys_per_zap
+        self._key_bounds: dict[str, tuple[int, float]] = {}
+        """Per zap: at most how many keys it has stored, and when they were last counted."""
         self._url = parsed
         path = sqlite_path(parsed)
         if path is not None and not create and not Path(path).exists():
@@ -397,7 +403,7 @@ class Store:
                     )
                 )
             if unique_keys:
-                self._trim_keys(connection, zap_id)
+                self._trim_keys(connection, zap_id, len(unique_keys))
             if run_id is not None and tasks:
                 self._count_into_run(connection, run_id, tasks)
         return ids
@@ -471,12 +477,27 @@ class Store:
         if kept:
             connection.execute(self._upsert(zap_state, ["zap_id", "key"], ["value"]), kept)
 
-    def _trim_keys(self, connection: sa.Connection, zap_id: str) -> None:
-        """Forget the zap's oldest keys beyond ``max_keys_per_zap``."""
+    def _trim_keys(self, connection: sa.Connection, zap_id: str, added: int) -> None:
+        """Forget the zap's oldest keys beyond ``max_keys_per_zap``.
+
+        Counting a zap's keys reads all of them, so a page would pay more the longer the
+        backlog. Instead the store keeps an upper bound per zap (the last count plus every
+        key inserted since, duplicates and rolled-back pages included) and counts only
+        when the bound passes the limit or is older than :data:`KEY_COUNT_TTL` seconds
+        (another process sharing the store may have added keys of the same zap).
+        """
+        known = self._key_bounds.get(zap_id)
+        now = time.monotonic()
+        if known is not None:
+            bound, counted_at = known
+            if bound + added <= self.max_keys_per_zap and now - counted_at < KEY_COUNT_TTL:
+                self._key_bounds[zap_id] = (bound + added, counted_at)
+                return
         count = connection.execute(
             sa.select(sa.func.count()).select_from(zap_keys).where(zap_keys.c.zap_id == zap_id)
         ).scalar_one()
         excess = count - self.max_keys_per_zap
+        self._key_bounds[zap_id] = (min(count, self.max_keys_per_zap), now)
         if excess <= 0:
             return
         oldest = (
@@ -505,6 +526,7 @@ class Store:
 
     def reset_zap(self, zap_id: str) -> None:
         """Forget the zap's cursor, dedup keys and trigger state (its history stays)."""
+        self._key_bounds.pop(zap_id, None)
         with self._write() as connection:
             for table in (zap_cursors, zap_keys, zap_state):
                 connection.execute(sa.delete(table).where(table.c.zap_id == zap_id))
