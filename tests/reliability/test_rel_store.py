@@ -321,14 +321,17 @@ def test_an_unwritable_database_is_one_sentence_and_exit_2(shared_folder: Path, 
 
 
 def _damage_index_pages(db: Path, table: str) -> None:
-    """Overwrite the root pages of ``table``'s indexes with random bytes (header intact)."""
+    """Overwrite the root pages of ``table`` and its indexes with random bytes (header intact).
+
+    ``zap_keys`` is a WITHOUT ROWID table: its key lookups read the table's own B-tree.
+    """
     with sqlite3.connect(db) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page_size = connection.execute("PRAGMA page_size").fetchone()[0]
         pages = [
             row[0]
             for row in connection.execute(
-                "SELECT rootpage FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+                "SELECT rootpage FROM sqlite_master WHERE tbl_name = ? AND rootpage > 0",
                 (table,),
             )
         ]

@@ -168,3 +168,81 @@ def test_opening_a_current_store_does_not_import_alembic(tmp_path: Path) -> None
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_0002_keeps_the_dedup_keys_and_tasks_of_a_0001_store(store_url: str) -> None:
+    engine = _engine(store_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0001")
+        with engine.begin() as connection:  # written by the 0001 release
+            connection.execute(
+                sa.text(
+                    "INSERT INTO zap_keys (zap_id, key, watermark) VALUES "
+                    "('z', 'k1', '2026-01-08 12:00:00'), ('z', 'k2', NULL), "
+                    "('y', 'k1', '2026-01-08 12:00:00')"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO tasks (zap_id, record_key, record, status, steps, attempts, "
+                    "created_at, updated_at) VALUES "
+                    "('z', 'k1', '{}', 'success', '[]', 1, '2026-01-08 12:00:00', "
+                    "'2026-01-08 12:00:00'), "
+                    "('z', 'k2', '{}', 'failed', '[]', 1, '2026-01-08 12:00:00', "
+                    "'2026-01-08 12:00:00')"
+                )
+            )
+    finally:
+        engine.dispose()
+    with Store(store_url) as store:
+        assert store.known_keys("z", ["k1", "k2", "k3"]) == {"k1", "k2"}
+        assert store.known_keys("y", ["k1", "k2"]) == {"k1"}
+        assert store.count_tasks(zap_id="z") == {"success": 1, "failed": 1, "filtered": 0}
+        assert [t.record_key for t in store.list_tasks(zap_id="z", status="failed")] == ["k2"]
+        store.commit_page("z", None, tasks=[], cursor=1, keys=["k2", "k3"])  # k2: kept as is
+        assert store.known_keys("z", ["k1", "k2", "k3"]) == {"k1", "k2", "k3"}
+    assert _revisions(store_url) == ("0002",)
+
+
+def test_0002_downgrades_to_0001_and_back_keeping_the_keys(store_url: str) -> None:
+    with Store(store_url) as store:
+        store.commit_page("z", None, tasks=[], cursor=1, keys=["a", "b"])
+    engine = _engine(store_url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(alembic_config(connection), "0001")
+        with engine.connect() as connection:
+            columns = {c["name"] for c in sa.inspect(connection).get_columns("zap_keys")}
+            assert "id" in columns
+    finally:
+        engine.dispose()
+    with Store(store_url) as store:
+        assert store.known_keys("z", ["a", "b", "c"]) == {"a", "b"}
+    assert _revisions(store_url) == (head_revision(),)
+
+
+def test_lists_of_unsuccessful_tasks_use_the_partial_status_index(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'z.db'}") as store:
+        failed = NewTask(record_key="k", record={}, status="failed", steps=[], error="no")
+        store.commit_page("z", None, tasks=[failed], cursor=1, keys=["k"])
+        captured: list[tuple[str, object]] = []
+
+        @sa.event.listens_for(store.engine, "before_cursor_execute")
+        def note(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+            if statement.startswith("SELECT") and "FROM tasks" in statement:
+                captured.append((statement, params))
+
+        assert [t.record_key for t in store.list_tasks(zap_id="z", status="failed")] == ["k"]
+        assert [t.record_key for t in store.list_tasks(status="failed")] == ["k"]
+        with store.engine.connect() as connection:
+            assert len(captured) == 2
+            for statement, params in captured:
+                plan = " ".join(
+                    str(row[-1])
+                    for row in connection.exec_driver_sql(
+                        "EXPLAIN QUERY PLAN " + statement,
+                        params,  # type: ignore[arg-type]
+                    )
+                )
+                assert "ix_tasks_zap_id_status_id" in plan or "ix_tasks_status_id" in plan, plan

@@ -45,7 +45,16 @@ from zaplite.store.records import (
     TaskRecord,
     ZapStatus,
 )
-from zaplite.store.schema import leases, runs, tasks, zap_cursors, zap_keys, zap_state, zaps
+from zaplite.store.schema import (
+    NOT_SUCCEEDED,
+    leases,
+    runs,
+    tasks,
+    zap_cursors,
+    zap_keys,
+    zap_state,
+    zaps,
+)
 
 __all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "RUN_STATUSES", "NotFound", "Store"]
 
@@ -501,12 +510,16 @@ class Store:
         if excess <= 0:
             return
         oldest = (
-            sa.select(zap_keys.c.id)
+            sa.select(zap_keys.c.key)
             .where(zap_keys.c.zap_id == zap_id)
-            .order_by(zap_keys.c.watermark.asc().nulls_first(), zap_keys.c.id.asc())
+            .order_by(zap_keys.c.watermark.asc().nulls_first(), zap_keys.c.key.asc())
             .limit(excess)
         )
-        connection.execute(sa.delete(zap_keys).where(zap_keys.c.id.in_(oldest.scalar_subquery())))
+        connection.execute(
+            sa.delete(zap_keys).where(
+                zap_keys.c.zap_id == zap_id, zap_keys.c.key.in_(oldest.scalar_subquery())
+            )
+        )
 
     def _count_into_run(
         self, connection: sa.Connection, run_id: int, new: Sequence[NewTask]
@@ -585,19 +598,33 @@ class Store:
             query = query.where(tasks.c.zap_id == zap_id)
         if status is not None:
             query = query.where(tasks.c.status == status)
+            if status != "success":  # lets the partial status indexes serve the query
+                query = query.where(NOT_SUCCEEDED)
         if before_id is not None:
             query = query.where(tasks.c.id < before_id)
         with self._read() as connection:
             return [TaskRecord(**row._asdict()) for row in connection.execute(query)]
 
     def count_tasks(self, *, zap_id: str | None = None) -> dict[str, int]:
-        """How many tasks have each status (every known status is present, maybe with 0)."""
-        query = sa.select(tasks.c.status, sa.func.count()).group_by(tasks.c.status)
+        """How many tasks have each status (every known status is present, maybe with 0).
+
+        Successes are the total less the others: the status indexes hold only tasks that
+        did not succeed, and the total is counted from ``(zap_id, id)`` alone.
+        """
+        others = (
+            sa.select(tasks.c.status, sa.func.count()).where(NOT_SUCCEEDED).group_by(tasks.c.status)
+        )
+        total = sa.select(sa.func.count()).select_from(tasks)
         if zap_id is not None:
-            query = query.where(tasks.c.zap_id == zap_id)
+            others = others.where(tasks.c.zap_id == zap_id)
+            total = total.where(tasks.c.zap_id == zap_id)
         counts = dict.fromkeys(TASK_STATUSES, 0)
         with self._read() as connection:
-            counts.update({status: count for status, count in connection.execute(query)})
+            counts.update({status: count for status, count in connection.execute(others)})
+            all_tasks = connection.execute(total).scalar_one()
+        counts["success"] = all_tasks - sum(
+            n for status, n in counts.items() if status != "success"
+        )
         return counts
 
     def update_task(
