@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from zaplite import filters
+from zaplite.ahead import AheadGate, OpenGate
 from zaplite.apps import ActionContext, Failure, Outcome, Record, Success
 from zaplite.binding import BoundStep, BoundZap
 from zaplite.calls import call
@@ -66,10 +67,18 @@ class WorkItem:
 class Delivery:
     """Runs steps over records for one zap, with a retry policy and the open connections."""
 
-    def __init__(self, zap: BoundZap, connections: Any, policy: RetryPolicy) -> None:
+    def __init__(
+        self,
+        zap: BoundZap,
+        connections: Any,
+        policy: RetryPolicy,
+        gate: AheadGate | None = None,
+    ) -> None:
         self.zap = zap
         self.connections = connections
         self.policy = policy
+        self.gate = gate or OpenGate()
+        """Held open while the actions' requests are in flight (see :mod:`zaplite.ahead`)."""
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
         self._renderers: dict[int, Callable[[Any], Any]] = {}
 
@@ -179,17 +188,19 @@ class Delivery:
         if action.perform_batch is not None:
             size = max(1, action.batch_size)
             chunks = [ready[i : i + size] for i in range(0, len(ready), size)]
-            results = await asyncio.gather(
-                *(self._perform_batch(step, ctx, chunk) for chunk in chunks),
-                return_exceptions=True,
-            )
+            with self.gate.waiting():
+                results = await asyncio.gather(
+                    *(self._perform_batch(step, ctx, chunk) for chunk in chunks),
+                    return_exceptions=True,
+                )
             fatal = next((r for r in results if isinstance(r, BaseException)), None)
             if fatal is not None:
                 raise fatal
         else:
-            for entry in ready:
-                outcome = await self._perform_one(step, ctx, entry[1])
-                self._apply(step, entry, outcome)
+            with self.gate.waiting():
+                for entry in ready:
+                    outcome = await self._perform_one(step, ctx, entry[1])
+                    self._apply(step, entry, outcome)
 
     def _apply(
         self, step: BoundStep, entry: tuple[WorkItem, BaseModel, Any], outcome: Outcome

@@ -22,6 +22,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
+from zaplite.ahead import AheadGate
 from zaplite.apps import ActionContext, Failure, Page, PollContext, Record, Success
 from zaplite.binding import BoundZap
 from zaplite.calls import call, iterate
@@ -507,12 +508,17 @@ class Engine:
                 state=state,
                 log=logging.getLogger(f"zaplite.zap.{zap.id}"),
             )
-            delivery = Delivery(zap, self.connections, self._stoppable())
+            gate = AheadGate()
+            delivery = Delivery(zap, self.connections, self._stoppable(), gate)
             # The next page is fetched and mapped while this one is delivered and recorded.
             pages_read = state.noting(iterate(zap.trigger.poll, ctx))
             pages_ahead = prefetch(self._prepared(zap, delivery, pages_read))
             async with aclosing(pages_ahead) as pages:
-                async for ahead in pages:
+                while True:
+                    with gate.waiting():
+                        ahead = await anext(pages, None)
+                    if ahead is None:
+                        break
                     page = ahead.page
                     await self._deliver_page(
                         zap, run, ahead, delivery, result, cursor_box["cursor"]
@@ -542,9 +548,9 @@ class Engine:
                 items = [WorkItem(key=key_of(record), record=record) for record in page.records]
                 start = delivery.first_action
                 for at in range(0, len(items), _AHEAD_CHUNK):
-                    # In slices, so that the page being delivered is never kept waiting long.
+                    # In slices, each while the page being delivered waits for answers.
+                    await delivery.gate.opened()
                     delivery.prepare_ahead(items[at : at + _AHEAD_CHUNK])
-                    await asyncio.sleep(0)
                 yield PreparedPage(page, items, start)
         finally:
             await pages.aclose()  # type: ignore[attr-defined]
@@ -582,6 +588,8 @@ class Engine:
             return  # nothing new and nothing moved: no write at all (the idle poll's case)
         overlap = zap.trigger.overlap_for(zap.trigger_params)
         forget_before = page.watermark - overlap if page.watermark else None
+        # The gate stays shut while the page is recorded: its thread retakes the GIL for
+        # every row it writes, and slices of the next page on the loop would slow it.
         ids = await self._db(
             self.store.commit_page,
             zap.id,

@@ -8,6 +8,7 @@ holds the same objects the plugin talks to.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -106,6 +107,8 @@ class NewItemParams(BaseModel):
     kind: str | None = None
     repeat: int = 0
     """Each page also yields again the last ``repeat`` records of the page before."""
+    page_delay: float = 0.0
+    """Seconds the service takes to produce each page after the first (a slow query)."""
 
 
 @app.trigger(
@@ -139,6 +142,8 @@ def new_item(ctx: PollContext) -> Iterator[Page]:
     pending = [(i, r) for i, r in enumerate(service.records) if i >= position and r in records]
     size = ctx.params.page_size
     for start in range(0, len(pending), size):
+        if start and ctx.params.page_delay:
+            time.sleep(ctx.params.page_delay)
         chunk = pending[max(0, start - ctx.params.repeat) : start + size]
         yield Page(records=[dict(r) for _, r in chunk], cursor=chunk[-1][0] + 1)
 
