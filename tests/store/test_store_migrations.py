@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -45,12 +46,76 @@ def test_a_fresh_database_gets_the_head_revision(store: Store, store_url: str) -
     assert set(metadata.tables) | {"alembic_version"} <= tables
 
 
-def test_the_migrations_build_exactly_the_schema_of_schema_py(store: Store) -> None:
-    with store.engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "compare_server_default": True}
-        )
-        assert compare_metadata(context, metadata) == []
+def _describe(connection: sa.Connection) -> dict[str, Any]:
+    """Every table's columns, keys, indexes (with partial conditions) and storage, as reflected."""
+    inspector = sa.inspect(connection)
+    described: dict[str, Any] = {}
+    for table in sorted(inspector.get_table_names()):
+        indexes = []
+        for index in inspector.get_indexes(table):
+            options = {k: str(v) for k, v in index.get("dialect_options", {}).items()}
+            indexes.append((index["name"], tuple(index["column_names"]), index["unique"], options))
+        described[table] = {
+            "columns": [
+                (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                for c in inspector.get_columns(table)
+            ],
+            "pk": inspector.get_pk_constraint(table),
+            "fks": inspector.get_foreign_keys(table),
+            "unique": inspector.get_unique_constraints(table),
+            "indexes": sorted(indexes),
+        }
+    if connection.dialect.name == "sqlite":
+        for table, sql in connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+        ):
+            described[table]["without_rowid"] = "WITHOUT ROWID" in sql.upper()
+    return described
+
+
+def _built_by_migrations(url: str) -> dict[str, Any]:
+    engine = _engine(url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "heads")
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            )
+            assert compare_metadata(context, metadata) == []
+            return _describe(connection)
+    finally:
+        engine.dispose()
+
+
+def test_a_new_store_is_exactly_what_the_migrations_build(
+    store_url: str, backend: str, tmp_path: Path
+) -> None:
+    """A new store is created from schema.py and stamped; the migrations must agree with it."""
+    migrated = _built_by_migrations(store_url)
+    if backend == "sqlite":
+        fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    else:  # the same database, emptied
+        fresh_url = store_url
+        engine = _engine(store_url)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+        engine.dispose()
+    with Store(fresh_url) as store, store.engine.connect() as connection:
+        created = _describe(connection)
+    assert _revisions(fresh_url) == (HEAD_REVISION,)
+    assert created == migrated
+
+
+def test_creating_a_new_store_does_not_import_alembic(tmp_path: Path) -> None:
+    code = (
+        "import sys; from zaplite.store import Store; "
+        f"Store('sqlite:///{tmp_path / 'new.db'}').close(); "
+        "print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_reopening_is_idempotent_and_keeps_the_data(store_url: str) -> None:

@@ -3,12 +3,12 @@
 No ``alembic.ini`` is needed: the configuration is built here with
 ``script_location`` pointing at the ``migrations`` folder inside the package (so
 it ships in the wheel). :func:`upgrade` runs on every :class:`Store` open: a new
-database gets the whole schema, an older one is upgraded in place, a current one
-is left alone, and one written by a newer release is refused.
+database gets the whole schema at the newest revision, an older one is upgraded in
+place, a current one is left alone, and one written by a newer release is refused.
 
-alembic is imported only when a database is not at :data:`HEAD_REVISION` already:
+alembic is imported only when an existing database is not at :data:`HEAD_REVISION`:
 the store is opened by every command, and importing alembic costs more than the
-rest of opening a current database.
+rest of opening a current database (a new one is created from the schema directly).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ __all__ = [
     "ForeignTables",
     "NewerDatabase",
     "alembic_config",
+    "create_at_head",
     "current_revisions",
     "head_revision",
     "upgrade",
@@ -97,11 +98,14 @@ def current_revisions(connection: sa.Connection) -> tuple[str, ...]:
 
 
 def upgrade(engine: sa.Engine, *, create: bool = True) -> None:
-    """Upgrade the database to the newest revision, in one transaction.
+    """Bring the database to the newest revision, in one transaction.
 
-    Raises :class:`NewerDatabase` for an unknown revision, :class:`EmptyDatabase`
-    when there is no schema and ``create`` is false, and :class:`ForeignTables`
-    when unstamped tables would collide with ours.
+    A new database is created from :mod:`~zaplite.store.schema` and stamped with
+    :data:`HEAD_REVISION`, as alembic advises for building a current database from
+    scratch (a test checks that this gives exactly what the migrations build); an
+    older one is upgraded by alembic. Raises :class:`NewerDatabase` for an unknown
+    revision, :class:`EmptyDatabase` when there is no schema and ``create`` is false,
+    and :class:`ForeignTables` when unstamped tables would collide with ours.
     """
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -111,6 +115,15 @@ def upgrade(engine: sa.Engine, *, create: bool = True) -> None:
             return  # the usual case: nothing to do, and no need for alembic
         # In the same transaction as the check: two processes opening a new store at
         # once take turns, the second finding the schema the first created.
+        if not current:
+            if not create:
+                raise EmptyDatabase()
+            existing = set(sa.inspect(connection).get_table_names())
+            clashing = sorted(existing & set(schema.metadata.tables))
+            if clashing:
+                raise ForeignTables(clashing)
+            create_at_head(connection)
+            return
         from alembic import command
         from alembic.script import ScriptDirectory
 
@@ -122,12 +135,24 @@ def upgrade(engine: sa.Engine, *, create: bool = True) -> None:
                 raise NewerDatabase(revision)
         if set(current) == set(script.get_heads()):
             return
-        if not current:
-            if not create:
-                raise EmptyDatabase()
-            existing = set(sa.inspect(connection).get_table_names())
-            clashing = sorted(existing & set(schema.metadata.tables))
-            if clashing:
-                raise ForeignTables(clashing)
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
+
+
+def create_at_head(connection: sa.Connection) -> None:
+    """Create every table of the schema in an empty database and stamp it :data:`HEAD_REVISION`.
+
+    The version table is alembic's own (``alembic_version``, its ``version_num`` key
+    named ``alembic_version_pkc``), so later releases upgrade it with alembic. Doing
+    this without alembic saves importing it and replaying every migration on the
+    first open of every new store.
+    """
+    schema.metadata.create_all(connection)
+    version = sa.Table(
+        _VERSION_TABLE,
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+    version.create(connection)
+    connection.execute(version.insert().values(version_num=HEAD_REVISION))
