@@ -6,8 +6,8 @@ HTTP app (``emulator.app``) serves.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from .faults import Faults, RequestLog
 from .ids import IdFactory
 from .schema import FieldDef, ObjectDef, Schema
 from .soql import CompiledQuery, SoqlError, compile_query
+from .usage import ApiUsage
 
 __all__ = ["DEFAULT_BATCH_SIZE", "SalesforceEmulator"]
 
@@ -38,6 +39,7 @@ class SalesforceEmulator:
         *,
         api_max: int = 100_000,
         max_open_cursors: int = 50,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.credentials = credentials or default_credentials()
         self.schema = Schema()
@@ -48,9 +50,8 @@ class SalesforceEmulator:
         self.faults = Faults()
         self.log = RequestLog()
         self.cursors = CursorStore(max_open=max_open_cursors)
-        self.api_max = api_max
-        self.api_used = 0
-        self._usage_lock = threading.Lock()
+        self.usage = ApiUsage(api_max, clock)
+        """API calls of the last 24 hours against the daily allocation (see ``usage.py``)."""
         self._app: Any = None
         admin = self.store.insert(
             "User",
@@ -181,12 +182,19 @@ class SalesforceEmulator:
         self.faults.quota_exhausted = True
 
     def set_quota(self, max: int = 100_000, used: int | None = None) -> None:
-        """Set the daily API request limit (and optionally the count used so far)."""
-        with self._usage_lock:
-            self.api_max = max
-            if used is not None:
-                self.api_used = used
-            self.faults.quota_exhausted = False
+        """Set the daily API request limit (and optionally the calls made in the last 24 hours)."""
+        self.usage.set(max, used)
+        self.faults.quota_exhausted = False
+
+    @property
+    def api_max(self) -> int:
+        """The daily API request allocation."""
+        return self.usage.max
+
+    @property
+    def api_used(self) -> int:
+        """API requests made in the last 24 hours (a rolling window, as Salesforce counts)."""
+        return self.usage.used
 
     def expire_query_locators(self) -> None:
         """Invalidate every open query cursor: next pages answer 400 ``INVALID_QUERY_LOCATOR``."""
@@ -198,11 +206,9 @@ class SalesforceEmulator:
 
     def use_api(self) -> bool:
         """Count one API request against the quota; ``False`` when the quota is spent."""
-        with self._usage_lock:
-            if self.faults.quota_exhausted or self.api_used >= self.api_max:
-                return False
-            self.api_used += 1
-            return True
+        if self.faults.quota_exhausted:
+            return False
+        return self.usage.take()
 
     @property
     def limit_info(self) -> str:
