@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -58,7 +59,13 @@ class CleverTapConnection(BaseModel):
     timeout: float = Field(30.0, gt=0, description="Seconds to wait for one HTTP request.")
     batch_size: int = Field(1000, ge=1, le=1000, description="Records per upload request.")
     max_concurrency: int = Field(
-        15, ge=1, le=15, description="Upload requests in flight at once for this account."
+        15,
+        ge=1,
+        le=15,
+        description=(
+            "Upload requests in flight at once for this account, shared by every connection "
+            "table with the same account, region and value."
+        ),
     )
     retry_attempts: int = Field(4, ge=1, le=50, description="Tries of one request, in all.")
     retry_total: float = Field(
@@ -99,6 +106,12 @@ class CleverTapConnection(BaseModel):
         return f"{where} via {self.endpoint}" if self.endpoint else where
 
 
+_ACCOUNT_LIMITS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str, int], asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
+"""Per event loop: one concurrency limit per (host, account, max_concurrency)."""
+
+
 @dataclass
 class CleverTapClient:
     """A connected CleverTap account: one pooled ``httpx.AsyncClient`` and one concurrency limit.
@@ -109,10 +122,26 @@ class CleverTapClient:
 
     settings: CleverTapConnection
     http: httpx.AsyncClient
-    semaphore: asyncio.Semaphore = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.semaphore = asyncio.Semaphore(self.settings.max_concurrency)
+    @property
+    def semaphore(self) -> asyncio.Semaphore:
+        """The account's concurrency limit, shared by every connection to the same account.
+
+        CleverTap limits concurrent requests per account (15), not per API client: two
+        connection tables for one account (say, one for profiles and one for events)
+        share one limit in this process, so together they never go past it. Connections
+        with different ``max_concurrency`` values keep separate limits.
+        """
+        loop = asyncio.get_running_loop()
+        limits = _ACCOUNT_LIMITS.get(loop)
+        if limits is None:
+            limits = _ACCOUNT_LIMITS[loop] = {}
+        settings = self.settings
+        key = (settings.base_url, settings.account_id, settings.max_concurrency)
+        limit = limits.get(key)
+        if limit is None:
+            limit = limits[key] = asyncio.Semaphore(settings.max_concurrency)
+        return limit
 
     @property
     def upload_url(self) -> str:

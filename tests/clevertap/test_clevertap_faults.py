@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -165,6 +166,36 @@ def test_concurrency_never_exceeds_the_limit(emu, settings, run, limit) -> None:
     assert stats["peak_in_flight"] <= limit
     assert emu.upload_count == 60
     assert len(emu.profiles) == 300
+
+
+def test_two_connections_to_one_account_share_its_concurrency_limit(emu, settings) -> None:
+    """Two connection tables for one account (profiles and events, say) share its limit."""
+    emu.latency = 0.02
+    profiles = [ProfileParams(identity=f"p{n}") for n in range(100)]
+    events = [EventParams(identity=f"e{n}", event_name="Deal Closed") for n in range(100)]
+
+    def ctx(client: Any, step: str) -> ActionContext:
+        return ActionContext(zap_id="z", step_id=step, connection=client, log=logging.getLogger())
+
+    async def both() -> list[Any]:
+        first = connect(settings(batch_size=5, max_concurrency=3, retry_attempts=1))
+        second = connect(settings(batch_size=5, max_concurrency=3, retry_attempts=1))
+        try:
+            a, b = await asyncio.gather(
+                upload_profile.perform_batch(ctx(first, "profiles"), profiles),
+                upload_event.perform_batch(ctx(second, "events"), events),
+            )
+        finally:
+            await first.aclose()
+            await second.aclose()
+        return [*a, *b]
+
+    outcomes = asyncio.run(both())
+    assert all(isinstance(outcome, Success) for outcome in outcomes)
+    stats = emu.stats()
+    assert stats["throttled"] == 0
+    assert stats["peak_in_flight"] <= 3, "one limit for the account, not one per table"
+    assert emu.upload_count == 40
 
 
 def test_a_retry_after_longer_than_our_wait_is_passed_to_the_engine(emu, settings, run) -> None:
