@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import aclosing
@@ -36,6 +34,7 @@ from zaplite.errors import (
     UsageError,
     ZapliteError,
 )
+from zaplite.leaseholder import crashed_here
 from zaplite.prefetch import prefetch
 from zaplite.retry import RetryPolicy, StoppableRetry, is_transient
 from zaplite.store import Store, StoreUnusable
@@ -50,26 +49,6 @@ class DeliveryAborted(ZapliteError):
 
     It is not itself transient, so the poll is not retried on top of the step's retries.
     """
-
-
-def _crashed_here(holder: str) -> bool:
-    """Whether a lease holder named ``host:pid:suffix`` ran on this machine and has exited.
-
-    Only a process of this host can be checked, and only a missing pid counts: a live
-    process (even another user's) or a holder of another machine waits for the lease
-    to expire.
-    """
-    host, _, rest = holder.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # e.g. PermissionError: it exists
-        return False
-    return False
 
 
 class _KeptLease:
@@ -311,7 +290,7 @@ class Engine:
         taken = await self._db(self.store.acquire_lease, zap_id, self.owner, self.lease_seconds)
         if not taken:
             holder = await self._db(self.store.lease_holder, zap_id)
-            if holder is None or not _crashed_here(holder):
+            if holder is None or not crashed_here(holder):
                 return False
             log.warning("zap %s: taking over the lease of %s, which is not running", zap_id, holder)
             asked = time.monotonic()

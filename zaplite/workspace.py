@@ -7,9 +7,6 @@ to the engine; nothing here talks to a service.
 from __future__ import annotations
 
 import dataclasses
-import os
-import socket
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,17 +17,13 @@ from zaplite.config import Config, find_config, load_config
 from zaplite.connections import Connections
 from zaplite.engine import Engine
 from zaplite.errors import ConfigError, UsageError
+from zaplite.leaseholder import daemon_owner
 from zaplite.plugins import Registry, load_registry
 from zaplite.retry import RetryPolicy
 from zaplite.store import Store
 from zaplite.zapfile import load_zaps
 
 __all__ = ["Workspace", "daemon_owner"]
-
-
-def daemon_owner() -> str:
-    """A name for this process in the store's leases: host, pid and a random suffix."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from engine_helpers import memory_zap
 
 from zaplite.connections import Connections
 from zaplite.engine import Engine, RunResult
+from zaplite.leaseholder import owner_for
 from zaplite.scheduler import Daemon
 from zaplite.store import Store
 from zaplite.testing import ZapliteProject
@@ -235,8 +235,8 @@ def test_a_daemon_takes_over_the_lease_of_a_crashed_one_and_keeps_it(
         capture_output=True,
         check=True,
     )
-    crashed = f"{socket.gethostname()}:{dead.stdout.strip()}:crashed"
-    alive = f"{socket.gethostname()}:{os.getppid()}:alive"
+    crashed = owner_for(int(dead.stdout), "crashed")
+    alive = owner_for(os.getppid(), "alive")
     assert store.acquire_lease("z", crashed, 3600)
     assert store.acquire_lease("other", alive, 3600)
     engine = workspace.engine(owner="restarted")

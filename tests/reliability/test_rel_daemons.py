@@ -29,6 +29,7 @@ from rel_procs import (
 )
 from rel_store_reads import committed_tasks
 
+from zaplite.leaseholder import owner_for
 from zaplite.workspace import Workspace
 
 _DELIVERED = re.compile(r"^(\S+): \w+: \d+ new, (\d+) delivered", re.MULTILINE)
@@ -294,10 +295,12 @@ def test_a_crashed_holder_on_this_host_is_taken_over_but_a_live_one_is_not(
         check=True,
     )
     host = socket.gethostname()
+    crashed = owner_for(int(dead.stdout), "crashed")
     holders = {
-        f"{host}:{dead.stdout.strip()}:crashed": "ok",
-        f"{host}:{os.getppid()}:alive": "skipped",
-        f"another-host-{host}:{dead.stdout.strip()}:remote": "skipped",
+        crashed: "ok",
+        owner_for(os.getppid(), "alive"): "skipped",
+        f"another-host-{crashed}": "skipped",
+        f"{host}:{dead.stdout.strip()}:1-another-container": "skipped",
     }
     workspace = Workspace.load(config)
     try:
