@@ -163,6 +163,8 @@ class Delivery:
             loc = ".".join(str(p) for p in first["loc"])
             reason = str(first.get("msg", "is not valid"))
             return None, rendered, f"params.{loc}: {reason}" if loc else reason
+        except Exception as error:  # a bug in the plugin's params model: this record fails
+            return None, rendered, self._failure_of(step, error).message
 
     async def _act(self, step: BoundStep, items: Sequence[WorkItem]) -> None:
         action = step.action

@@ -157,6 +157,11 @@ class SendParams(BaseModel):
     amount: float | None = None
     data: dict[str, Any] = {}
 
+    def model_post_init(self, context: Any, /) -> None:
+        """Work done once the params are valid; ``to == "params bug"`` stands for a bug in it."""
+        if self.to == "params bug":
+            raise RuntimeError("the params model broke")
+
 
 @app.action("send", params=SendParams, label="Send one by one", sample_output={"accepted": True})
 def send(ctx: ActionContext, params: SendParams) -> dict[str, Any]:

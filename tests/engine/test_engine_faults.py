@@ -129,3 +129,16 @@ def test_one_zap_failing_never_stops_another(project, service):
     assert results["good"].delivered == 1
     assert results["bad"].status == "failed"
     assert "memory.new_item raised RuntimeError: plugin bug" in results["bad"].message
+
+
+def test_a_params_model_that_raises_fails_its_record_alone(project, service):
+    """Params are validated ahead of sending; a bug there fails that record, not the run."""
+    for name in ("a", "params bug", "b"):
+        service.add(name=name)
+    project.add_zap(memory_zap())
+    [result] = project.run_once()
+    assert (result.status, result.delivered, result.failed) == ("ok", 2, 1)
+    assert [item["to"] for item in service.received] == ["a", "b"]
+    [failed] = project.tasks(status="failed")
+    assert failed.record["name"] == "params bug"
+    assert "memory.send raised RuntimeError: the params model broke" in failed.error
