@@ -18,11 +18,14 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["AheadGate"]
+__all__ = ["AheadGate", "OpenGate"]
 
 
 class AheadGate:
-    """Open while the page being delivered waits on I/O; work done ahead waits for it."""
+    """Open while the page being delivered waits for answers or for the next page.
+
+    Work done ahead waits for it; it is shut while the page is recorded.
+    """
 
     def __init__(self) -> None:
         self._open = asyncio.Event()

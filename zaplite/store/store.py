@@ -59,10 +59,10 @@ from zaplite.store.schema import (
 __all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "RUN_STATUSES", "NotFound", "Store"]
 
 DEFAULT_MAX_KEYS_PER_ZAP = 500_000
+"""How many dedup keys a zap keeps at most (the oldest go first)."""
 
 KEY_COUNT_TTL = 60.0
 """Seconds a zap's counted number of keys is trusted before :meth:`Store.commit_page` counts again."""
-"""How many dedup keys a zap keeps at most (the oldest go first)."""
 
 _TASK_COLUMNS = (
     "zap_id",
