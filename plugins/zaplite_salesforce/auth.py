@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
-import jwt
 
 from zaplite.errors import AuthError, RetryableError
 from zaplite_salesforce.errors import token_error
@@ -48,6 +47,10 @@ def jwt_assertion(settings: SalesforceSettings, *, now: float | None = None) -> 
         raise AuthError(
             f"Cannot read the Salesforce private key file {path}: {error.strerror}."
         ) from None
+    # Imported here: PyJWT loads the cryptography package (a tenth of a second of every
+    # start-up), and only the JWT sign-in needs it.
+    import jwt
+
     issued = int(now if now is not None else time.time())
     claims = {
         "iss": settings.client_id,

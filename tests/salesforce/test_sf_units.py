@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -367,3 +369,18 @@ def test_app_declares_the_three_triggers() -> None:
     )
     quick = UpdatedRecordParams(object="Lead", overlap_seconds=0)
     assert updated.overlap_for(quick) == timedelta(0)
+
+
+def test_start_up_leaves_pyjwt_and_cryptography_unloaded() -> None:
+    """PyJWT loads cryptography (a tenth of a second); only a JWT sign-in imports them."""
+    code = (
+        "import sys, zaplite.cli.main\n"
+        "from zaplite.plugins import load_registry\n"
+        "assert 'salesforce' in load_registry().apps\n"
+        "print(sorted(m for m in ('jwt', 'cryptography') if m in sys.modules))\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "[]"
