@@ -11,6 +11,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from zaplite.errors import AuthError, PluginError
+from zaplite.tls import client_context
 
 __all__ = [
     "DEFAULT_REGION",
@@ -169,6 +170,7 @@ def connect(settings: CleverTapConnection) -> CleverTapClient:
     """Open a client for ``settings`` (no request is made until the first upload)."""
     limit = settings.max_concurrency
     http = httpx.AsyncClient(
+        verify=client_context(),
         timeout=httpx.Timeout(settings.timeout),
         limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
         headers={"User-Agent": "zaplite-clevertap"},

@@ -26,6 +26,7 @@ from zaplite import jsoncodec
 from zaplite.errors import AuthError, PluginError, RateLimited, RetryableError
 from zaplite.httpresponses import release
 from zaplite.retry import first_try_then
+from zaplite.tls import client_context
 from zaplite_salesforce.auth import Token, fetch_token
 from zaplite_salesforce.errors import QueryLocatorExpired, SessionExpired, error_for_response
 from zaplite_salesforce.limits import LimitInfo, parse_limit_info
@@ -62,6 +63,7 @@ class SalesforceClient:
     def __init__(self, settings: SalesforceSettings) -> None:
         self.settings = settings
         self.http = httpx.AsyncClient(
+            verify=client_context(),
             timeout=settings.timeout,
             headers={"Accept": "application/json", "User-Agent": "zaplite-salesforce"},
             limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=10),
