@@ -40,6 +40,24 @@ def _partial(name: str, columns: list[str]) -> None:
     )
 
 
+def _replace_zap_keys(staged: str, order_by: str = "") -> None:
+    """Copy the keys into the ``staged`` table, then let it take ``zap_keys``' place.
+
+    On PostgreSQL its primary key, created as ``pk_<staged>``, takes its final name too.
+    The watermark index is created again on the new table.
+    """
+    order = f" ORDER BY {order_by}" if order_by else ""
+    op.execute(
+        f"INSERT INTO {staged} (zap_id, key, watermark) "
+        f"SELECT zap_id, key, watermark FROM zap_keys{order}"
+    )
+    op.drop_table("zap_keys")
+    op.rename_table(staged, "zap_keys")
+    if op.get_bind().dialect.name != "sqlite":
+        op.execute(f"ALTER TABLE zap_keys RENAME CONSTRAINT pk_{staged} TO pk_zap_keys")
+    op.create_index("ix_zap_keys_zap_id_watermark", "zap_keys", ["zap_id", "watermark"])
+
+
 def upgrade() -> None:
     """Rebuild ``zap_keys`` keyed by (zap_id, key); make the task status indexes partial."""
     op.drop_index("ix_tasks_run_id", table_name="tasks")
@@ -59,15 +77,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("zap_id", "key", name=key_name),
         sqlite_with_rowid=False,
     )
-    op.execute(
-        "INSERT INTO zap_keys_next (zap_id, key, watermark) "
-        "SELECT zap_id, key, watermark FROM zap_keys"
-    )
-    op.drop_table("zap_keys")
-    op.rename_table("zap_keys_next", "zap_keys")
-    if not sqlite:
-        op.execute("ALTER TABLE zap_keys RENAME CONSTRAINT pk_zap_keys_next TO pk_zap_keys")
-    op.create_index("ix_zap_keys_zap_id_watermark", "zap_keys", ["zap_id", "watermark"])
+    _replace_zap_keys("zap_keys_next")
 
 
 def downgrade() -> None:
@@ -85,19 +95,13 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=key_name),
         sa.UniqueConstraint("zap_id", "key", name=unique_name),
     )
-    op.execute(
-        "INSERT INTO zap_keys_prev (zap_id, key, watermark) "
-        "SELECT zap_id, key, watermark FROM zap_keys ORDER BY watermark, key"
-    )
-    op.drop_table("zap_keys")
-    op.rename_table("zap_keys_prev", "zap_keys")
+    # In the old order, so the surrogate ids come out oldest first, as 0001 gave them.
+    _replace_zap_keys("zap_keys_prev", order_by="watermark, key")
     if not sqlite:
-        op.execute("ALTER TABLE zap_keys RENAME CONSTRAINT pk_zap_keys_prev TO pk_zap_keys")
         op.execute(
             "ALTER TABLE zap_keys RENAME CONSTRAINT uq_zap_keys_zap_id_key_prev "
             "TO uq_zap_keys_zap_id_key"
         )
-    op.create_index("ix_zap_keys_zap_id_watermark", "zap_keys", ["zap_id", "watermark"])
     for name, columns in (
         ("ix_tasks_status_id", ["status", "id"]),
         ("ix_tasks_zap_id_status_id", ["zap_id", "status", "id"]),
