@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from zaplite.store import NewTask, Store
+from zaplite.store import NewTask, Store, schema
 from zaplite.store import store as store_module
 
 T0 = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
@@ -266,3 +266,32 @@ def test_the_raw_insert_text_takes_only_the_tables_own_columns() -> None:
     )
     with pytest.raises(ValueError, match="no column 'nope'"):
         bulk.sqlite_insert(table, ["zap_id", "nope"])
+
+
+def _stored_keys(store: Store, zap_id: str) -> dict[str, datetime | None]:
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(schema.zap_keys.c.key, schema.zap_keys.c.watermark).where(
+                schema.zap_keys.c.zap_id == zap_id
+            )
+        )
+        return {row.key: row.watermark for row in rows}
+
+
+@pytest.mark.parametrize("keys_match_tasks", [True, False])
+def test_a_pages_keys_are_stored_alike_whether_or_not_they_are_its_tasks_keys(
+    store: Store, keys_match_tasks: bool
+) -> None:
+    # The usual page remembers exactly its tasks' keys, which SQLite copies from the
+    # rows it has just written; any other set of keys goes in as given. Same result.
+    store.commit_page("z", None, tasks=[_task("a")], cursor=1, keys=["a"], watermark=T0)
+    store.commit_page("y", None, tasks=[_task("b")], cursor=1, keys=["b"], watermark=T0)
+    later = T0 + timedelta(hours=1)
+    new = [_task("a"), _task("c"), _task("d", "failed"), _task("e", "filtered")]
+    keys = [t.record_key for t in new] if keys_match_tasks else ["a", "c", "d", "e", "x"]
+    store.commit_page("z", store.start_run("z"), tasks=new, cursor=2, keys=keys, watermark=later)
+    expected = {"a": T0, "c": later, "d": later, "e": later}
+    if not keys_match_tasks:
+        expected["x"] = later
+    assert _stored_keys(store, "z") == expected
+    assert _stored_keys(store, "y") == {"b": T0}
