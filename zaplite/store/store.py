@@ -381,7 +381,7 @@ class Store:
         stamp = bulk.stored_time(watermark, self._dialect)
         with self._write() as connection:
             ids = self._insert_tasks(connection, task_rows)
-            if unique_keys and self._dialect == "sqlite" and _keys_of(tasks) == unique_keys:
+            if unique_keys and _keys_of(tasks) == unique_keys:
                 self._keys_from_tasks(connection, zap_id, ids, stamp)
             elif unique_keys and self._dialect == "sqlite":
                 connection.exec_driver_sql(
@@ -446,19 +446,23 @@ class Store:
     def _keys_from_tasks(
         self, connection: sa.Connection, zap_id: str, ids: Sequence[int], stamp: Any
     ) -> None:
-        """Remember the keys of the tasks ``ids`` just inserted, copied by SQLite itself.
+        """Remember the keys of the tasks ``ids`` just inserted, copied by the database.
 
-        One ``INSERT ... SELECT`` instead of an ``executemany`` of the same keys: SQLite
-        reads them from the rows it has just written, with no Python per key (a quarter
-        of the raw time of a page's commit, measured in ``bench/``). SQLite only, where
-        the ids of a page's tasks are consecutive (see :meth:`_insert_tasks`).
+        One ``INSERT ... SELECT`` instead of an ``executemany`` of the same keys: the
+        database reads them from the rows it has just written, with no Python and no
+        round trip per key. On SQLite the ids of a page's tasks are consecutive (see
+        :meth:`_insert_tasks`), so they are a range; PostgreSQL is given the ids.
         """
         table = bulk.raw_keys(self._dialect)
+        if self._dialect == "sqlite":
+            page = tasks.c.id.between(ids[0], ids[-1])
+        else:
+            page = tasks.c.id == sa.any_(sa.literal(list(ids), sa.ARRAY(sa.BigInteger)))
         source = sa.select(
             tasks.c.zap_id, tasks.c.record_key, sa.literal(stamp, table.c.watermark.type)
-        ).where(tasks.c.zap_id == zap_id, tasks.c.id.between(ids[0], ids[-1]))
+        ).where(tasks.c.zap_id == zap_id, page)
         connection.execute(
-            sqlite.insert(table)
+            self._insert(table)
             .from_select(["zap_id", "key", "watermark"], source)
             .on_conflict_do_nothing(index_elements=["zap_id", "key"])
         )
