@@ -295,3 +295,27 @@ def test_a_pages_keys_are_stored_alike_whether_or_not_they_are_its_tasks_keys(
         expected["x"] = later
     assert _stored_keys(store, "z") == expected
     assert _stored_keys(store, "y") == {"b": T0}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param(NewTask("nul\x00key", {"Id": 1}, "success", []), id="refused-by-the-driver"),
+        pytest.param(NewTask("k", {"Id": "nul\x00"}, "success", []), id="refused-by-the-server"),
+    ],
+)
+def test_a_task_postgresql_refuses_fails_the_page_as_a_statement_would(
+    postgres_url: str, bad: NewTask
+) -> None:
+    # PostgreSQL takes a page's tasks with COPY: a refusal is still SQLAlchemy's error,
+    # the whole page is rolled back, and the store goes on working.
+    with Store(postgres_url) as store:
+        store.commit_page("z", None, tasks=[_task("a")], cursor=1, keys=["a"])
+        with pytest.raises(sa.exc.DBAPIError):
+            store.commit_page("z", None, tasks=[_task("b"), bad], cursor=2, keys=["b", "k"])
+        assert store.get_cursor("z") == 1
+        assert [t.record_key for t in store.list_tasks(zap_id="z")] == ["a"]
+        assert store.known_keys("z", ["a", "b", "k"]) == {"a"}
+        store.commit_page("z", None, tasks=[_task("b")], cursor=2, keys=["b"])
+        assert [t.record_key for t in store.list_tasks(zap_id="z")] == ["b", "a"]

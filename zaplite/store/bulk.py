@@ -5,7 +5,8 @@ tables, SQLAlchemy would call a Python type processor for every JSON and
 timestamp value of every row. Here the values are prepared once in Python
 (JSON serialised with :mod:`zaplite.jsoncodec`, the page's one timestamp converted
 once) and inserted through *raw* copies of the tables whose column types do no
-per-row processing. The SQL is still compiled by SQLAlchemy for the dialect.
+per-row processing. The SQL is still compiled by SQLAlchemy for the dialect;
+PostgreSQL takes the tasks with ``COPY`` (:func:`postgresql_copy`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from sqlalchemy.engine import Dialect
 
 from zaplite.store import schema
 
-__all__ = ["RawJSON", "raw_keys", "raw_tasks", "sqlite_insert", "stored_time"]
+__all__ = [
+    "RawJSON",
+    "postgresql_copy",
+    "raw_keys",
+    "raw_tasks",
+    "sqlite_insert",
+    "stored_time",
+]
 
 
 class RawJSON(sa.TypeDecorator[str]):
@@ -104,6 +112,37 @@ def sqlite_insert(
     if conflict_ignored_on:
         sql += f" ON CONFLICT ({', '.join(conflict_ignored_on)}) DO NOTHING"
     return sql
+
+
+def postgresql_copy(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    ids: Sequence[int],
+    rows: Iterable[Sequence[Any]],
+) -> None:
+    """Insert ``rows`` into ``table`` with PostgreSQL's ``COPY``, each after its id in ``ids``.
+
+    ``COPY ... FROM STDIN`` streams the rows in one command, where an ``executemany``
+    sends one ``INSERT`` per row (psycopg pipelines them, but each is still bound,
+    sent and answered). It runs on the connection's own transaction. A failure is
+    raised as SQLAlchemy's ``DBAPIError``, as a failed statement would be.
+    """
+    names = list(columns)
+    unknown = [name for name in names if name not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column {unknown[0]!r}")
+    quoted = ", ".join(f'"{name}"' for name in names)
+    statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row_id, row in zip(ids, rows, strict=True):
+                copy.write_row((row_id, *row))
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise sa.exc.DBAPIError.instance(
+            statement, None, error, connection.dialect.loaded_dbapi.Error
+        ) from error
 
 
 def stored_time(value: datetime | None, dialect: str) -> Any:

@@ -468,7 +468,7 @@ class Store:
         )
 
     def _insert_tasks(self, connection: sa.Connection, rows: list[tuple[Any, ...]]) -> list[int]:
-        """Bulk-insert task rows (one ``executemany``); returns their ids in the order given.
+        """Bulk-insert task rows (an ``executemany``, ``COPY`` on PostgreSQL); returns their ids in order.
 
         ``RETURNING`` in parameter order would make SQLAlchemy insert row by row on
         SQLite and use a slower sorted form on PostgreSQL, so the ids are found
@@ -486,13 +486,11 @@ class Store:
             # writes, and no row of this transaction is deleted): the newest len(rows).
             last = connection.execute(sa.select(sa.func.max(tasks.c.id))).scalar_one()
             return list(range(last - len(rows) + 1, last + 1))
-        named = [dict(zip(_TASK_COLUMNS, row, strict=True)) for row in rows]
         if self._dialect == "postgresql":
             ids = sorted(connection.execute(_NEXT_TASK_IDS, {"n": len(rows)}).scalars())
-            for row, task_id in zip(named, ids, strict=True):
-                row["id"] = task_id
-            connection.execute(sa.insert(table), named)
+            bulk.postgresql_copy(connection, table, ("id", *_TASK_COLUMNS), ids, rows)
             return ids
+        named = [dict(zip(_TASK_COLUMNS, row, strict=True)) for row in rows]
         connection.execute(sa.insert(table), named)
         newest = sa.select(tasks.c.id).order_by(tasks.c.id.desc()).limit(len(rows))
         return sorted(connection.execute(newest).scalars())
