@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from zaplite.store import Store
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -83,3 +85,13 @@ def test_page_timeline_splits_every_page_into_its_stages() -> None:
     assert {"dedup lookup", "record the page", "wait for the uploads", "sum"} <= set(rows)
     assert float(rows["record the page"][2]) > 0
     assert "4,500 records, 3 pages with new records" in out
+
+
+def test_store_commit_records_every_page_and_prints_its_time(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    out = run_script("store_commit.py", "--url", url, "--pages", "3", "--page-size", "250")
+    assert out.startswith("sqlite: 3 pages of 250 tasks: median ")
+    with Store(url) as store:
+        assert store.count_tasks(zap_id="bench") == {"success": 750, "failed": 0, "filtered": 0}
+        assert store.get_cursor("bench") == {"page": 2}
+        assert store.known_keys("bench", [f"003{749:015d}", "other"]) == {f"003{749:015d}"}
