@@ -349,3 +349,27 @@ def test_a_page_of_any_size_is_stored_in_order_with_its_ids(store: Store, extra:
         "failed": failed,
         "filtered": 0,
     }
+
+
+def test_text_with_tabs_newlines_and_backslashes_round_trips(store: Store) -> None:
+    # PostgreSQL takes tasks with COPY, whose text format escapes these characters.
+    odd = 'tab\there, line\nbreak, cr\r, back\\slash, \\N, quote", é✓ 😀'
+    task = NewTask(
+        record_key=odd,
+        record={"Note": odd, odd: [odd, {"n": 1.5}]},
+        status="failed",
+        steps=[{"id": "s1", "status": "failed", "input": {"x": odd}, "output": None, "error": odd}],
+        error=odd,
+        attempts=3,
+    )
+    (task_id,) = store.commit_page("z", None, tasks=[task], cursor=1, keys=[odd])
+    stored = store.get_task(task_id)
+    assert stored is not None
+    assert (stored.record_key, stored.record, stored.steps, stored.error, stored.attempts) == (
+        odd,
+        task.record,
+        task.steps,
+        odd,
+        3,
+    )
+    assert store.known_keys("z", [odd]) == {odd}
