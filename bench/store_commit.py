@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from zaplite.errors import ZapliteError
 from zaplite.store import NewTask, Store
 
 __all__ = ["main", "page_of_tasks"]
@@ -91,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         url = args.url or f"sqlite:///{Path(folder) / 'bench.db'}"
-        times = measure(url, args.pages, args.page_size)
+        try:
+            times = measure(url, args.pages, args.page_size)
+        except ZapliteError as error:
+            print(f"store_commit.py: {error}", file=sys.stderr)
+            return 2
     backend = url.split(":", 1)[0]
     print(
         f"{backend}: {args.pages} pages of {args.page_size:,} tasks: "

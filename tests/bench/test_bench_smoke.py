@@ -95,3 +95,17 @@ def test_store_commit_records_every_page_and_prints_its_time(tmp_path: Path) -> 
         assert store.count_tasks(zap_id="bench") == {"success": 750, "failed": 0, "filtered": 0}
         assert store.get_cursor("bench") == {"page": 2}
         assert store.known_keys("bench", [f"003{749:015d}", "other"]) == {f"003{749:015d}"}
+
+
+def test_store_commit_refuses_a_bad_store_url_in_one_sentence() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "store_commit.py"), "--url", "nope://x"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "store_commit.py: nope://x: store.url: zaplite stores live in SQLite or PostgreSQL, "
+        "not nope."
+    ]
