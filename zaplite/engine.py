@@ -567,8 +567,8 @@ class Engine:
             return  # nothing new and nothing moved: no write at all (the idle poll's case)
         overlap = zap.trigger.overlap_for(zap.trigger_params)
         forget_before = page.watermark - overlap if page.watermark else None
-        # The gate stays shut while the page is recorded: its thread retakes the GIL for
-        # every row it writes, and slices of the next page on the loop would slow it.
+        # The gate stays shut while the page is recorded: its thread needs the GIL, and
+        # slices of the next page on the loop would slow it (see zaplite/ahead.py).
         ids = await self._db(
             self.store.commit_page,
             zap.id,

@@ -90,6 +90,15 @@ def raw_keys(dialect: str) -> sa.Table:
     return _cached(schema.zap_keys, dialect == "postgresql")
 
 
+def _quoted_columns(table: sa.Table, columns: Iterable[str]) -> str:
+    """``"a", "b"`` for the SQL text; ``ValueError`` for a name that is not ``table``'s column."""
+    names = list(columns)
+    unknown = [name for name in names if name not in table.c]
+    if unknown:
+        raise ValueError(f"{table.name} has no column {unknown[0]!r}")
+    return ", ".join(f'"{name}"' for name in names)
+
+
 def sqlite_insert(
     table: sa.Table,
     columns: Iterable[str],
@@ -108,12 +117,9 @@ def sqlite_insert(
     columns, never from data.
     """
     names = list(columns)
-    unknown = [name for name in names if name not in table.c]
-    if unknown:
-        raise ValueError(f"{table.name} has no column {unknown[0]!r}")
+    quoted = _quoted_columns(table, names)
     if rows != 1 and not positional:
         raise ValueError("several rows per statement need positional parameters")
-    quoted = ", ".join(f'"{name}"' for name in names)
     params = ", ".join("?" if positional else f":{name}" for name in names)
     values = ", ".join([f"({params})"] * rows)
     sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES {values}'
@@ -136,11 +142,7 @@ def postgresql_copy(
     sent and answered). It runs on the connection's own transaction. A failure is
     raised as SQLAlchemy's ``DBAPIError``, as a failed statement would be.
     """
-    names = list(columns)
-    unknown = [name for name in names if name not in table.c]
-    if unknown:
-        raise ValueError(f"{table.name} has no column {unknown[0]!r}")
-    quoted = ", ".join(f'"{name}"' for name in names)
+    quoted = _quoted_columns(table, columns)
     statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
     driver = connection.connection.driver_connection
     try:

@@ -485,18 +485,17 @@ class Store:
         if self._dialect == "sqlite":
             # Many rows per INSERT: sqlite3 steps (and gives the GIL back and forth) once
             # per statement, not once per row; 2,000 rows went 6.0 -> 3.9 ms on a bare file.
-            full = len(rows) - len(rows) % _ROWS_PER_INSERT
-            if full:
+            groups = bulk.flat_rows(rows, _ROWS_PER_INSERT)
+            rest = len(rows) % _ROWS_PER_INSERT
+            last = groups.pop() if rest else None
+            if groups:
                 insert = bulk.sqlite_insert(
                     table, _TASK_COLUMNS, positional=True, rows=_ROWS_PER_INSERT
                 )
-                params = bulk.flat_rows(rows[:full], _ROWS_PER_INSERT)
-                connection.exec_driver_sql(insert, params)  # type: ignore[arg-type]
-            if full < len(rows):
-                rest = len(rows) - full
+                connection.exec_driver_sql(insert, groups)  # type: ignore[arg-type]
+            if last is not None:
                 insert = bulk.sqlite_insert(table, _TASK_COLUMNS, positional=True, rows=rest)
-                (params_of_rest,) = bulk.flat_rows(rows[full:], rest)
-                connection.exec_driver_sql(insert, params_of_rest)
+                connection.exec_driver_sql(insert, last)
             # The rowids given out in this transaction are consecutive (nothing else
             # writes, and no row of this transaction is deleted): the newest len(rows).
             last = connection.execute(sa.select(sa.func.max(tasks.c.id))).scalar_one()
