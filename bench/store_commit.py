@@ -83,12 +83,23 @@ def measure(url: str, pages: int, size: int) -> list[float]:
     return times
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1, for argparse (which names the option if it is not)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments, measure, print one line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="store URL (default: a SQLite file in a temp folder)")
-    parser.add_argument("--pages", type=int, default=50)
-    parser.add_argument("--page-size", type=int, default=2000)
+    parser.add_argument("--pages", type=_positive, default=50)
+    parser.add_argument("--page-size", type=_positive, default=2000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         url = args.url or f"sqlite:///{Path(folder) / 'bench.db'}"

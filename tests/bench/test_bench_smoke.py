@@ -109,3 +109,17 @@ def test_store_commit_refuses_a_bad_store_url_in_one_sentence() -> None:
         "store_commit.py: nope://x: store.url: zaplite stores live in SQLite or PostgreSQL, "
         "not nope."
     ]
+
+
+def test_store_commit_refuses_a_page_count_below_one() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "store_commit.py"), "--pages", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "store_commit.py: error: argument --pages: 0 is not at least 1"
+    )
