@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from zaplite import filters
 from zaplite.ahead import AheadGate, OpenGate
@@ -81,6 +81,7 @@ class Delivery:
         """Held open while the actions' requests are in flight (see :mod:`zaplite.ahead`)."""
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
         self._renderers: dict[int, Callable[[Any], Any]] = {}
+        self._list_adapters: dict[int, TypeAdapter[list[Any]] | None] = {}
 
     @property
     def first_action(self) -> int:
@@ -106,8 +107,8 @@ class Delivery:
             alive = [item for item in alive if item.status is None]
         if start < len(self.zap.steps):
             step = self.zap.steps[start]
-            for item in alive:
-                item.ready = self.prepare(step, item)
+            for item, ready in zip(alive, self.prepare_many(step, alive), strict=True):
+                item.ready = ready
         return start
 
     async def run(self, items: Sequence[WorkItem], start: int = 0) -> list[WorkItem]:
@@ -151,11 +152,56 @@ class Delivery:
 
     def prepare(self, step: BoundStep, item: WorkItem) -> tuple[BaseModel | None, Any, str | None]:
         """Render the step's params for this record and validate them with the action's model."""
-        assert step.action is not None
+        return self._validate(step, self._renderer(step)(item.context))
+
+    def prepare_many(
+        self, step: BoundStep, items: Sequence[WorkItem]
+    ) -> list[tuple[BaseModel | None, Any, str | None]]:
+        """:meth:`prepare` for several records, their params validated in one call.
+
+        One pydantic call for the whole list instead of one per record (a fifth of the
+        preparation's time for a page of contacts). If any record's params are refused,
+        or the model raises, each record is validated on its own, so each gets its own
+        outcome and reason, exactly as :meth:`prepare` gives them.
+        """
+        renderer = self._renderer(step)
+        rendered = [renderer(item.context) for item in items]
+        adapter = self._list_adapter(step) if len(rendered) > 1 else None
+        if adapter is not None:
+            try:
+                models = adapter.validate_python(rendered)
+            except Exception:  # each record is validated again, on its own
+                pass
+            else:
+                return [
+                    (model, params, None) for model, params in zip(models, rendered, strict=True)
+                ]
+        return [self._validate(step, params) for params in rendered]
+
+    def _renderer(self, step: BoundStep) -> Callable[[Any], Any]:
         renderer = self._renderers.get(id(step))
         if renderer is None:
             renderer = self._renderers[id(step)] = compile_template(step.params)
-        rendered = renderer(item.context)
+        return renderer
+
+    def _list_adapter(self, step: BoundStep) -> TypeAdapter[list[Any]] | None:
+        """A validator of a list of the action's params, or ``None`` where it would differ.
+
+        A params model that overrides ``model_validate`` is always called one record at a
+        time, so its override runs as the plugin meant it to.
+        """
+        key = id(step)
+        if key not in self._list_adapters:
+            assert step.action is not None
+            model = step.action.params
+            plain = getattr(model.model_validate, "__func__", None) is getattr(
+                BaseModel.model_validate, "__func__", None
+            )
+            self._list_adapters[key] = TypeAdapter(list[model]) if plain else None  # type: ignore[valid-type]
+        return self._list_adapters[key]
+
+    def _validate(self, step: BoundStep, rendered: Any) -> tuple[BaseModel | None, Any, str | None]:
+        assert step.action is not None
         try:
             return step.action.params.model_validate(rendered), rendered, None
         except ValidationError as error:
