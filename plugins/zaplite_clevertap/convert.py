@@ -65,9 +65,14 @@ def to_epoch_seconds(value: object) -> int:
     # The usual case, a Salesforce or ISO date-time: one pattern check and one parse.
     if type(value) is str and len(value) > 10 and value[4] == "-" and _ISO_DATETIME.match(value):
         try:
-            return _datetime_seconds(datetime.fromisoformat(value))
+            moment = datetime.fromisoformat(value)
         except ValueError:
             pass  # a form Python does not read as it is: the general path below
+        else:
+            if moment.tzinfo is not None and not moment.microsecond:
+                # A whole second with an offset: timestamp() is exact (far below 2**53).
+                return int(moment.timestamp())
+            return _datetime_seconds(moment)
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a date, a date-time or an epoch time")
     if isinstance(value, datetime):

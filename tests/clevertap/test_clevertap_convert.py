@@ -125,3 +125,19 @@ def test_epoch_seconds_as_int_string_and_milliseconds_agree(seconds: int) -> Non
 def test_naive_strings_are_read_as_utc(moment: datetime) -> None:
     naive = moment.astimezone(UTC).replace(tzinfo=None)
     assert to_epoch_seconds(naive.isoformat()) == expected(moment)
+
+
+whole_seconds = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=offsets
+).map(lambda moment: moment.replace(microsecond=0))
+
+
+@given(whole_seconds)
+def test_whole_seconds_with_an_offset_are_exact_across_all_years(moment: datetime) -> None:
+    """The usual Salesforce value (``.000``, an offset) takes a shortcut; it must stay exact."""
+    offset = moment.strftime("%z")
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.000") + offset
+    if moment.year < 1000:  # strftime does not pad years below 1000 everywhere
+        text = f"{moment.year:04d}" + text[text.index("-") :]
+    assert to_epoch_seconds(text) == expected(moment)
+    assert to_epoch_seconds(moment.isoformat()) == expected(moment)
