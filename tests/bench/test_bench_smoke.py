@@ -5,6 +5,7 @@ Nothing here is timed: the numbers are printed, not asserted.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,26 @@ def test_throughput_extrapolates_per_record_above_its_maximum() -> None:
     out = run_script("throughput.py", "--sizes", "100,400", "--per-record-max", "100")
     assert "extrapolated linearly" in out
     assert any(row[1] == "per-record" and row[2].endswith("*") for row in header_cells(out))
+
+
+def test_throughput_with_repeat_takes_turns_and_gives_each_turns_ratio(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.json"
+    out = run_script(
+        "throughput.py",
+        "--sizes",
+        "200",
+        "--per-record-max",
+        "0",
+        "--repeat",
+        "2",
+        "--json",
+        str(numbers),
+    )
+    (row,) = json.loads(numbers.read_text())
+    assert len(row["engine"]["walls"]) == len(row["raw"]["walls"]) == 2
+    assert len(row["turn_ratios"]) == 2
+    turns = ", ".join(f"{ratio:.2f}" for ratio in row["turn_ratios"])
+    assert f"engine/raw wall at 200, turn by turn: {turns}" in out
 
 
 def test_scheduler_idle_prints_both_kinds() -> None:
