@@ -44,12 +44,19 @@ class OwnValidate(BaseModel):
         return super().model_validate({**obj, "name": obj["name"].upper()}, **kwargs)
 
 
+class Unbuilt(BaseModel):
+    """Params pydantic cannot build: a field's type is never defined."""
+
+    name: str
+    child: Missing  # type: ignore[name-defined]  # noqa: F821
+
+
 def _delivery(model: type[BaseModel]) -> tuple[Delivery, BoundStep]:
     action = Action(
         app="test", name="act", perform=lambda params, ctx: Success(output={}), params=model
     )
     params = {"name": "{{trigger.name}}", "count": "{{trigger.count}}"}
-    if model is OwnValidate:
+    if model is not Counted:
         params = {"name": "{{trigger.name}}"}
     step = BoundStep(id="act", index=0, action=action, connection=None, params=params)
     zap = SimpleNamespace(id="z", steps=[step])
@@ -122,3 +129,12 @@ def test_the_page_is_prepared_in_the_order_of_its_records() -> None:
 
     assert [model.count for model, _, _ in prepared] == list(range(250))  # type: ignore[union-attr]
     assert [rendered["name"] for _, rendered, _ in prepared] == [r["name"] for r in records]
+
+
+def test_a_model_pydantic_cannot_build_fails_each_record_as_alone() -> None:
+    delivery, step = _delivery(Unbuilt)
+    together = delivery.prepare_many(step, _items({"name": "a"}, {"name": "b"}))
+    alone = [delivery.prepare(step, item) for item in _items({"name": "a"}, {"name": "b"})]
+
+    assert _outcomes(together) == _outcomes(alone)
+    assert all(model is None and problem for model, _, problem in together)
