@@ -15,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import watchfiles
@@ -94,6 +95,7 @@ class Daemon:
         reload: ZapLoader | None = None,
         watch: Path | None = None,
         on_reload: Callable[[Reload], None] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.engine = engine
         self.zaps = {zap_id: zap for zap_id, zap in zaps.items() if zap.zap.enabled}
@@ -106,6 +108,8 @@ class Daemon:
         self._last_status: dict[str, str] = {}
         self.scheduler: AsyncIOScheduler | None = None
         self.fatal: StoreUnusable | None = None
+        self._random = rng or random.Random()
+        """Where a zap's next tick falls after a run that gave its lease up (see :meth:`_rephase`)."""
 
     def stop(self) -> None:
         """Ask the daemon to stop: no new runs; runs in flight finish their page."""
@@ -131,10 +135,33 @@ class Daemon:
         finally:
             if task is not None:
                 self._running.discard(task)  # type: ignore[arg-type]
+        if result.status != "skipped":
+            self._rephase(zap_id)
         repeated_pause = result.status == "paused" and self._last_status.get(zap_id) == "paused"
         self._last_status[zap_id] = result.status
         if self.on_result is not None and result.status != "skipped" and not repeated_pause:
             self.on_result(result)  # a paused zap is reported once, not at every tick
+
+    def _rephase(self, zap_id: str) -> None:
+        """After a run that gave the zap's lease up, move its next tick to a random point.
+
+        A lease given up after a busy run goes to whichever daemon sharing the store
+        ticks first. On fixed grids the same daemon ticks first every time, so the one
+        whose ticks fall just after another's lost nearly every race (one daemon
+        delivered 10,000 of 11,250 records in the two-daemon reliability test). A next
+        tick at a random point of the next interval, past its first tenth, makes each
+        race a fair draw; the ticks after it keep the interval, and one daemon alone
+        polls about as often as before (a run's end falls anywhere in the interval).
+        Cron schedules keep their times, and a lease kept over an idle run changes nothing.
+        """
+        if self.engine.owner is None or zap_id in self.engine.kept_leases:
+            return
+        job = self.scheduler.get_job(zap_id) if self.scheduler is not None else None
+        if job is None or not isinstance(job.trigger, IntervalTrigger):
+            return
+        seconds = job.trigger.interval.total_seconds()
+        delay = self._random.uniform(seconds / 10, seconds)
+        job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
 
     def _add_job(self, zap_id: str, zap: BoundZap) -> None:
         assert self.scheduler is not None

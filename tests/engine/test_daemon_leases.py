@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import subprocess
 import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import memory_plugin
@@ -332,3 +334,93 @@ def test_a_paused_zap_does_not_keep_its_lease(
     paused = [r for r in results if r.status == "paused"]
     assert len(paused) == 1 and paused[0].message == "paused by a test"
     assert store.run_start("z").paused_reason == "paused by a test"
+
+
+HOURLY = {"every": "1h"}
+
+
+def _next_tick_after_first_run(
+    project: ZapliteProject, service: memory_plugin.MemoryService, *, owner: str | None
+) -> tuple[float, float, list[RunResult]]:
+    """Run a daemon (seeded) until its zap's first run ends: (seconds to the next tick, the
+    draw the daemon's generator makes first, the results)."""
+    workspace = project.workspace
+    engine = workspace.engine(owner=owner)
+    results: list[RunResult] = []
+    daemon = Daemon(engine, workspace.zaps, on_result=results.append, rng=random.Random(7))
+    draw = random.Random(7).uniform(360, 3600)
+
+    async def scenario() -> float:
+        runner = asyncio.create_task(daemon.run(install_signals=False))
+        await wait_for(lambda: len(results) >= 1)
+        assert daemon.scheduler is not None
+        job = daemon.scheduler.get_job("z")
+        left = (job.next_run_time - datetime.now(UTC)).total_seconds()
+        daemon.stop()
+        await asyncio.wait_for(runner, 10)
+        return left
+
+    return asyncio.run(scenario()), draw, results
+
+
+def test_after_a_run_that_gave_its_lease_up_the_next_tick_is_drawn_at_random(
+    project: ZapliteProject, service: memory_plugin.MemoryService
+) -> None:
+    """Daemons on fixed grids would race for a freed lease in the same order every time."""
+    service.add(name="news")
+    project.add_zap(memory_zap(schedule=HOURLY))
+    left, draw, results = _next_tick_after_first_run(project, service, owner="daemon-a")
+
+    assert results[0].delivered == 1
+    assert draw < 3000  # the seed's draw, far from the grid's next tick (an hour, +6 min)
+    assert draw - 5 < left <= draw
+
+
+def test_a_run_that_keeps_its_lease_stays_on_the_grid(
+    project: ZapliteProject, service: memory_plugin.MemoryService
+) -> None:
+    project.add_zap(memory_zap(schedule=HOURLY))  # nothing to deliver: the lease is kept
+    left, draw, results = _next_tick_after_first_run(project, service, owner="daemon-a")
+
+    assert results[0].delivered == 0
+    assert 3600 - 5 < left <= 3600 + 360  # an hour, plus the schedule's jitter
+    assert not draw - 5 < left <= draw
+
+
+def test_without_leases_the_next_tick_stays_on_the_grid(
+    project: ZapliteProject, service: memory_plugin.MemoryService
+) -> None:
+    service.add(name="news")
+    project.add_zap(memory_zap(schedule=HOURLY))
+    left, _draw, results = _next_tick_after_first_run(project, service, owner=None)
+
+    assert results[0].delivered == 1
+    assert 3600 - 5 < left <= 3600 + 360
+
+
+def test_a_cron_schedule_keeps_its_times_after_a_delivering_run(
+    project: ZapliteProject, service: memory_plugin.MemoryService
+) -> None:
+    service.add(name="news")
+    project.add_zap(memory_zap(schedule={"cron": "0 0 1 1 *"}))  # once a year, on 1 January
+    workspace = project.workspace
+    results: list[RunResult] = []
+    daemon = Daemon(
+        workspace.engine(owner="daemon-a"),
+        workspace.zaps,
+        on_result=results.append,
+        rng=random.Random(7),
+    )
+
+    async def scenario() -> datetime:
+        runner = asyncio.create_task(daemon.run(install_signals=False))
+        await wait_for(lambda: len(results) >= 1)  # the first run is at once, also for cron
+        assert daemon.scheduler is not None
+        job = daemon.scheduler.get_job("z")
+        daemon.stop()
+        await asyncio.wait_for(runner, 10)
+        return job.next_run_time
+
+    next_run = asyncio.run(scenario())
+    assert results[0].delivered == 1
+    assert (next_run.month, next_run.day, next_run.hour, next_run.minute) == (1, 1, 0, 0)
