@@ -15,9 +15,9 @@ from zaplite.store import Store
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_script(name: str, *args: str, timeout: float = 120) -> str:
-    """Run ``bench/<name>`` with ``args``; its stdout (it must exit 0)."""
-    done = subprocess.run(
+def run_bench(name: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run ``bench/<name>`` with ``args``, whatever its exit code."""
+    return subprocess.run(
         [sys.executable, str(REPO / "bench" / name), *args],
         cwd=REPO,
         capture_output=True,
@@ -25,6 +25,11 @@ def run_script(name: str, *args: str, timeout: float = 120) -> str:
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+def run_script(name: str, *args: str, timeout: float = 120) -> str:
+    """Run ``bench/<name>`` with ``args``; its stdout (it must exit 0)."""
+    done = run_bench(name, *args, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -119,12 +124,7 @@ def test_store_commit_records_every_page_and_prints_its_time(tmp_path: Path) -> 
 
 
 def test_store_commit_refuses_a_bad_store_url_in_one_sentence() -> None:
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "store_commit.py"), "--url", "nope://x"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_bench("store_commit.py", "--url", "nope://x", timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "store_commit.py: nope://x: store.url: zaplite stores live in SQLite or PostgreSQL, "
@@ -133,12 +133,7 @@ def test_store_commit_refuses_a_bad_store_url_in_one_sentence() -> None:
 
 
 def test_store_commit_refuses_a_page_count_below_one() -> None:
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "store_commit.py"), "--pages", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_bench("store_commit.py", "--pages", "0", timeout=60)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
