@@ -6,7 +6,18 @@ objects a trigger or action exchanges with the engine, and the typed errors.
 
 from __future__ import annotations
 
-from zaplite.apps import (
+from zaplite.errors import (
+    AuthError,
+    ConfigError,
+    ConfigurationError,
+    PermanentError,
+    PluginError,
+    QuotaExceeded,
+    RateLimited,
+    RetryableError,
+    ZapliteError,
+)
+from zaplite.plugin.api import (
     Action,
     ActionContext,
     App,
@@ -21,18 +32,7 @@ from zaplite.apps import (
     Trigger,
     TriggerState,
 )
-from zaplite.errors import (
-    AuthError,
-    ConfigError,
-    ConfigurationError,
-    PermanentError,
-    PluginError,
-    QuotaExceeded,
-    RateLimited,
-    RetryableError,
-    ZapliteError,
-)
-from zaplite.hookspecs import hookimpl
+from zaplite.plugin.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 

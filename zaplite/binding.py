@@ -14,10 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from zaplite import templates
-from zaplite.apps import Action, Trigger
 from zaplite.config import Config
 from zaplite.errors import ConfigError
-from zaplite.plugins import Registry
+from zaplite.plugin.api import Action, Trigger
+from zaplite.plugin.manager import Registry
 from zaplite.zapfile import ActionStep, FilterStep, Zap
 
 __all__ = ["BoundStep", "BoundZap", "bind_zap", "template_warnings"]

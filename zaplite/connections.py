@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from zaplite.calls import call
 from zaplite.config import Config, ConnectionConfig
 from zaplite.errors import ConfigError
-from zaplite.plugins import Registry
+from zaplite.plugin.calls import call
+from zaplite.plugin.manager import Registry
 
 __all__ = ["Connections", "mask_settings"]
 

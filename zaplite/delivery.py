@@ -21,10 +21,10 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from zaplite import filters
 from zaplite.ahead import AheadGate, OpenGate
-from zaplite.apps import ActionContext, Failure, Outcome, Record, Success
 from zaplite.binding import BoundStep, BoundZap
-from zaplite.calls import call
 from zaplite.errors import AuthError, PermanentError, PluginError, QuotaExceeded
+from zaplite.plugin.api import ActionContext, Failure, Outcome, Record, Success
+from zaplite.plugin.calls import call
 from zaplite.retry import RetryPolicy, is_transient
 from zaplite.store import NewTask
 from zaplite.template_code import compile_template

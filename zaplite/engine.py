@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zaplite.ahead import AheadGate
-from zaplite.apps import ActionContext, Failure, Page, PollContext, Record, Success
 from zaplite.binding import BoundZap
-from zaplite.calls import call, iterate
 from zaplite.connections import Connections
 from zaplite.delivery import Delivery, WorkItem
 from zaplite.errors import (
@@ -35,6 +33,8 @@ from zaplite.errors import (
     ZapliteError,
 )
 from zaplite.leaseholder import crashed_here
+from zaplite.plugin.api import ActionContext, Failure, Page, PollContext, Record, Success
+from zaplite.plugin.calls import call, iterate
 from zaplite.prefetch import prefetch
 from zaplite.retry import RetryPolicy, StoppableRetry, is_transient
 from zaplite.store import Store, StoreUnusable
@@ -82,7 +82,7 @@ class RunRow:
 
 
 class StoreState:
-    """The :class:`~zaplite.apps.TriggerState` of one zap, read from the store."""
+    """The :class:`~zaplite.plugin.api.TriggerState` of one zap, read from the store."""
 
     def __init__(self, store: Store, zap_id: str) -> None:
         self._store = store

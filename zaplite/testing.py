@@ -125,7 +125,7 @@ class ZapliteProject:
     def workspace(self) -> Any:
         """The loaded :class:`~zaplite.workspace.Workspace` (reloaded after any change)."""
         if self._workspace is None:
-            from zaplite.plugins import build_registry, get_plugin_manager
+            from zaplite.plugin.manager import build_registry, get_plugin_manager
             from zaplite.workspace import Workspace
 
             registry = build_registry(

@@ -18,7 +18,7 @@ from zaplite.connections import Connections
 from zaplite.engine import Engine
 from zaplite.errors import ConfigError, UsageError
 from zaplite.leaseholder import daemon_owner
-from zaplite.plugins import Registry, load_registry
+from zaplite.plugin.manager import Registry, load_registry
 from zaplite.retry import RetryPolicy
 from zaplite.store import Store
 from zaplite.zapfile import load_zaps

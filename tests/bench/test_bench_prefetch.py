@@ -9,7 +9,7 @@ from contextlib import aclosing
 
 import pytest
 
-from zaplite.calls import iterate
+from zaplite.plugin.calls import iterate
 from zaplite.prefetch import prefetch
 
 

@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from zaplite_clevertap import CleverTapConnection, app, register_apps
 from zaplite_clevertap.connection import REGIONS, connect
 
-from zaplite import App, hookspecs
+from zaplite import App
+from zaplite.plugin import hookspecs
 
 BASE = {"account_id": "ACC-1", "passcode": "secret-passcode"}
 

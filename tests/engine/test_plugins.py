@@ -8,9 +8,10 @@ from pathlib import Path
 import memory_plugin
 import pytest
 
-from zaplite import App, hookimpl, hookspecs
+from zaplite import App, hookimpl
 from zaplite.errors import StartupError
-from zaplite.plugins import build_registry, get_plugin_manager
+from zaplite.plugin import hookspecs
+from zaplite.plugin.manager import build_registry, get_plugin_manager
 
 
 def test_installed_plugins_register_salesforce_and_clevertap():

@@ -375,7 +375,7 @@ def test_start_up_leaves_pyjwt_and_cryptography_unloaded() -> None:
     """PyJWT loads cryptography (a tenth of a second); only a JWT sign-in imports them."""
     code = (
         "import sys, zaplite.cli.main\n"
-        "from zaplite.plugins import load_registry\n"
+        "from zaplite.plugin.manager import load_registry\n"
         "assert 'salesforce' in load_registry().apps\n"
         "print(sorted(m for m in ('jwt', 'cryptography') if m in sys.modules))\n"
     )

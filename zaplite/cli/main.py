@@ -57,7 +57,7 @@ def _add_commands() -> None:
 
 
 def _add_plugin_commands() -> None:
-    from zaplite.plugins import get_plugin_manager
+    from zaplite.plugin.manager import get_plugin_manager
 
     try:
         pm = get_plugin_manager()

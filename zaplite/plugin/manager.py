@@ -21,9 +21,9 @@ from typing import Any
 import pluggy
 from pydantic import BaseModel
 
-from zaplite import hookspecs
-from zaplite.apps import Action, App, Trigger
 from zaplite.errors import StartupError, UsageError
+from zaplite.plugin import hookspecs
+from zaplite.plugin.api import Action, App, Trigger
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -16,7 +16,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from zaplite.apps import App
+    from zaplite.plugin.api import App
 
 hookspec = pluggy.HookspecMarker("zaplite")
 hookimpl = pluggy.HookimplMarker("zaplite")
