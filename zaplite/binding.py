@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from zaplite import templates
 from zaplite.config import Config
 from zaplite.errors import ConfigError
+from zaplite.mapping import templates
 from zaplite.plugin.api import Action, Trigger
 from zaplite.plugin.manager import Registry
 from zaplite.zapfile import ActionStep, FilterStep, Zap

@@ -342,7 +342,7 @@ def config_error(
     after ``prefix``; location parts in ``tags`` that follow a list index (the tags of
     discriminated unions) are left out. ``known_fields(loc)`` may return the allowed
     keys at a location, to suggest one for an unknown field. A validator may raise a
-    ValueError with ``where`` and ``reason`` attributes (``zaplite.templates.TemplateError``)
+    ValueError with ``where`` and ``reason`` attributes (``zaplite.mapping.templates.TemplateError``)
     to point below the location it validates.
     """
     first = error.errors(include_url=False)[0]

@@ -41,7 +41,7 @@ from pydantic import (
 from zaplite.config import config_error, read_user_file
 from zaplite.durations import format_duration, parse_duration, parse_start_instant
 from zaplite.errors import ConfigError
-from zaplite.templates import TemplateError, check, references_with_paths, single_reference
+from zaplite.mapping.templates import TemplateError, check, references_with_paths, single_reference
 
 __all__ = [
     "COMPARING_OPS",

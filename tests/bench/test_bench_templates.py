@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zaplite.template_code import compile_template
-from zaplite.templates import render
+from zaplite.mapping.compiled import compile_template
+from zaplite.mapping.templates import render
 
 CONTEXT: dict[str, Any] = {
     "trigger": {

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from zaplite.filters import evaluate, evaluate_condition
+from zaplite.mapping.filters import evaluate, evaluate_condition
 from zaplite.zapfile import Condition, FilterStep
 
 

@@ -13,8 +13,8 @@ from models_examples import zap_data
 
 from zaplite.config import load_config, parse_config
 from zaplite.errors import ConfigError
-from zaplite.filters import evaluate
-from zaplite.templates import TemplateError, check, references, render
+from zaplite.mapping.filters import evaluate
+from zaplite.mapping.templates import TemplateError, check, references, render
 from zaplite.zapfile import OPS, FilterStep, Zap, parse_zap, parse_zap_text
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

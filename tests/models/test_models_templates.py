@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from zaplite.templates import (
+from zaplite.mapping.templates import (
     TemplateError,
     check,
     parse_json_strings,

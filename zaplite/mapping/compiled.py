@@ -2,11 +2,11 @@
 
 The engine renders the same params for every record of a page. :func:`compile_template`
 parses the templates once and generates the source of a function that does, for one
-context, what :func:`zaplite.templates.render` does: it looks each referenced path up
+context, what :func:`zaplite.mapping.templates.render` does: it looks each referenced path up
 once (paths sharing a prefix share its lookups), through plain dicts with
 ``dict.get``, and builds the params' dicts and lists as literals. A path that meets
 anything but a plain dict on the way (another mapping, a list index) is looked up by
-:func:`zaplite.templates.lookup`'s own walk, so both give the same answer.
+:func:`zaplite.mapping.templates.lookup`'s own walk, so both give the same answer.
 
 Only names this module makes and ``repr()`` of the params' strings (dict keys, path
 segments) appear in the generated source; nothing of a record ever does.
@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from zaplite.templates import _MISSING, _lookup, _parse, _Ref, to_text
+from zaplite.mapping.templates import _MISSING, _lookup, _parse, _Ref, to_text
 
 __all__ = ["compile_template"]
 
@@ -139,7 +139,7 @@ class _Builder:
 def compile_template(value: Any) -> Callable[[Mapping[str, Any]], Any]:
     """``value`` compiled once into a function of the context that renders as ``render`` does.
 
-    Each call returns new dicts and lists, as :func:`~zaplite.templates.render` does.
+    Each call returns new dicts and lists, as :func:`~zaplite.mapping.templates.render` does.
     """
     builder = _Builder()
     result = builder.expression(value)

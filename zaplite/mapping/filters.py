@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from zaplite.durations import parse_instant
-from zaplite.templates import lookup, render, single_reference, to_text
+from zaplite.mapping.templates import lookup, render, single_reference, to_text
 from zaplite.zapfile import AnyOf, Condition
 
 __all__ = ["PREVIOUS_KEY", "evaluate", "evaluate_condition"]
