@@ -20,12 +20,12 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from zaplite.ahead import AheadGate, OpenGate
-from zaplite.binding import BoundStep, BoundZap
 from zaplite.errors import AuthError, PermanentError, PluginError, QuotaExceeded
 from zaplite.mapping import filters
 from zaplite.mapping.compiled import compile_template
 from zaplite.plugin.api import ActionContext, Failure, Outcome, Record, Success
 from zaplite.plugin.calls import call
+from zaplite.project.binding import BoundStep, BoundZap
 from zaplite.retry import RetryPolicy, is_transient
 from zaplite.store import NewTask
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zaplite.ahead import AheadGate
-from zaplite.binding import BoundZap
-from zaplite.connections import Connections
 from zaplite.delivery import Delivery, WorkItem
 from zaplite.errors import (
     AuthError,
@@ -36,6 +34,8 @@ from zaplite.leaseholder import crashed_here
 from zaplite.plugin.api import ActionContext, Failure, Page, PollContext, Record, Success
 from zaplite.plugin.calls import call, iterate
 from zaplite.prefetch import prefetch
+from zaplite.project.binding import BoundZap
+from zaplite.project.connections import Connections
 from zaplite.retry import RetryPolicy, StoppableRetry, is_transient
 from zaplite.store import Store, StoreUnusable
 

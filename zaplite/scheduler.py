@@ -28,9 +28,9 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from zaplite.binding import BoundZap
 from zaplite.engine import Engine, RunResult
 from zaplite.errors import ConfigError
+from zaplite.project.binding import BoundZap
 from zaplite.store import StoreUnusable
 
 __all__ = ["Daemon", "Reload", "schedule_trigger"]

@@ -123,10 +123,10 @@ class ZapliteProject:
 
     @property
     def workspace(self) -> Any:
-        """The loaded :class:`~zaplite.workspace.Workspace` (reloaded after any change)."""
+        """The loaded :class:`~zaplite.project.workspace.Workspace` (reloaded after any change)."""
         if self._workspace is None:
             from zaplite.plugin.manager import build_registry, get_plugin_manager
-            from zaplite.workspace import Workspace
+            from zaplite.project.workspace import Workspace
 
             registry = build_registry(
                 get_plugin_manager(plugins=self.plugins, entry_points=self.entry_points)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from e2e_helpers import Cli
 
-from zaplite.examples import copy_example_zaps
+from zaplite.project.examples import copy_example_zaps
 from zaplite.sandbox.session import Sandbox
 
 

@@ -21,9 +21,9 @@ from typing import Any
 import memory_plugin
 from engine_helpers import memory_zap
 
-from zaplite.connections import Connections
 from zaplite.engine import Engine, RunResult
 from zaplite.leaseholder import owner_for
+from zaplite.project.connections import Connections
 from zaplite.scheduler import Daemon
 from zaplite.store import Store
 from zaplite.testing import ZapliteProject

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from zaplite.config import (
+from zaplite.errors import ConfigError, UsageError
+from zaplite.project.config import (
     DEFAULT_STORE_URL,
     Config,
     ConnectionConfig,
@@ -14,7 +15,6 @@ from zaplite.config import (
     load_config,
     parse_config,
 )
-from zaplite.errors import ConfigError, UsageError
 
 FULL = """
 [store]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from zaplite.mapping.filters import evaluate, evaluate_condition
-from zaplite.zapfile import Condition, FilterStep
+from zaplite.project.zapfile import Condition, FilterStep
 
 
 def cond(field: str, op: str, *value: Any) -> Condition:

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from models_examples import zap_data
 
-from zaplite.config import load_config, parse_config
 from zaplite.errors import ConfigError
 from zaplite.mapping.filters import evaluate
 from zaplite.mapping.templates import TemplateError, check, references, render
-from zaplite.zapfile import OPS, FilterStep, Zap, parse_zap, parse_zap_text
+from zaplite.project.config import load_config, parse_config
+from zaplite.project.zapfile import OPS, FilterStep, Zap, parse_zap, parse_zap_text
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

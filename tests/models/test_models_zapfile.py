@@ -12,7 +12,7 @@ import pytest
 from models_examples import EXAMPLES, zap_data
 
 from zaplite.errors import ConfigError
-from zaplite.zapfile import (
+from zaplite.project.zapfile import (
     ActionStep,
     AnyOf,
     Condition,

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from zaplite.errors import ConfigError
 from zaplite.gctune import tune_after_startup
-from zaplite.workspace import Workspace
+from zaplite.project.workspace import Workspace
 
 __all__ = [
     "console",

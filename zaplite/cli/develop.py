@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from zaplite.binding import template_warnings
 from zaplite.cli.common import (
     console,
     echo_json,
@@ -17,9 +16,10 @@ from zaplite.cli.common import (
     with_workspace,
     workspace_options,
 )
-from zaplite.connections import Connections
 from zaplite.errors import ConfigError
-from zaplite.workspace import Workspace
+from zaplite.project.binding import template_warnings
+from zaplite.project.connections import Connections
+from zaplite.project.workspace import Workspace
 
 __all__ = ["COMMANDS"]
 

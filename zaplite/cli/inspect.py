@@ -10,9 +10,9 @@ from rich.table import Table
 from rich.text import Text
 
 from zaplite.cli.common import console, echo_json, run_async, with_workspace, workspace_options
-from zaplite.connections import Connections
 from zaplite.errors import ZapliteError
-from zaplite.workspace import Workspace
+from zaplite.project.connections import Connections
+from zaplite.project.workspace import Workspace
 
 __all__ = ["COMMANDS"]
 

@@ -6,7 +6,7 @@ import click
 
 from zaplite.cli.common import console, run_async, setup_logging, with_workspace, workspace_options
 from zaplite.errors import UsageError
-from zaplite.workspace import Workspace
+from zaplite.project.workspace import Workspace
 
 __all__ = ["COMMANDS"]
 

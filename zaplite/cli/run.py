@@ -17,7 +17,7 @@ from zaplite.cli.common import (
 )
 from zaplite.engine import RunResult
 from zaplite.errors import UsageError
-from zaplite.workspace import Workspace, daemon_owner
+from zaplite.project.workspace import Workspace, daemon_owner
 
 if TYPE_CHECKING:
     from zaplite.scheduler import Reload

@@ -16,10 +16,10 @@ from rich.table import Table
 from zaplite.cli.common import console, err_console, setup_logging
 from zaplite.engine import RunResult
 from zaplite.errors import UsageError
-from zaplite.examples import copy_example_zaps
 from zaplite.gctune import tune_after_startup
-from zaplite.workspace import Workspace, daemon_owner
-from zaplite.zapfile import Schedule
+from zaplite.project.examples import copy_example_zaps
+from zaplite.project.workspace import Workspace, daemon_owner
+from zaplite.project.zapfile import Schedule
 
 if TYPE_CHECKING:  # the emulators are imported by the two commands only, not by every command
     from zaplite.sandbox.activity import SalesActivity

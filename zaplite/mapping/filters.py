@@ -27,9 +27,9 @@ from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from zaplite.durations import parse_instant
 from zaplite.mapping.templates import lookup, render, single_reference, to_text
-from zaplite.zapfile import AnyOf, Condition
+from zaplite.project.durations import parse_instant
+from zaplite.project.zapfile import AnyOf, Condition
 
 __all__ = ["PREVIOUS_KEY", "evaluate", "evaluate_condition"]
 

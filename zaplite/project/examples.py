@@ -12,7 +12,7 @@ __all__ = ["copy_example_zaps", "example_zaps"]
 def example_zaps() -> list[Path]:
     """The example zap files: from the installed package, or the source tree's ``zaps/``."""
     packaged = resources.files("zaplite") / "examples" / "zaps"
-    candidates = [Path(str(packaged)), Path(__file__).resolve().parent.parent / "zaps"]
+    candidates = [Path(str(packaged)), Path(__file__).resolve().parents[2] / "zaps"]
     for folder in candidates:
         files = sorted(folder.glob("*.json")) if folder.is_dir() else []
         if files:

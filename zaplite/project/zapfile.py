@@ -38,10 +38,10 @@ from pydantic import (
     model_validator,
 )
 
-from zaplite.config import config_error, read_user_file
-from zaplite.durations import format_duration, parse_duration, parse_start_instant
 from zaplite.errors import ConfigError
 from zaplite.mapping.templates import TemplateError, check, references_with_paths, single_reference
+from zaplite.project.config import config_error, read_user_file
+from zaplite.project.durations import format_duration, parse_duration, parse_start_instant
 
 __all__ = [
     "COMPARING_OPS",

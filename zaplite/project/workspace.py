@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zaplite.binding import BoundZap, bind_zap
-from zaplite.config import Config, find_config, load_config
-from zaplite.connections import Connections
 from zaplite.engine import Engine
 from zaplite.errors import ConfigError, UsageError
 from zaplite.leaseholder import daemon_owner
 from zaplite.plugin.manager import Registry, load_registry
+from zaplite.project.binding import BoundZap, bind_zap
+from zaplite.project.config import Config, find_config, load_config
+from zaplite.project.connections import Connections
+from zaplite.project.zapfile import load_zaps
 from zaplite.retry import RetryPolicy
 from zaplite.store import Store
-from zaplite.zapfile import load_zaps
 
 __all__ = ["Workspace", "daemon_owner"]
 

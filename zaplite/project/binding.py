@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from zaplite.config import Config
 from zaplite.errors import ConfigError
 from zaplite.mapping import templates
 from zaplite.plugin.api import Action, Trigger
 from zaplite.plugin.manager import Registry
-from zaplite.zapfile import ActionStep, FilterStep, Zap
+from zaplite.project.config import Config
+from zaplite.project.zapfile import ActionStep, FilterStep, Zap
 
 __all__ = ["BoundStep", "BoundZap", "bind_zap", "template_warnings"]
 

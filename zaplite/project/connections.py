@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from zaplite.config import Config, ConnectionConfig
 from zaplite.errors import ConfigError
 from zaplite.plugin.calls import call
 from zaplite.plugin.manager import Registry
+from zaplite.project.config import Config, ConnectionConfig
 
 __all__ = ["Connections", "mask_settings"]
 
