@@ -62,7 +62,8 @@ def _instrument(events: list[tuple[str, float, float]]) -> None:
     import zaplite_clevertap.upload as upload
     import zaplite_salesforce.connection as salesforce
 
-    from zaplite import delivery, engine
+    from zaplite.engine import delivery
+    from zaplite.engine import run as engine
     from zaplite.store.store import Store
 
     def wrap(owner: Any, name: str, label: str) -> None:

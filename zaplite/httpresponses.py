@@ -3,7 +3,7 @@
 An httpx response and its stream refer to each other (the stream sets the response's
 ``elapsed`` when it closes), so a response that has been read is freed only by the
 cyclic garbage collector, with its body: a 2,000-record Salesforce page is most of a
-megabyte. zaplite runs that collector rarely (see :mod:`zaplite.gctune`), so plugins
+megabyte. zaplite runs that collector rarely (see :mod:`zaplite.engine.gctune`), so plugins
 that read large bodies call :func:`release` once they are done with a response.
 """
 

@@ -1,4 +1,4 @@
-"""``zaplite.prefetch``: order, one item ahead at most, errors in place, clean closing."""
+"""``zaplite.engine.readahead``: order, one item ahead at most, errors in place, clean closing."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from contextlib import aclosing
 
 import pytest
 
+from zaplite.engine.readahead import prefetch
 from zaplite.plugin.calls import iterate
-from zaplite.prefetch import prefetch
 
 
 class Source:

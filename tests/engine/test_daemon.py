@@ -14,7 +14,7 @@ from pathlib import Path
 import memory_plugin
 from engine_helpers import memory_zap
 
-from zaplite.scheduler import Daemon
+from zaplite.engine.daemon import Daemon
 
 
 class SlowService(memory_plugin.MemoryService):

@@ -1,6 +1,6 @@
 """A daemon keeps each zap's lease between idle runs: renewed in one batch, released on stop.
 
-Two daemons here are two :class:`~zaplite.scheduler.Daemon` objects on one event loop,
+Two daemons here are two :class:`~zaplite.engine.daemon.Daemon` objects on one event loop,
 each with its own engine (owner) and its own :class:`~zaplite.store.Store` on the
 project's SQLite file, as two ``zaplite run`` processes would be.
 """
@@ -21,10 +21,10 @@ from typing import Any
 import memory_plugin
 from engine_helpers import memory_zap
 
-from zaplite.engine import Engine, RunResult
-from zaplite.leaseholder import owner_for
+from zaplite.engine.daemon import Daemon
+from zaplite.engine.leases import owner_for
+from zaplite.engine.run import Engine, RunResult
 from zaplite.project.connections import Connections
-from zaplite.scheduler import Daemon
 from zaplite.store import Store
 from zaplite.testing import ZapliteProject
 

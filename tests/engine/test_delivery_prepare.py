@@ -8,7 +8,7 @@ from typing import Any, Self
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from zaplite.delivery import Delivery, WorkItem
+from zaplite.engine.delivery import Delivery, WorkItem
 from zaplite.plugin.api import Action, Success
 from zaplite.project.binding import BoundStep
 from zaplite.retry import RetryPolicy

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from engine_helpers import memory_zap
 
-from zaplite.ahead import AheadGate, OpenGate
-from zaplite.delivery import Delivery
+from zaplite.engine.delivery import Delivery
+from zaplite.engine.gate import AheadGate, OpenGate
 from zaplite.store import Store
 
 

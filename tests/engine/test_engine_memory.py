@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from zaplite.gctune import YOUNG_THRESHOLD, tune_after_startup
+from zaplite.engine.gctune import YOUNG_THRESHOLD, tune_after_startup
 from zaplite.httpresponses import release
 from zaplite.sandbox.server import serve_in_thread
 

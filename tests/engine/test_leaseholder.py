@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 
-from zaplite.leaseholder import crashed_here, daemon_owner, owner_for
+from zaplite.engine.leases import crashed_here, daemon_owner, owner_for
 
 
 def _dead_pid() -> int:

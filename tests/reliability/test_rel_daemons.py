@@ -29,7 +29,7 @@ from rel_procs import (
 )
 from rel_store_reads import committed_tasks
 
-from zaplite.leaseholder import owner_for
+from zaplite.engine.leases import owner_for
 from zaplite.project.workspace import Workspace
 
 _DELIVERED = re.compile(r"^(\S+): \w+: \d+ new, (\d+) delivered", re.MULTILINE)

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from zaplite.engine.gctune import tune_after_startup
 from zaplite.errors import ConfigError
-from zaplite.gctune import tune_after_startup
 from zaplite.project.workspace import Workspace
 
 __all__ = [

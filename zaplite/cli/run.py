@@ -15,12 +15,12 @@ from zaplite.cli.common import (
     with_workspace,
     workspace_options,
 )
-from zaplite.engine import RunResult
+from zaplite.engine.run import RunResult
 from zaplite.errors import UsageError
 from zaplite.project.workspace import Workspace, daemon_owner
 
 if TYPE_CHECKING:
-    from zaplite.scheduler import Reload
+    from zaplite.engine.daemon import Reload
 
 __all__ = ["COMMANDS"]
 
@@ -85,7 +85,7 @@ def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]
     enabled = {k: v for k, v in workspace.zaps.items() if v.zap.enabled}
     if not enabled:
         raise UsageError(f"There are no enabled zaps in {workspace.config.settings.zaps_dir}.")
-    from zaplite.scheduler import Daemon  # APScheduler: only the daemon needs it
+    from zaplite.engine.daemon import Daemon  # APScheduler: only the daemon needs it
 
     engine = workspace.engine(owner=daemon_owner())
     daemon = Daemon(

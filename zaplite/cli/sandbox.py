@@ -14,9 +14,9 @@ import click
 from rich.table import Table
 
 from zaplite.cli.common import console, err_console, setup_logging
-from zaplite.engine import RunResult
+from zaplite.engine.gctune import tune_after_startup
+from zaplite.engine.run import RunResult
 from zaplite.errors import UsageError
-from zaplite.gctune import tune_after_startup
 from zaplite.project.examples import copy_example_zaps
 from zaplite.project.workspace import Workspace, daemon_owner
 from zaplite.project.zapfile import Schedule
@@ -275,7 +275,7 @@ async def _keep_running(
         if result.found or result.status != "ok":
             console.print(result.line(), markup=False)
 
-    from zaplite.scheduler import Daemon
+    from zaplite.engine.daemon import Daemon
 
     daemon = Daemon(engine, workspace.zaps, on_result=show)
     console.print()

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zaplite.engine import Engine
+from zaplite.engine.leases import daemon_owner
+from zaplite.engine.run import Engine
 from zaplite.errors import ConfigError, UsageError
-from zaplite.leaseholder import daemon_owner
 from zaplite.plugin.manager import Registry, load_registry
 from zaplite.project.binding import BoundZap, bind_zap
 from zaplite.project.config import Config, find_config, load_config

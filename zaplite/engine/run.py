@@ -20,8 +20,10 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any
 
-from zaplite.ahead import AheadGate
-from zaplite.delivery import Delivery, WorkItem
+from zaplite.engine.delivery import Delivery, WorkItem
+from zaplite.engine.gate import AheadGate
+from zaplite.engine.leases import crashed_here
+from zaplite.engine.readahead import prefetch
 from zaplite.errors import (
     AuthError,
     PermanentError,
@@ -30,10 +32,8 @@ from zaplite.errors import (
     UsageError,
     ZapliteError,
 )
-from zaplite.leaseholder import crashed_here
 from zaplite.plugin.api import ActionContext, Failure, Page, PollContext, Record, Success
 from zaplite.plugin.calls import call, iterate
-from zaplite.prefetch import prefetch
 from zaplite.project.binding import BoundZap
 from zaplite.project.connections import Connections
 from zaplite.retry import RetryPolicy, StoppableRetry, is_transient
@@ -41,7 +41,7 @@ from zaplite.store import Store, StoreUnusable
 
 __all__ = ["Engine", "RunResult", "StoppableRetry", "StoreState"]
 
-log = logging.getLogger("zaplite.engine")
+log = logging.getLogger("zaplite.engine.run")
 
 
 class DeliveryAborted(ZapliteError):
@@ -127,7 +127,7 @@ class PreparedPage:
     page: Page
     items: list[WorkItem]
     start: int
-    """The index of the first step :meth:`~zaplite.delivery.Delivery.run` still has to run."""
+    """The index of the first step :meth:`~zaplite.engine.delivery.Delivery.run` still has to run."""
 
 
 @dataclass
@@ -568,7 +568,7 @@ class Engine:
         overlap = zap.trigger.overlap_for(zap.trigger_params)
         forget_before = page.watermark - overlap if page.watermark else None
         # The gate stays shut while the page is recorded: its thread needs the GIL, and
-        # slices of the next page on the loop would slow it (see zaplite/ahead.py).
+        # slices of the next page on the loop would slow it (see zaplite/engine/gate.py).
         ids = await self._db(
             self.store.commit_page,
             zap.id,

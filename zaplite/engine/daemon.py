@@ -28,7 +28,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from zaplite.engine import Engine, RunResult
+from zaplite.engine.run import Engine, RunResult
 from zaplite.errors import ConfigError
 from zaplite.project.binding import BoundZap
 from zaplite.store import StoreUnusable

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from zaplite.ahead import AheadGate, OpenGate
+from zaplite.engine.gate import AheadGate, OpenGate
 from zaplite.errors import AuthError, PermanentError, PluginError, QuotaExceeded
 from zaplite.mapping import filters
 from zaplite.mapping.compiled import compile_template
@@ -31,7 +31,7 @@ from zaplite.store import NewTask
 
 __all__ = ["Delivery", "WorkItem"]
 
-log = logging.getLogger("zaplite.delivery")
+log = logging.getLogger("zaplite.engine.delivery")
 
 
 @dataclass(slots=True)
@@ -78,7 +78,7 @@ class Delivery:
         self.connections = connections
         self.policy = policy
         self.gate = gate or OpenGate()
-        """Held open while the actions' requests are in flight (see :mod:`zaplite.ahead`)."""
+        """Held open while the actions' requests are in flight (see :mod:`zaplite.engine.gate`)."""
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
         self._renderers: dict[int, Callable[[Any], Any]] = {}
         self._list_adapters: dict[int, TypeAdapter[list[Any]] | None] = {}
