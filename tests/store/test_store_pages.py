@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from zaplite.store import NewTask, Store, schema
-from zaplite.store import store as store_module
+from zaplite.store import pages as pages_module
 
 T0 = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
 
@@ -172,7 +172,7 @@ def test_keys_added_by_another_store_are_counted_once_the_bound_is_stale(
         second.commit_page(
             "z", None, tasks=[], cursor=2, keys=[f"b{i}" for i in range(6)], watermark=T0
         )
-        monkeypatch.setattr(store_module, "KEY_COUNT_TTL", 0.0)
+        monkeypatch.setattr(pages_module, "KEY_COUNT_TTL", 0.0)
         first.commit_page(
             "z", None, tasks=[], cursor=3, keys=["c1"], watermark=T0 + timedelta(minutes=1)
         )
@@ -330,7 +330,7 @@ def test_a_task_postgresql_refuses_fails_the_page_as_a_statement_would(
 @pytest.mark.parametrize("extra", [0, 1, 37])
 def test_a_page_of_any_size_is_stored_in_order_with_its_ids(store: Store, extra: int) -> None:
     # SQLite takes a page's tasks many rows per INSERT, and the rest in one more.
-    size = 3 * store_module._ROWS_PER_INSERT + extra
+    size = 3 * pages_module._ROWS_PER_INSERT + extra
     new = [_task(f"r{i:04d}", "failed" if i % 5 == 0 else "success", n=i) for i in range(size)]
     ids = store.commit_page("z", None, tasks=new, cursor=1, keys=[t.record_key for t in new])
     assert len(ids) == size and ids == sorted(set(ids))

@@ -6,7 +6,9 @@ code). The engine codes against :class:`Store` and the record dataclasses only.
 
 from __future__ import annotations
 
+from zaplite.store.base import DEFAULT_MAX_KEYS_PER_ZAP, NotFound
 from zaplite.store.connect import NotJSONCompatible, StoreUnusable
+from zaplite.store.history import RUN_STATUSES
 from zaplite.store.records import (
     TASK_STATUSES,
     NewTask,
@@ -15,7 +17,7 @@ from zaplite.store.records import (
     TaskRecord,
     ZapStatus,
 )
-from zaplite.store.store import DEFAULT_MAX_KEYS_PER_ZAP, RUN_STATUSES, NotFound, Store
+from zaplite.store.store import Store
 
 __all__ = [
     "DEFAULT_MAX_KEYS_PER_ZAP",
