@@ -93,7 +93,7 @@ def _instrument(events: list[tuple[str, float, float]]) -> None:
 
     wrap(Store, "commit_page", "commit")
     wrap(Store, "known_keys", "known")
-    wrap(delivery.Delivery, "prepare_ahead", "ahead")
+    wrap(delivery.Delivery, "_prepare_slice", "ahead")
     wrap(engine.Engine, "_deliver_page", "deliver")
     wrap(upload, "_send_chunk", "upload")
     wrap(salesforce.SalesforceClient, "get", "sf")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
@@ -13,7 +13,7 @@ import tenacity
 
 from zaplite.errors import RetryableError
 
-__all__ = ["RetryPolicy", "StoppableRetry", "first_try_then", "is_transient"]
+__all__ = ["RetryPolicy", "first_try_then", "is_transient"]
 
 T = TypeVar("T")
 
@@ -55,11 +55,27 @@ async def first_try_then(
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how long to retry: ``attempts`` in all, exponential backoff with jitter."""
+    """How transient faults are retried: ``attempts`` in all, exponential backoff with jitter.
+
+    This is zaplite's one retry policy, built from ``[settings] retry_*``: the engine
+    retries a trigger's poll and an action's perform with it, and plugins raise
+    :class:`~zaplite.errors.RetryableError` (or :class:`~zaplite.errors.RateLimited`)
+    instead of retrying on their own, so a fault is never retried in two layers at
+    once. A service's ``retry_after`` is honoured up to ``max_wait``.
+
+    With ``stopping`` set (see :meth:`stoppable`), a backoff ends as soon as the event is
+    set and the last fault is raised: on shutdown a page is left for the next start
+    rather than held for the backoff.
+    """
 
     attempts: int = 5
     initial_wait: float = 1.0
     max_wait: float = 60.0
+    stopping: asyncio.Event | None = field(default=None, compare=False)
+
+    def stoppable(self, stopping: asyncio.Event) -> RetryPolicy:
+        """This policy, with backoffs cut short when ``stopping`` is set."""
+        return replace(self, stopping=stopping)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -73,20 +89,34 @@ class RetryPolicy:
 
     def retrying(self, on_retry: Callable[[BaseException, int], None] | None = None) -> Any:
         """A tenacity ``AsyncRetrying`` for this policy; re-raises the last error when it gives up."""
+        last: list[BaseException] = []
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
-            if on_retry is not None and state.outcome is not None:
+            if state.outcome is not None:
                 error = state.outcome.exception()
                 if error is not None:
-                    on_retry(error, state.attempt_number)
+                    last[:] = [error]
+                    if on_retry is not None:
+                        on_retry(error, state.attempt_number)
 
-        return tenacity.AsyncRetrying(
+        retrying = tenacity.AsyncRetrying(
             stop=tenacity.stop_after_attempt(max(1, self.attempts)),
             wait=self._wait,
             retry=tenacity.retry_if_exception(is_transient),
             before_sleep=before_sleep,
             reraise=True,
         )
+        stopping = self.stopping
+        if stopping is not None:
+
+            async def sleep(seconds: float) -> None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), seconds)
+                if stopping.is_set() and last:
+                    raise last[0]
+
+            retrying.sleep = sleep
+        return retrying
 
     async def call(
         self,
@@ -98,38 +128,3 @@ class RetryPolicy:
         The first attempt is made directly (see :func:`first_try_then`).
         """
         return await first_try_then(function, lambda: self.retrying(on_retry), is_transient)
-
-
-@dataclass(frozen=True)
-class StoppableRetry(RetryPolicy):
-    """A retry policy whose backoff ends when ``stopping`` is set, re-raising the last fault.
-
-    On shutdown a transient fault is not waited out: the page is left unrecorded (it
-    is polled again at the next start) instead of holding the daemon for the backoff.
-    """
-
-    stopping: asyncio.Event | None = None
-
-    def retrying(self, on_retry: Callable[[BaseException, int], None] | None = None) -> Any:
-        """Tenacity's retrying, with a sleep that the stop event cuts short."""
-        last: list[BaseException] = []
-
-        def note(error: BaseException, attempt: int) -> None:
-            last[:] = [error]
-            if on_retry is not None:
-                on_retry(error, attempt)
-
-        retrying = super().retrying(note)
-        stopping = self.stopping
-
-        async def sleep(seconds: float) -> None:
-            if stopping is None:
-                await asyncio.sleep(seconds)
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), seconds)
-            if stopping.is_set() and last:
-                raise last[0]
-
-        retrying.sleep = sleep
-        return retrying

@@ -31,6 +31,9 @@ from typing import Any
 
 import pytest
 
+from zaplite.engine.replay import replay_task
+from zaplite.engine.run import Engine
+
 __all__ = ["ZapliteProject", "zaplite_postgres_url", "zaplite_project", "zaplite_store"]
 
 POSTGRES_ENV = "ZAPLITE_TEST_POSTGRES_URL"
@@ -147,7 +150,7 @@ class ZapliteProject:
         ]
 
         async def go() -> list[Any]:
-            engine = workspace.engine()
+            engine = Engine.for_workspace(workspace)
             try:
                 return [await engine.run_zap(zap) for zap in zaps]
             finally:
@@ -160,9 +163,9 @@ class ZapliteProject:
         workspace = self.workspace
 
         async def go() -> str:
-            engine = workspace.engine()
+            engine = Engine.for_workspace(workspace)
             try:
-                return await engine.replay(task_id, workspace.zaps)
+                return await replay_task(engine, task_id, workspace.zaps)
             finally:
                 await engine.connections.close()
 

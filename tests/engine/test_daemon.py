@@ -15,6 +15,7 @@ import memory_plugin
 from engine_helpers import memory_zap
 
 from zaplite.engine.daemon import Daemon
+from zaplite.engine.run import Engine
 
 
 class SlowService(memory_plugin.MemoryService):
@@ -45,7 +46,7 @@ def test_daemon_polls_on_schedule_and_never_overlaps_a_zap(project, service, cap
     try:
         project.add_zap(memory_zap(schedule={"every": "0.2s"}))
         workspace = project.workspace
-        engine = workspace.engine(owner="test-daemon")
+        engine = Engine.for_workspace(workspace, owner="test-daemon")
         results = []
         daemon = Daemon(engine, workspace.zaps, on_result=results.append)
 
@@ -128,7 +129,7 @@ def test_zap_files_are_reloaded_and_a_broken_edit_keeps_the_last_good_version(pr
     service.add(name="first")
     path = project.add_zap(memory_zap(schedule={"every": "0.2s"}))
     workspace = project.workspace
-    engine = workspace.engine(owner="reload-test")
+    engine = Engine.for_workspace(workspace, owner="reload-test")
     reloads = []
     daemon = Daemon(
         engine,

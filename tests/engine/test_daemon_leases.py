@@ -82,7 +82,7 @@ def test_a_daemon_keeps_its_lease_between_idle_runs_and_releases_it_on_stop(
     store = workspace.store
     calls = Calls(store, "acquire_lease", "release_lease", "release_leases")
     starts = Calls(store, "run_start")
-    engine = workspace.engine(owner="daemon-a")
+    engine = Engine.for_workspace(workspace, owner="daemon-a")
     daemon = Daemon(engine, workspace.zaps)
 
     async def scenario() -> None:
@@ -92,7 +92,7 @@ def test_a_daemon_keeps_its_lease_between_idle_runs_and_releases_it_on_stop(
             assert await holder(store, "z") == "daemon-a"
             assert not await asyncio.to_thread(store.acquire_lease, "z", "daemon-b", 60)
             await asyncio.sleep(0.1)
-        assert engine.kept_leases == {"z"}
+        assert engine.leases.kept == {"z"}
         polls = service.polls
         await wait_for(lambda: service.polls >= polls + 3)
         assert calls.by("acquire_lease", "daemon-a") == 1, "taken once for all these idle runs"
@@ -117,7 +117,7 @@ def test_a_run_that_delivers_gives_the_lease_up_and_the_next_takes_it_again(
     workspace = project.workspace
     store = workspace.store
     calls = Calls(store, "acquire_lease", "release_lease")
-    engine = workspace.engine(owner="daemon-a")
+    engine = Engine.for_workspace(workspace, owner="daemon-a")
     results: list[RunResult] = []
     daemon = Daemon(engine, workspace.zaps, on_result=results.append)
 
@@ -147,15 +147,15 @@ def test_leases_are_renewed_in_one_batch_and_a_lost_one_stops_the_zap_here(
     workspace = project.workspace
     store = workspace.store
     calls = Calls(store, "renew_leases", "renew_lease")
-    engine = workspace.engine(owner="daemon-a")
-    engine.lease_seconds = 0.6  # renewed every 0.2 s
+    engine = Engine.for_workspace(workspace, owner="daemon-a")
+    engine.leases.lease_seconds = 0.6  # renewed every 0.2 s
     results: list[RunResult] = []
     daemon = Daemon(engine, workspace.zaps, on_result=results.append)
     other = Store(store.url_for_display)  # another daemon's view of the same database
 
     async def scenario() -> None:
         runner = asyncio.create_task(daemon.run(install_signals=False))
-        await wait_for(lambda: engine.kept_leases == {"a", "b"})
+        await wait_for(lambda: engine.leases.kept == {"a", "b"})
         await asyncio.sleep(1.5)  # 2.5 lease lengths: only the renewal keeps them
         for zap_id in ("a", "b"):
             assert await holder(other, zap_id) == "daemon-a"
@@ -166,7 +166,7 @@ def test_leases_are_renewed_in_one_batch_and_a_lost_one_stops_the_zap_here(
         # As if daemon-a's lease on "a" had expired and daemon-b had taken it:
         await asyncio.to_thread(other.release_lease, "a", "daemon-a")
         assert await asyncio.to_thread(other.acquire_lease, "a", "daemon-b", 60)
-        await wait_for(lambda: "a" not in engine.kept_leases)
+        await wait_for(lambda: "a" not in engine.leases.kept)
         await asyncio.sleep(0.1)  # a run of "a" that started just before ends
         runs_of_a, runs_of_b = ran(results, "a"), ran(results, "b")
         await asyncio.sleep(1.0)
@@ -193,7 +193,9 @@ def test_a_second_daemon_runs_nothing_until_the_first_stops(
     first_results: list[RunResult] = []
     second_results: list[RunResult] = []
     first = Daemon(
-        workspace.engine(owner="daemon-a"), workspace.zaps, on_result=first_results.append
+        Engine.for_workspace(workspace, owner="daemon-a"),
+        workspace.zaps,
+        on_result=first_results.append,
     )
     second_store = Store(workspace.store.url_for_display)
     connections = Connections(workspace.config, workspace.registry)
@@ -202,7 +204,7 @@ def test_a_second_daemon_runs_nothing_until_the_first_stops(
 
     async def scenario() -> None:
         first_runner = asyncio.create_task(first.run(install_signals=False))
-        await wait_for(lambda: first.engine.kept_leases == {"a", "b"})
+        await wait_for(lambda: first.engine.leases.kept == {"a", "b"})
         second_runner = asyncio.create_task(second.run(install_signals=False))
         await asyncio.sleep(1.2)  # six ticks of each zap on each daemon
         assert second_results == [], "the zaps stay with the daemon that holds them"
@@ -211,7 +213,7 @@ def test_a_second_daemon_runs_nothing_until_the_first_stops(
         await asyncio.wait_for(first_runner, 10)
         stopped_at = len(first_results)
         await wait_for(lambda: {r.zap_id for r in second_results} == {"a", "b"}, seconds=5)
-        assert second_engine.kept_leases == {"a", "b"}
+        assert second_engine.leases.kept == {"a", "b"}
         assert len(first_results) == stopped_at
         second.stop()
         await asyncio.wait_for(second_runner, 10)
@@ -241,7 +243,7 @@ def test_a_daemon_takes_over_the_lease_of_a_crashed_one_and_keeps_it(
     alive = owner_for(os.getppid(), "alive")
     assert store.acquire_lease("z", crashed, 3600)
     assert store.acquire_lease("other", alive, 3600)
-    engine = workspace.engine(owner="restarted")
+    engine = Engine.for_workspace(workspace, owner="restarted")
     results: list[RunResult] = []
     daemon = Daemon(engine, workspace.zaps, on_result=results.append)
 
@@ -249,7 +251,7 @@ def test_a_daemon_takes_over_the_lease_of_a_crashed_one_and_keeps_it(
         runner = asyncio.create_task(daemon.run(install_signals=False))
         await wait_for(lambda: ran(results, "z") >= 3)
         assert await holder(store, "z") == "restarted"
-        assert engine.kept_leases == {"z"}
+        assert engine.leases.kept == {"z"}
         assert await holder(store, "other") == alive, "a live holder keeps its lease"
         daemon.stop()
         await asyncio.wait_for(runner, 10)
@@ -266,7 +268,7 @@ def test_a_zap_removed_while_the_daemon_runs_gives_its_lease_up(
     project.add_zap(memory_zap(schedule=EVERY))
     removed = project.add_zap(memory_zap("gone", schedule=EVERY))
     workspace = project.workspace
-    engine = workspace.engine(owner="daemon-a")
+    engine = Engine.for_workspace(workspace, owner="daemon-a")
     daemon = Daemon(
         engine,
         workspace.zaps,
@@ -277,9 +279,9 @@ def test_a_zap_removed_while_the_daemon_runs_gives_its_lease_up(
 
     async def scenario() -> None:
         runner = asyncio.create_task(daemon.run(install_signals=False))
-        await wait_for(lambda: engine.kept_leases == {"z", "gone"})
+        await wait_for(lambda: engine.leases.kept == {"z", "gone"})
         removed.unlink()
-        await wait_for(lambda: engine.kept_leases == {"z"})
+        await wait_for(lambda: engine.leases.kept == {"z"})
         await asyncio.sleep(0.5)
         assert await holder(store, "gone") is None, "another daemon may run it at once"
         assert await holder(store, "z") == "daemon-a"
@@ -297,7 +299,7 @@ def test_a_run_outside_a_daemon_still_releases_its_lease(
     project.add_zap(memory_zap(schedule=EVERY))
     workspace = project.workspace
     store = workspace.store
-    engine = workspace.engine(owner="once")
+    engine = Engine.for_workspace(workspace, owner="once")
 
     async def twice() -> list[RunResult]:
         try:
@@ -307,7 +309,7 @@ def test_a_run_outside_a_daemon_still_releases_its_lease(
 
     assert [r.status for r in asyncio.run(twice())] == ["ok", "ok"]
     assert store.lease_holder("z") is None
-    assert engine.kept_leases == frozenset()
+    assert engine.leases.kept == frozenset()
 
 
 def test_a_paused_zap_does_not_keep_its_lease(
@@ -316,16 +318,16 @@ def test_a_paused_zap_does_not_keep_its_lease(
     project.add_zap(memory_zap(schedule=EVERY))
     workspace = project.workspace
     store = workspace.store
-    engine = workspace.engine(owner="daemon-a")
+    engine = Engine.for_workspace(workspace, owner="daemon-a")
     results: list[RunResult] = []
     daemon = Daemon(engine, workspace.zaps, on_result=results.append)
 
     async def scenario() -> None:
         runner = asyncio.create_task(daemon.run(install_signals=False))
-        await wait_for(lambda: engine.kept_leases == {"z"})
+        await wait_for(lambda: engine.leases.kept == {"z"})
         await asyncio.to_thread(store.pause, "z", "paused by a test")
         await wait_for(lambda: any(r.status == "paused" for r in results))
-        assert engine.kept_leases == frozenset()
+        assert engine.leases.kept == frozenset()
         assert await holder(store, "z") is None
         daemon.stop()
         await asyncio.wait_for(runner, 10)
@@ -345,7 +347,7 @@ def _next_tick_after_first_run(
     """Run a daemon (seeded) until its zap's first run ends: (seconds to the next tick, the
     draw the daemon's generator makes first, the results)."""
     workspace = project.workspace
-    engine = workspace.engine(owner=owner)
+    engine = Engine.for_workspace(workspace, owner=owner)
     results: list[RunResult] = []
     daemon = Daemon(engine, workspace.zaps, on_result=results.append, rng=random.Random(7))
     draw = random.Random(7).uniform(360, 3600)
@@ -406,7 +408,7 @@ def test_a_cron_schedule_keeps_its_times_after_a_delivering_run(
     workspace = project.workspace
     results: list[RunResult] = []
     daemon = Daemon(
-        workspace.engine(owner="daemon-a"),
+        Engine.for_workspace(workspace, owner="daemon-a"),
         workspace.zaps,
         on_result=results.append,
         rng=random.Random(7),

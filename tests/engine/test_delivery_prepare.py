@@ -91,7 +91,7 @@ def _outcomes(prepared: list[tuple[Any, Any, str | None]]) -> list[tuple[Any, An
 def test_a_page_is_prepared_as_each_record_would_be_alone(records: list[dict[str, Any]]) -> None:
     delivery, step = _delivery(Counted)
     together = delivery.prepare_many(step, _items(*records))
-    alone = [delivery.prepare(step, item) for item in _items(*records)]
+    alone = [delivery.prepare_params(step, item) for item in _items(*records)]
 
     assert _outcomes(together) == _outcomes(alone)
     assert [type(model) for model, _, _ in together] == [type(model) for model, _, _ in alone]
@@ -134,7 +134,7 @@ def test_the_page_is_prepared_in_the_order_of_its_records() -> None:
 def test_a_model_pydantic_cannot_build_fails_each_record_as_alone() -> None:
     delivery, step = _delivery(Unbuilt)
     together = delivery.prepare_many(step, _items({"name": "a"}, {"name": "b"}))
-    alone = [delivery.prepare(step, item) for item in _items({"name": "a"}, {"name": "b"})]
+    alone = [delivery.prepare_params(step, item) for item in _items({"name": "a"}, {"name": "b"})]
 
     assert _outcomes(together) == _outcomes(alone)
     assert all(model is None and problem for model, _, problem in together)

@@ -73,7 +73,7 @@ def test_the_next_page_is_not_prepared_while_a_page_is_recorded(
     overlaps: list[int] = []
     prepared: list[int] = []
     commit_page = Store.commit_page
-    prepare_ahead = Delivery.prepare_ahead
+    prepare_slice = Delivery._prepare_slice
 
     def recorded(self: Store, *args: Any, **kwargs: Any) -> Any:
         recording.set()
@@ -83,14 +83,14 @@ def test_the_next_page_is_not_prepared_while_a_page_is_recorded(
         finally:
             recording.clear()
 
-    def prepare(self: Delivery, items: Any) -> int:
+    def prepare(self: Delivery, items: Any) -> None:
         prepared.append(len(items))
         if recording.is_set():
             overlaps.append(len(items))
-        return prepare_ahead(self, items)
+        prepare_slice(self, items)
 
     monkeypatch.setattr(Store, "commit_page", recorded)
-    monkeypatch.setattr(Delivery, "prepare_ahead", prepare)
+    monkeypatch.setattr(Delivery, "_prepare_slice", prepare)
     [run] = project.run_once()
     assert (run.status, run.delivered, run.pages) == ("ok", 12, 4)
     assert sum(prepared) == 12

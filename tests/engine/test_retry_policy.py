@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from zaplite.errors import PermanentError, RetryableError
-from zaplite.retry import RetryPolicy, StoppableRetry
+from zaplite.retry import RetryPolicy
 
 
 def _flaky(faults: list[BaseException], calls: list[int]):  # type: ignore[no-untyped-def]
@@ -61,7 +61,7 @@ def test_stopping_ends_the_backoff_after_a_first_fault() -> None:
     async def scenario() -> list[int]:
         calls: list[int] = []
         stopping = asyncio.Event()
-        policy = StoppableRetry(attempts=5, initial_wait=30.0, max_wait=60.0, stopping=stopping)
+        policy = RetryPolicy(attempts=5, initial_wait=30.0, max_wait=60.0).stoppable(stopping)
         task = asyncio.create_task(policy.call(_flaky([RetryableError("down")] * 5, calls)))
         await asyncio.sleep(0.05)
         stopping.set()

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from zaplite.engine.run import RunResult
+from zaplite.engine.run import Engine, RunResult
 from zaplite.sandbox.clevertap import CleverTapEmulator
 from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.server import RunningServer
@@ -161,7 +161,7 @@ class World:
         workspace = self.project.workspace
 
         async def go() -> list[list[RunResult]]:
-            engine = workspace.engine()
+            engine = Engine.for_workspace(workspace)
             try:
                 for name in ("sf_bad", "sf_good"):
                     client = await engine.connections.get(name)

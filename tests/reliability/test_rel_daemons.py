@@ -30,6 +30,7 @@ from rel_procs import (
 from rel_store_reads import committed_tasks
 
 from zaplite.engine.leases import owner_for
+from zaplite.engine.run import Engine
 from zaplite.project.workspace import Workspace
 
 _DELIVERED = re.compile(r"^(\S+): \w+: \d+ new, (\d+) delivered", re.MULTILINE)
@@ -231,8 +232,8 @@ def test_lease_is_renewed_during_a_long_run_and_freed_after(
     load_contacts(emulators.sf_url, 10)
     workspace = Workspace.load(config)
     try:
-        engine = workspace.engine(owner="daemon-a")
-        engine.lease_seconds = 0.6  # far shorter than the 2 s upload
+        engine = Engine.for_workspace(workspace, owner="daemon-a")
+        engine.leases.lease_seconds = 0.6  # far shorter than the 2 s upload
         zap = workspace.zap("new-contacts")
         store = workspace.store
 
@@ -269,8 +270,8 @@ def test_a_run_that_loses_its_lease_stops_after_the_page_in_flight(
     load_contacts(emulators.sf_url, 5000)  # three pages
     workspace = Workspace.load(config)
     try:
-        engine = workspace.engine(owner="daemon-a")
-        engine.lease_seconds = 0.6  # renewed every 0.2 s
+        engine = Engine.for_workspace(workspace, owner="daemon-a")
+        engine.leases.lease_seconds = 0.6  # renewed every 0.2 s
         zap = workspace.zap("new-contacts")
         store = workspace.store
 
@@ -331,7 +332,7 @@ def test_a_crashed_holder_on_this_host_is_taken_over_but_a_live_one_is_not(
         for holder, expected in holders.items():
             store.release_lease(zap.id, store.lease_holder(zap.id) or "")
             assert store.acquire_lease(zap.id, holder, 3600)
-            engine = workspace.engine(owner="restarted")
+            engine = Engine.for_workspace(workspace, owner="restarted")
 
             async def once(engine: object = engine) -> str:
                 try:

@@ -13,6 +13,8 @@ import zaplite_clevertap
 import zaplite_salesforce
 from sf_harness import Org
 
+from zaplite.engine.run import Engine
+from zaplite.engine.trials import fetch_samples
 from zaplite.sandbox.clevertap import CleverTapEmulator
 from zaplite.sandbox.server import RunningServer, serve_in_thread
 from zaplite.testing import ZapliteProject
@@ -257,9 +259,9 @@ def test_test_trigger_shows_recent_records_and_moves_no_cursor(
     workspace = project.workspace
 
     async def go() -> list[dict[str, Any]]:
-        engine = workspace.engine()
+        engine = Engine.for_workspace(workspace)
         try:
-            return await engine.test_trigger(workspace.zap("new-contact"), limit=2)
+            return await fetch_samples(engine, workspace.zap("new-contact"), limit=2)
         finally:
             await engine.connections.close()
 

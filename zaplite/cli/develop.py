@@ -16,6 +16,8 @@ from zaplite.cli.common import (
     with_workspace,
     workspace_options,
 )
+from zaplite.engine.run import Engine
+from zaplite.engine.trials import fetch_samples, try_step
 from zaplite.errors import ConfigError
 from zaplite.project.binding import template_warnings
 from zaplite.project.connections import Connections
@@ -72,9 +74,9 @@ def test_trigger(
     zap = workspace.zap(zap_id)
 
     async def go() -> list[dict[str, Any]]:
-        engine = workspace.engine()
+        engine = Engine.for_workspace(workspace)
         try:
-            return await engine.test_trigger(zap, limit)
+            return await fetch_samples(engine, zap, limit)
         finally:
             await engine.connections.close()
 
@@ -118,9 +120,9 @@ def test_step(
     zap = workspace.zap(zap_id)
 
     async def go() -> dict[str, Any]:
-        engine = workspace.engine()
+        engine = Engine.for_workspace(workspace)
         try:
-            return await engine.test_step(zap, step_id, dry_run=dry_run)
+            return await try_step(engine, zap, step_id, dry_run=dry_run)
         finally:
             await engine.connections.close()
 

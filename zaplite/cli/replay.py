@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from zaplite.cli.common import console, run_async, setup_logging, with_workspace, workspace_options
+from zaplite.engine.replay import replay_task
+from zaplite.engine.run import Engine
 from zaplite.errors import UsageError
 from zaplite.project.workspace import Workspace
 
@@ -36,9 +38,11 @@ def replay(
         return
 
     async def go() -> list[tuple[int, str]]:
-        engine = workspace.engine()
+        engine = Engine.for_workspace(workspace)
         try:
-            return [(task_id, await engine.replay(task_id, workspace.zaps)) for task_id in ids]
+            return [
+                (task_id, await replay_task(engine, task_id, workspace.zaps)) for task_id in ids
+            ]
         finally:
             await engine.connections.close()
 

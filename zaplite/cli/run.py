@@ -15,9 +15,10 @@ from zaplite.cli.common import (
     with_workspace,
     workspace_options,
 )
-from zaplite.engine.run import RunResult
+from zaplite.engine.leases import daemon_owner
+from zaplite.engine.run import Engine, RunResult
 from zaplite.errors import UsageError
-from zaplite.project.workspace import Workspace, daemon_owner
+from zaplite.project.workspace import Workspace
 
 if TYPE_CHECKING:
     from zaplite.engine.daemon import Reload
@@ -87,7 +88,7 @@ def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]
         raise UsageError(f"There are no enabled zaps in {workspace.config.settings.zaps_dir}.")
     from zaplite.engine.daemon import Daemon  # APScheduler: only the daemon needs it
 
-    engine = workspace.engine(owner=daemon_owner())
+    engine = Engine.for_workspace(workspace, owner=daemon_owner())
     daemon = Daemon(
         engine,
         enabled,
@@ -106,7 +107,7 @@ def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]
 
 
 async def _run_once(workspace: Workspace, zaps: list) -> list[RunResult]:
-    engine = workspace.engine(owner=daemon_owner())
+    engine = Engine.for_workspace(workspace, owner=daemon_owner())
     try:
         return list(await asyncio.gather(*(engine.run_zap(zap) for zap in zaps)))
     finally:

@@ -15,10 +15,11 @@ from rich.table import Table
 
 from zaplite.cli.common import console, err_console, setup_logging
 from zaplite.engine.gctune import tune_after_startup
-from zaplite.engine.run import RunResult
+from zaplite.engine.leases import daemon_owner
+from zaplite.engine.run import Engine, RunResult
 from zaplite.errors import UsageError
 from zaplite.project.examples import copy_example_zaps
-from zaplite.project.workspace import Workspace, daemon_owner
+from zaplite.project.workspace import Workspace
 from zaplite.project.zapfile import Schedule
 
 if TYPE_CHECKING:  # the emulators are imported by the two commands only, not by every command
@@ -226,7 +227,7 @@ def demo(folder: Path, keep_running: bool, every: float, verbose: int) -> None:
 async def _demo(box: Sandbox, workspace: Workspace, keep_running: bool, every: float) -> None:
     from zaplite.sandbox.activity import SalesActivity
 
-    engine = workspace.engine(owner=daemon_owner())
+    engine = Engine.for_workspace(workspace, owner=daemon_owner())
     activity = SalesActivity(box.salesforce, seed=42)
     try:
         console.print()

@@ -154,7 +154,7 @@ class Daemon:
         polls about as often as before (a run's end falls anywhere in the interval).
         Cron schedules keep their times, and a lease kept over an idle run changes nothing.
         """
-        if self.engine.owner is None or zap_id in self.engine.kept_leases:
+        if self.engine.owner is None or zap_id in self.engine.leases.kept:
             return
         job = self.scheduler.get_job(zap_id) if self.scheduler is not None else None
         if job is None or not isinstance(job.trigger, IntervalTrigger):
@@ -223,7 +223,7 @@ class Daemon:
                 continue
             if report.removed:  # another daemon may run them at once
                 try:
-                    await self.engine.release_leases(report.removed)
+                    await self.engine.leases.release(report.removed)
                 except Exception as error:  # they expire on their own
                     log.warning("could not release the leases of removed zaps (%s)", error)
             if self.on_reload is not None:
@@ -253,7 +253,7 @@ class Daemon:
         signals = self._install_signals() if install_signals else []
         # Each zap's lease stays with this daemon between its idle runs, renewed in one
         # batch, and is released when the daemon stops.
-        async with self.engine.keeping_leases():
+        async with self.engine.leases.keeping():
             scheduler.start()
             watcher = (
                 asyncio.create_task(self._watch_files())

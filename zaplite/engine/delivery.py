@@ -1,6 +1,8 @@
-"""Running a zap's steps over a batch of records: filter, map (templates), act.
+"""Running a zap's steps over a page of records: filter, map (templates), act.
 
-Records move through the steps together, so an action with a batch perform gets
+The engine hands each page to :meth:`Delivery.prepare` (the steps that need no I/O,
+done while the page before it is being sent) and then the records it has not
+delivered before to :meth:`Delivery.deliver`. Records move through the steps together, so an action with a batch perform gets
 them in chunks of its batch size; an action without one gets them one by one, in
 the trigger's order. Each record ends as a task: success, failed or filtered.
 
@@ -13,7 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,13 +26,13 @@ from zaplite.engine.gate import AheadGate, OpenGate
 from zaplite.errors import AuthError, PermanentError, PluginError, QuotaExceeded
 from zaplite.mapping import filters
 from zaplite.mapping.compiled import compile_template
-from zaplite.plugin.api import ActionContext, Failure, Outcome, Record, Success
+from zaplite.plugin.api import ActionContext, Failure, Outcome, Page, Record, Success
 from zaplite.plugin.calls import call
 from zaplite.project.binding import BoundStep, BoundZap
 from zaplite.retry import RetryPolicy, is_transient
 from zaplite.store import NewTask
 
-__all__ = ["Delivery", "WorkItem"]
+__all__ = ["Delivery", "PreparedPage", "WorkItem"]
 
 log = logging.getLogger("zaplite.engine.delivery")
 
@@ -44,8 +47,10 @@ class WorkItem:
     steps: list[dict[str, Any]] = field(default_factory=list)
     status: str | None = None
     error: str | None = None
+    at: int = 0
+    """The index of the next step this record has to go through."""
     ready: tuple[BaseModel | None, Any, str | None] | None = None
-    """The params of the next action step, prepared ahead (see :meth:`Delivery.prepare_ahead`)."""
+    """The params of the next action step, prepared ahead (see :meth:`Delivery.prepare`)."""
 
     @property
     def context(self) -> dict[str, Any]:
@@ -64,21 +69,39 @@ class WorkItem:
         )
 
 
+_AHEAD_CHUNK = 200
+"""Records prepared ahead between two chances for the page being delivered to go on."""
+
+
+@dataclass(slots=True)
+class PreparedPage:
+    """A trigger page with its records keyed and prepared up to their first action step."""
+
+    page: Page
+    items: list[WorkItem]
+
+
 class Delivery:
-    """Runs steps over records for one zap, with a retry policy and the open connections."""
+    """Runs steps over records for one zap, with a retry policy and the open connections.
+
+    With ``ahead``, :meth:`prepare` works on the next page only while the page being
+    delivered waits for its answers (see :mod:`zaplite.engine.gate`): the engine
+    delivers and prepares with one ``Delivery``, and waits for its next page inside
+    :meth:`waiting`.
+    """
 
     def __init__(
         self,
         zap: BoundZap,
         connections: Any,
         policy: RetryPolicy,
-        gate: AheadGate | None = None,
+        *,
+        ahead: bool = False,
     ) -> None:
         self.zap = zap
         self.connections = connections
         self.policy = policy
-        self.gate = gate or OpenGate()
-        """Held open while the actions' requests are in flight (see :mod:`zaplite.engine.gate`)."""
+        self._gate = AheadGate() if ahead else OpenGate()
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
         self._renderers: dict[int, Callable[[Any], Any]] = {}
         self._list_adapters: dict[int, TypeAdapter[list[Any]] | None] = {}
@@ -91,42 +114,62 @@ class Delivery:
             len(self.zap.steps),
         )
 
-    def prepare_ahead(self, items: Sequence[WorkItem]) -> int:
-        """Run, for a page not yet delivered, the steps that need no I/O; returns where to go on.
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Around the engine's wait for the next page: work prepared ahead may run meanwhile."""
+        with self._gate.waiting():
+            yield
+
+    async def prepare(self, page: Page) -> PreparedPage:
+        """Key a page's records and run the steps that need no I/O, for a page not yet delivered.
 
         That is the filters before the first action step, and the rendering and
         validation of that action's params. Nothing is sent, so the engine does this
         for page N+1 while page N is being sent and recorded, and a crash still
-        re-sends at most the page in flight. The items may be prepared in several
-        calls; each returns :attr:`first_action`, to pass to :meth:`run` as ``start``.
+        re-sends at most the page in flight. The work is done in slices, each while the
+        page being delivered waits for its answers.
         """
+        key_of = self.zap.trigger.key_of
+        items = [WorkItem(key=key_of(record), record=record) for record in page.records]
+        for at in range(0, len(items), _AHEAD_CHUNK):
+            await self._gate.opened()
+            self._prepare_slice(items[at : at + _AHEAD_CHUNK])
+        return PreparedPage(page, items)
+
+    def _prepare_slice(self, items: Sequence[WorkItem]) -> None:
         start = self.first_action
         alive = [item for item in items if item.status is None]
         for step in self.zap.steps[:start]:
-            self._filter(step, alive)
+            self.filter(step, alive)
             alive = [item for item in alive if item.status is None]
+        for item in alive:
+            item.at = start
         if start < len(self.zap.steps):
             step = self.zap.steps[start]
             for item, ready in zip(alive, self.prepare_many(step, alive), strict=True):
                 item.ready = ready
-        return start
 
-    async def run(self, items: Sequence[WorkItem], start: int = 0) -> list[WorkItem]:
-        """Take every item through the steps from ``start`` on; returns them with their status set."""
-        for step in self.zap.steps[start:]:
-            alive = [item for item in items if item.status is None]
+    async def deliver(self, items: Sequence[WorkItem]) -> list[WorkItem]:
+        """Take every item through the steps it has yet to go through; returns them with their status set."""
+        start = min((item.at for item in items), default=len(self.zap.steps))
+        for index in range(start, len(self.zap.steps)):
+            step = self.zap.steps[index]
+            alive = [item for item in items if item.status is None and item.at <= index]
             if not alive:
-                break
+                continue
             if step.is_filter:
-                self._filter(step, alive)
+                self.filter(step, alive)
             else:
                 await self._act(step, alive)
+            for item in alive:
+                item.at = index + 1
         for item in items:
             if item.status is None:
                 item.status = "success"
         return list(items)
 
-    def _filter(self, step: BoundStep, items: Sequence[WorkItem]) -> None:
+    def filter(self, step: BoundStep, items: Sequence[WorkItem]) -> None:
+        """Evaluate a filter step for each item; one that does not pass ends as ``filtered``."""
         for item in items:
             passed, reason = filters.evaluate(step.conditions or [], item.context)
             item.steps.append(
@@ -150,19 +193,21 @@ class Delivery:
             {"id": step.id, "status": "success", "input": params, "output": output, "error": None}
         )
 
-    def prepare(self, step: BoundStep, item: WorkItem) -> tuple[BaseModel | None, Any, str | None]:
+    def prepare_params(
+        self, step: BoundStep, item: WorkItem
+    ) -> tuple[BaseModel | None, Any, str | None]:
         """Render the step's params for this record and validate them with the action's model."""
         return self._validate(step, self._renderer(step)(item.context))
 
     def prepare_many(
         self, step: BoundStep, items: Sequence[WorkItem]
     ) -> list[tuple[BaseModel | None, Any, str | None]]:
-        """:meth:`prepare` for several records, their params validated in one call.
+        """:meth:`prepare_params` for several records, their params validated in one call.
 
         One pydantic call for the whole list instead of one per record (a fifth of the
         preparation's time for a page of contacts). If any record's params are refused,
         or the model raises, each record is validated on its own, so each gets its own
-        outcome and reason, exactly as :meth:`prepare` gives them.
+        outcome and reason, exactly as :meth:`prepare_params` gives them.
         """
         renderer = self._renderer(step)
         rendered = [renderer(item.context) for item in items]
@@ -220,7 +265,7 @@ class Delivery:
             if item.ready is not None:
                 (params, rendered, problem), item.ready = item.ready, None
             else:
-                params, rendered, problem = self.prepare(step, item)
+                params, rendered, problem = self.prepare_params(step, item)
             if params is None:
                 self._fail(item, step, problem or "params are not valid", rendered)
             else:
@@ -236,7 +281,7 @@ class Delivery:
         if action.perform_batch is not None:
             size = max(1, action.batch_size)
             chunks = [ready[i : i + size] for i in range(0, len(ready), size)]
-            with self.gate.waiting():
+            with self._gate.waiting():
                 results = await asyncio.gather(
                     *(self._perform_batch(step, ctx, chunk) for chunk in chunks),
                     return_exceptions=True,
@@ -245,7 +290,7 @@ class Delivery:
             if fatal is not None:
                 raise fatal
         else:
-            with self.gate.waiting():
+            with self._gate.waiting():
                 for entry in ready:
                     outcome = await self._perform_one(step, ctx, entry[1])
                     self._apply(step, entry, outcome)

@@ -1,4 +1,4 @@
-"""Naming a daemon in the store's leases, and telling whether a named holder has crashed.
+"""Leases: which process runs a zap, named so that a crashed holder can be told apart.
 
 A holder is ``host:pid:namespace-suffix``: the machine's host name, the process id,
 the inode of the process's PID namespace and a random suffix. The namespace matters
@@ -8,11 +8,20 @@ that is missing here says nothing about a process in another container.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import socket
+import time
 import uuid
+from collections.abc import AsyncIterator, Iterable
 
-__all__ = ["crashed_here", "daemon_owner", "owner_for"]
+from zaplite.store import Store
+
+__all__ = ["LeaseKeeper", "crashed_here", "daemon_owner", "owner_for"]
+
+log = logging.getLogger("zaplite.engine")
 
 
 def _pid_namespace() -> str:
@@ -55,3 +64,218 @@ def crashed_here(holder: str) -> bool:
     except OSError:  # e.g. PermissionError: it exists
         return False
     return False
+
+
+class _KeptLease:
+    """A zap's lease kept between runs, and when the store last confirmed it."""
+
+    __slots__ = ("confirmed",)
+
+    def __init__(self, confirmed: float) -> None:
+        self.confirmed = confirmed
+        """``time.monotonic()`` just before the statement that took or renewed the lease."""
+
+
+class LeaseKeeper:
+    """The leases of one process (``owner``) in the store: taken, kept, renewed, given up.
+
+    Every run of a zap holds the zap's lease, so daemons sharing a store never run
+    one zap at once. Inside :meth:`keeping` (the daemon's way) a lease is also kept
+    from one idle run to the next and renewed with all the others in one statement.
+    Without an ``owner`` (a lone engine, in tests) there are no leases: every zap is
+    taken at once and nothing is written.
+    """
+
+    def __init__(self, store: Store, owner: str | None, lease_seconds: float = 30.0) -> None:
+        self.store = store
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self._keeping = False
+        self._kept: dict[str, _KeptLease] = {}
+        self._let_go_after_run: set[str] = set()
+        self._running: set[str] = set()
+        self._lost: set[str] = set()
+
+    @property
+    def kept(self) -> frozenset[str]:
+        """The zaps whose lease is kept between runs."""
+        return frozenset(self._kept)
+
+    def holds(self, zap_id: str) -> bool:
+        """Whether the zap's lease is kept here and was confirmed recently enough to trust.
+
+        The renewal confirms it every third of ``lease_seconds``; one not confirmed for
+        half of it (the store was slow, or failing) is taken again, which is also how
+        a lease another daemon took meanwhile is noticed before the run starts.
+        """
+        if self.owner is None:
+            return True
+        lease = self._kept.get(zap_id)
+        return lease is not None and time.monotonic() - lease.confirmed < self.lease_seconds / 2
+
+    def lost(self, zap_id: str) -> bool:
+        """Whether another process took the zap's lease during the current run."""
+        return zap_id in self._lost
+
+    async def take(self, zap_id: str) -> bool:
+        """Take the zap's lease; also from a process of this machine that crashed holding it."""
+        if self.owner is None:
+            return True
+        asked = time.monotonic()
+        taken = await asyncio.to_thread(
+            self.store.acquire_lease, zap_id, self.owner, self.lease_seconds
+        )
+        if not taken:
+            holder = await asyncio.to_thread(self.store.lease_holder, zap_id)
+            if holder is None or not crashed_here(holder):
+                return False
+            log.warning("zap %s: taking over the lease of %s, which is not running", zap_id, holder)
+            asked = time.monotonic()
+            taken = await asyncio.to_thread(
+                self.store.acquire_lease, zap_id, self.owner, self.lease_seconds, replacing=holder
+            )
+        if taken and self._keeping:
+            self._kept[zap_id] = _KeptLease(asked)
+        return bool(taken)
+
+    @contextlib.asynccontextmanager
+    async def running(self, zap_id: str) -> AsyncIterator[None]:
+        """Around one run that holds the lease: it is renewed while the run lasts.
+
+        Inside :meth:`keeping` the batched renewal does that; otherwise a heartbeat of
+        this run's own renews it every third of ``lease_seconds``. Another process
+        taking the lease meanwhile makes :meth:`lost` true, so the run stops after its
+        page.
+        """
+        self._lost.discard(zap_id)
+        self._running.add(zap_id)
+        heartbeat = (
+            asyncio.create_task(self._heartbeat(zap_id))
+            if self.owner is not None and not self._keeping
+            else None
+        )
+        try:
+            yield
+        finally:
+            self._running.discard(zap_id)
+            if heartbeat is not None:
+                heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await heartbeat
+
+    async def after_run(self, zap_id: str, *, idle: bool) -> None:
+        """Keep the lease after an idle run of a kept zap; give it up otherwise."""
+        if self.owner is None:
+            return
+        keeps = self._keeping and zap_id in self._kept and zap_id not in self._let_go_after_run
+        if not (idle and keeps):
+            await self.let_go(zap_id)
+
+    async def let_go(self, zap_id: str) -> None:
+        """Release the zap's lease (if it is still ours) and forget it was kept."""
+        if self.owner is None:
+            return
+        self._kept.pop(zap_id, None)
+        self._let_go_after_run.discard(zap_id)
+        await asyncio.to_thread(self.store.release_lease, zap_id, self.owner)
+
+    @contextlib.asynccontextmanager
+    async def keeping(self) -> AsyncIterator[None]:
+        """Inside, a zap's lease is kept from one run to the next: the daemon's way.
+
+        A run then takes the lease only if this process does not hold it yet, and keeps
+        it after an idle poll (nothing found, nothing failed); a run that recorded
+        something gives it up, so daemons sharing a store share the work when there is
+        some. One batched renewal every third of ``lease_seconds`` keeps every held
+        lease alive (and stops, after its page, a run whose lease another daemon took).
+        On the way out the leases are released; a run still in flight releases its own
+        when it ends. Without an owner this does nothing.
+        """
+        if self.owner is None:
+            yield
+            return
+        self._keeping = True
+        renewer = asyncio.create_task(self._renew_kept())
+        try:
+            yield
+        finally:
+            self._keeping = False
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+            idle = [zap_id for zap_id in self._kept if zap_id not in self._running]
+            for zap_id in idle:
+                del self._kept[zap_id]
+            self._let_go_after_run.clear()
+            if idle:
+                try:
+                    await asyncio.to_thread(self.store.release_leases, self.owner, idle)
+                except Exception as error:  # they expire on their own
+                    log.warning(
+                        "could not release the leases of %d zap(s) (%s); they expire in %g s",
+                        len(idle),
+                        error,
+                        self.lease_seconds,
+                    )
+
+    async def release(self, zap_ids: Iterable[str]) -> None:
+        """Give up the kept leases of ``zap_ids`` (zaps this process no longer runs).
+
+        A zap with a run in flight gives its lease up when that run ends.
+        """
+        now: list[str] = []
+        for zap_id in zap_ids:
+            if zap_id in self._running:
+                self._let_go_after_run.add(zap_id)
+            elif self._kept.pop(zap_id, None) is not None:
+                now.append(zap_id)
+        if now and self.owner is not None:
+            await asyncio.to_thread(self.store.release_leases, self.owner, now)
+
+    async def _renew_kept(self) -> None:
+        """Renew every kept lease in one transaction, every third of ``lease_seconds``."""
+        assert self.owner is not None
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            if not self._kept:
+                continue
+            snapshot = dict(self._kept)
+            asked = time.monotonic()
+            try:
+                still_ours = await asyncio.to_thread(
+                    self.store.renew_leases, self.owner, list(snapshot), self.lease_seconds
+                )
+            except Exception as error:  # a store hiccup: the next round tries again
+                log.warning("could not renew the leases of %d zap(s) (%s)", len(snapshot), error)
+                continue
+            for zap_id, lease in snapshot.items():
+                if self._kept.get(zap_id) is not lease:
+                    continue  # given up, or taken again, while the renewal ran
+                if zap_id in still_ours:
+                    lease.confirmed = asked
+                    continue
+                del self._kept[zap_id]
+                self._lost.add(zap_id)
+                running = zap_id in self._running
+                log.warning(
+                    "zap %s: another daemon took the lease%s",
+                    zap_id,
+                    "; this run stops" if running else "",
+                )
+
+    async def _heartbeat(self, zap_id: str) -> None:
+        """Renew one run's lease while it goes on, so that it never expires under a long page."""
+        assert self.owner is not None
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                kept = await asyncio.to_thread(
+                    self.store.renew_lease, zap_id, self.owner, self.lease_seconds
+                )
+            except Exception as error:  # a store hiccup: the next beat tries again
+                log.warning("zap %s: could not renew the lease (%s)", zap_id, error)
+                continue
+            if not kept:
+                log.warning("zap %s: another daemon took the lease; this run stops", zap_id)
+                self._lost.add(zap_id)
+                return

@@ -1,7 +1,7 @@
 """Everything a command works on: the config, the plugins' apps, the zaps and the store.
 
-The CLI, the daemon and the test kit build a :class:`Workspace` and hand its parts
-to the engine; nothing here talks to a service.
+The CLI, the daemon and the test kit build a :class:`Workspace` and hand it to the
+engine (:meth:`zaplite.engine.run.Engine.for_workspace`); nothing here talks to a service.
 """
 
 from __future__ import annotations
@@ -12,18 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zaplite.engine.leases import daemon_owner
-from zaplite.engine.run import Engine
 from zaplite.errors import ConfigError, UsageError
 from zaplite.plugin.manager import Registry, load_registry
 from zaplite.project.binding import BoundZap, bind_zap
 from zaplite.project.config import Config, find_config, load_config
-from zaplite.project.connections import Connections
 from zaplite.project.zapfile import load_zaps
-from zaplite.retry import RetryPolicy
 from zaplite.store import Store
 
-__all__ = ["Workspace", "daemon_owner"]
+__all__ = ["Workspace"]
 
 
 @dataclass
@@ -88,21 +84,6 @@ class Workspace:
         if self._store is None:
             self._store = Store(self.config.store_url)
         return self._store
-
-    def engine(self, *, owner: str | None = None) -> Engine:
-        """An engine on this workspace's store with fresh connections."""
-        settings = self.config.settings
-        return Engine(
-            self.store,
-            Connections(self.config, self.registry),
-            policy=RetryPolicy(
-                attempts=settings.retry_attempts,
-                initial_wait=settings.retry_initial_wait,
-                max_wait=settings.retry_max_wait,
-            ),
-            pause_after_auth_failures=settings.pause_after_auth_failures,
-            owner=owner,
-        )
 
     def close(self) -> None:
         """Close the store."""
