@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_helpers import Cli
 
+from tests.support.cli import Cli
 from zaplite.project.examples import copy_example_zaps
 from zaplite.sandbox.session import Sandbox
 

@@ -9,11 +9,10 @@ import shutil
 import signal
 import subprocess
 import time
-from pathlib import Path
 
-import memory_plugin
-from engine_helpers import memory_zap
-
+from tests.support import memory_plugin
+from tests.support.memory_plugin import memory_zap
+from tests.support.paths import PLUGINS_DIR
 from zaplite.engine.daemon import Daemon
 from zaplite.engine.run import Engine
 
@@ -73,7 +72,6 @@ def test_daemon_polls_on_schedule_and_never_overlaps_a_zap(project, service, cap
 
 def test_sigterm_stops_the_daemon_cleanly(tmp_path):
     """`zaplite run` in a subprocess: delivers, then SIGTERM ends it with exit 0 and a message."""
-    plugins = Path(__file__).parent / "cli_plugins"
     root = tmp_path / "proj"
     (root / "zaps").mkdir(parents=True)
     (root / "source.json").write_text(json.dumps([{"id": 1, "email": "a@example.com"}]))
@@ -91,7 +89,7 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path):
     }
     (root / "zaps" / "copy.json").write_text(json.dumps(zap))
     exe = shutil.which("zaplite")
-    env = {**os.environ, "ZAPLITE_PLUGINS_DIR": str(plugins), "ZAPLITE_LOAD_PLUGINS": ""}
+    env = {**os.environ, "ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "ZAPLITE_LOAD_PLUGINS": ""}
     process = subprocess.Popen(
         [exe, "run"],
         cwd=root,

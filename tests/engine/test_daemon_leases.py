@@ -18,9 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import memory_plugin
-from engine_helpers import memory_zap
-
+from tests.support import memory_plugin
+from tests.support.memory_plugin import memory_zap
 from zaplite.engine.daemon import Daemon
 from zaplite.engine.leases import owner_for
 from zaplite.engine.run import Engine, RunResult

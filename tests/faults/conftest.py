@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import zaplite_clevertap
 import zaplite_salesforce
-from fault_kit import Account, Org, World
 
+from tests.faults.world import Account, Org, World
 from zaplite.sandbox.clevertap import CleverTapEmulator
 from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.server import serve_in_thread

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_inputs import CONFIG, ZAPS, assert_clean, invoke, json_values, write_project
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.faults.inputs import CONFIG, ZAPS, assert_clean, invoke, json_values, write_project
 from zaplite.sandbox.clevertap import CleverTapEmulator
 from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.server import serve_in_thread

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fault_kit import FIELDS
 
+from tests.faults.world import FIELDS
 from zaplite.sandbox.clevertap import CleverTapEmulator
 from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.server import RunningServer, serve_in_thread

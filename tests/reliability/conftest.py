@@ -1,38 +1,19 @@
 """Fixtures for the reliability tests: real processes, real stores, always cleaned up.
 
-- ``procs``: a :class:`~rel_procs.Processes` whose every process is killed at the end.
+- ``procs``: a :class:`~tests.support.processes.Processes` whose every process is killed at the end.
 - ``emulators``: both emulators, each in its own process, on free loopback ports.
-- ``store_url``: a new SQLite file, or (``postgresql`` param, when
+- ``store_url``: a SQLite file in the project folder, or (the ``postgresql`` backend, when
   ``ZAPLITE_TEST_POSTGRES_URL`` is set) a new PostgreSQL database dropped afterwards.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from rel_procs import Emulators, Processes
-
-POSTGRES_ENV = "ZAPLITE_TEST_POSTGRES_URL"
-POSTGRES_URL = os.environ.get(POSTGRES_ENV, "")
-
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param(
-        "postgresql",
-        id="postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(not POSTGRES_URL, reason=f"{POSTGRES_ENV} is not set"),
-        ],
-    ),
-]
+from tests.support.processes import Emulators, Processes
 
 
 @pytest.fixture
@@ -52,14 +33,8 @@ def emulators(procs: Processes) -> Emulators:
 
 
 @pytest.fixture
-def postgres_url(zaplite_postgres_url: str) -> str:
-    """A new, empty PostgreSQL database, dropped after the test (zaplite.testing's fixture)."""
-    return zaplite_postgres_url
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def store_url(backend: str, request: pytest.FixtureRequest) -> str:
     """A URL for a new store: a SQLite file in the project, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
+    if backend == "sqlite":
         return "sqlite:///zaplite.db"  # relative to the project's config file
     return str(request.getfixturevalue("postgres_url"))

@@ -1,0 +1,1 @@
+"""zaplite's tests; folders mirror the source tree (see tests/README.md)."""

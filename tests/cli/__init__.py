@@ -1,0 +1,1 @@
+"""Tests of zaplite.cli: the installed command."""

@@ -1,0 +1,202 @@
+"""The installed ``zaplite`` command, in subprocesses, with a plugins-dir plugin."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import PLUGINS_DIR
+
+SECRET = "sk-cli-secret-123"
+
+
+@pytest.fixture
+def cli_project(tmp_path):
+    root = tmp_path / "proj"
+    (root / "zaps").mkdir(parents=True)
+    (root / "source.json").write_text(
+        json.dumps([{"id": i, "email": f"user{i}@example.com", "score": i} for i in range(1, 4)])
+    )
+    (root / "zaplite.toml").write_text(
+        "[settings]\nretry_attempts = 2\nretry_initial_wait = 0.01\n\n"
+        '[connections.files]\napp = "files"\nsource = "source.json"\nsink = "sink.json"\n'
+        'api_key = "${FILES_API_KEY}"\n'
+    )
+    zap = {
+        "id": "copy",
+        "schedule": {"every": "1m"},
+        "trigger": {"app": "files", "event": "new_line", "start": "all"},
+        "steps": [
+            {
+                "id": "w",
+                "app": "files",
+                "action": "write",
+                "params": {"email": "{{trigger.email}}", "score": "{{trigger.score}}"},
+            }
+        ],
+    }
+    (root / "zaps" / "copy.json").write_text(json.dumps(zap))
+    return root
+
+
+def zaplite(
+    root: Path, *args: str, env_extra: dict | None = None, unset: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    exe = shutil.which("zaplite")
+    assert exe, "the zaplite console script is not installed"
+    env = {
+        "PATH": str(Path(exe).parent) + ":/usr/bin:/bin",
+        "ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR),
+        "FILES_API_KEY": SECRET,
+        "ZAPLITE_LOAD_PLUGINS": "",
+        **(env_extra or {}),
+    }
+    for name in unset:
+        env.pop(name, None)
+    return subprocess.run(
+        [exe, *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_help_lists_every_command(cli_project):
+    out = zaplite(cli_project, "--help")
+    assert out.returncode == 0
+    for command in (
+        "run",
+        "validate",
+        "apps",
+        "connections",
+        "test-trigger",
+        "test-step",
+        "history",
+        "replay",
+        "resume",
+        "files-info",
+    ):
+        assert command in out.stdout
+
+
+def test_register_commands_hook_adds_a_command(cli_project):
+    out = zaplite(cli_project, "files-info")
+    assert out.returncode == 0 and "files plugin command works" in out.stdout
+
+
+def test_validate_ok_and_bad_field(cli_project):
+    ok = zaplite(cli_project, "validate")
+    assert ok.returncode == 0, ok.stderr
+    bad = json.loads((cli_project / "zaps" / "copy.json").read_text())
+    bad["steps"][0]["params"]["colour"] = "red"
+    (cli_project / "zaps" / "copy.json").write_text(json.dumps(bad))
+    out = zaplite(cli_project, "validate")
+    assert out.returncode == 2
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "copy.json" in lines[0] and "steps[0].params.colour" in lines[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_malformed_zap_json_is_one_line_exit_2(cli_project):
+    (cli_project / "zaps" / "copy.json").write_text('{"id": "copy", ')
+    out = zaplite(cli_project, "validate")
+    assert out.returncode == 2
+    assert "copy.json" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_unset_variable_names_variable_and_connection(cli_project):
+    out = zaplite(cli_project, "validate", unset=("FILES_API_KEY",))
+    assert out.returncode == 2
+    assert "FILES_API_KEY" in out.stderr and "connections.files" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_run_once_history_and_second_run(cli_project):
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 0, out.stderr
+    assert "3 delivered" in out.stdout
+    assert len(json.loads((cli_project / "sink.json").read_text())) == 3
+    again = zaplite(cli_project, "run", "--once", "copy")
+    assert again.returncode == 0 and "0 new" in again.stdout
+    history = zaplite(cli_project, "history", "--json")
+    tasks = json.loads(history.stdout)
+    assert [t["status"] for t in tasks] == ["success"] * 3
+    assert tasks[0]["record"]["id"] == 3  # newest first
+
+
+def test_failed_task_exit_1_then_replay(cli_project):
+    records = json.loads((cli_project / "source.json").read_text())
+    records[1]["email"] = "not-an-email"
+    (cli_project / "source.json").write_text(json.dumps(records))
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 1
+    failed = json.loads(zaplite(cli_project, "history", "--status", "failed", "--json").stdout)
+    assert len(failed) == 1 and "not an email address" in failed[0]["error"]
+    # Fix the mapping, then replay the failed task from its stored record.
+    zap = json.loads((cli_project / "zaps" / "copy.json").read_text())
+    zap["steps"][0]["params"]["email"] = "fixed@example.com"
+    (cli_project / "zaps" / "copy.json").write_text(json.dumps(zap))
+    replay = zaplite(cli_project, "replay", "--zap", "copy", "--failed")
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert f"task {failed[0]['id']}: success" in replay.stdout
+
+
+def test_apps_connections_masked_and_test(cli_project):
+    apps = json.loads(zaplite(cli_project, "apps", "--json").stdout)
+    assert [a["name"] for a in apps] == ["files"]
+    conns = zaplite(cli_project, "connections", "--test", "--json")
+    assert conns.returncode == 0, conns.stderr
+    [row] = json.loads(conns.stdout)
+    assert row["settings"]["api_key"] == "${FILES_API_KEY}"
+    assert row["test"] == {"ok": True, "message": "can read source.json"}
+    assert SECRET not in conns.stdout + conns.stderr
+
+
+def test_test_trigger_and_test_step_move_no_cursor(cli_project):
+    trig = zaplite(cli_project, "test-trigger", "copy", "--json")
+    assert trig.returncode == 0, trig.stderr
+    assert [r["id"] for r in json.loads(trig.stdout)] == [3, 2, 1]
+    dry = zaplite(cli_project, "test-step", "copy", "--dry-run", "--json")
+    report = json.loads(dry.stdout)
+    assert report["status"] == "dry-run" and report["params"]["email"] == "user3@example.com"
+    assert not (cli_project / "sink.json").exists()
+    sent = json.loads(zaplite(cli_project, "test-step", "copy", "w", "--json").stdout)
+    assert sent["status"] == "success" and sent["response"] == {"written": True, "count": 1}
+    run = zaplite(cli_project, "run", "--once")
+    assert "3 delivered" in run.stdout  # the cursor had not moved
+
+
+def test_unknown_zap_is_exit_2_without_traceback(cli_project):
+    out = zaplite(cli_project, "test-trigger", "nope")
+    assert out.returncode == 2
+    assert "There is no zap 'nope'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_log_file_setting_records_the_runs(cli_project):
+    config = cli_project / "zaplite.toml"
+    config.write_text(
+        config.read_text().replace("[settings]\n", '[settings]\nlog_file = "zaplite.log"\n')
+    )
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 0, out.stderr
+    log = (cli_project / "zaplite.log").read_text()
+    assert "copy: ok: 3 new, 3 delivered" in log
+    assert SECRET not in log
+
+
+def test_unwritable_log_file_is_one_clear_error(cli_project):
+    config = cli_project / "zaplite.toml"
+    config.write_text(
+        config.read_text().replace("[settings]\n", '[settings]\nlog_file = "missing/dir/z.log"\n')
+    )
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 2
+    assert "settings.log_file: cannot write" in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,1 @@
+"""End-to-end tests: the installed CLI against both sandbox emulators."""

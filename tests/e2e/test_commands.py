@@ -1,0 +1,80 @@
+"""``zaplite demo`` and ``zaplite sandbox`` as a user runs them."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from tests.support.cli import Cli
+
+
+def test_demo_runs_to_completion_inside_its_folder(tmp_path: Path):
+    cli = Cli(tmp_path)
+    out = cli("demo", timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Delivered by each zap" in out.stdout
+    assert "Deal Closed" in out.stdout
+    assert "Traceback" not in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["zaplite-demo"]
+    folder = tmp_path / "zaplite-demo"
+    assert (folder / "zaplite.toml").exists() and (folder / "zaplite.db").exists()
+    assert len(list((folder / "zaps").glob("*.json"))) == 4
+    # A second demo reuses its own folder from scratch.
+    again = cli("demo", timeout=180)
+    assert again.returncode == 0, again.stderr
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path):
+    (tmp_path / "zaplite-demo").mkdir()
+    (tmp_path / "zaplite-demo" / "notes.txt").write_text("mine")
+    out = Cli(tmp_path)("demo")
+    assert out.returncode == 2
+    assert "was not made by `zaplite sandbox`" in out.stderr
+    assert (tmp_path / "zaplite-demo" / "notes.txt").read_text() == "mine"
+
+
+def test_sandbox_serves_until_ctrl_c(tmp_path: Path):
+    exe = shutil.which("zaplite")
+    process = subprocess.Popen(
+        [
+            exe,
+            "sandbox",
+            "--salesforce-port",
+            "0",
+            "--clevertap-port",
+            "0",
+            "--activity",
+            "--every",
+            "0.3",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        folder = tmp_path / "zaplite-sandbox"
+        deadline = time.monotonic() + 30
+        while not (folder / "zaplite.toml").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        cli = Cli(folder)
+        first = cli("run", "--once")
+        assert first.returncode == 0, first.stderr
+        time.sleep(1.5)  # activity happens
+        second = cli("run", "--once")
+        assert second.returncode == 0, second.stderr
+        assert "new-contact-to-profile: ok: 0 new" not in second.stdout
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "Salesforce emulator: http://127.0.0.1:" in out
+    assert "salesforce: new contact" in out
+    assert "Sandbox stopped." in out

@@ -1,0 +1,1 @@
+"""Tests of zaplite.engine: runs, delivery, read-ahead, leases and the daemon."""

@@ -1,0 +1,1 @@
+"""Tests of zaplite.mapping: templates, their compiled form and filters."""

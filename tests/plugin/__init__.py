@@ -1,0 +1,1 @@
+"""Tests of zaplite.plugin: hook specs, the plugin manager and plugin loading."""

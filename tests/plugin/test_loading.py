@@ -1,0 +1,99 @@
+"""Plugin discovery and registration: entry points, plugins dir, allowlist, clear start-up errors."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+from tests.support import memory_plugin
+from zaplite import App, hookimpl
+from zaplite.errors import StartupError
+from zaplite.plugin import hookspecs
+from zaplite.plugin.manager import build_registry, get_plugin_manager
+
+
+def test_installed_plugins_register_salesforce_and_clevertap():
+    registry = build_registry(get_plugin_manager(env={}))
+    assert {"salesforce", "clevertap"} <= set(registry.apps)
+    assert registry.owners["salesforce"] == "salesforce"
+
+
+def test_allowlist_limits_installed_plugins():
+    registry = build_registry(get_plugin_manager(env={"ZAPLITE_LOAD_PLUGINS": "clevertap"}))
+    assert set(registry.apps) == {"clevertap"}
+    assert build_registry(get_plugin_manager(env={"ZAPLITE_LOAD_PLUGINS": ""})).apps == {}
+
+
+def test_plugins_dir_is_loaded(tmp_path):
+    (tmp_path / "extra.py").write_text(
+        "from zaplite import App, hookimpl\n"
+        "app = App('extra')\n"
+        "@hookimpl\n"
+        "def register_apps(register):\n"
+        "    register(app)\n"
+    )
+    registry = build_registry(get_plugin_manager(tmp_path, entry_points=False))
+    assert registry.owners["extra"] == "extra"
+
+
+def test_duplicate_app_names_the_two_plugins():
+    class Other:
+        @hookimpl
+        def register_apps(self, register):
+            register(App("memory"))
+
+    pm = get_plugin_manager(plugins=[memory_plugin, Other()], entry_points=False)
+    with pytest.raises(StartupError, match="registers the app 'memory', which the plugin"):
+        build_registry(pm)
+
+
+@pytest.mark.parametrize(
+    ("registered", "message"),
+    [
+        ("not an app", "takes a zaplite.App, not str"),
+        (App("Bad Name"), "must be lower-case"),
+    ],
+)
+def test_malformed_registration_is_a_startup_error_naming_the_plugin(registered, message):
+    class Broken:
+        @hookimpl
+        def register_apps(self, register):
+            register(registered)
+
+    pm = get_plugin_manager(plugins=[Broken()], entry_points=False)
+    with pytest.raises(StartupError, match=message) as error:
+        build_registry(pm)
+    assert "Broken" in str(error.value)
+
+
+def test_a_misspelt_hook_is_a_startup_error():
+    class Misspelt:
+        @hookimpl
+        def register_app(self, register):  # missing "s"
+            pass
+
+    with pytest.raises(StartupError, match="register_app"):
+        get_plugin_manager(plugins=[Misspelt()], entry_points=False)
+
+
+def test_plugin_that_fails_to_import_is_named(tmp_path):
+    (tmp_path / "boom.py").write_text("raise ImportError('no such thing')\n")
+    with pytest.raises(StartupError, match=r"boom\.py: the plugin failed to import"):
+        get_plugin_manager(tmp_path, entry_points=False)
+
+
+def test_every_hook_is_documented_and_exercised():
+    """Meta-test (as datasette does): each hookspec has a docstring and a test that calls it."""
+    hooks = [
+        name
+        for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
+        if hasattr(fn, "zaplite_spec")
+    ]
+    assert set(hooks) == {"register_apps", "register_commands"}
+    here = Path(__file__).parents[1]  # every test folder, tests/support's plugins too
+    tests = "".join(path.read_text() for path in here.rglob("*.py"))
+    for name in hooks:
+        assert inspect.getdoc(getattr(hookspecs, name)), f"{name} has no docstring"
+        assert f"def {name}" in tests, f"no test implements the hook {name}"

@@ -1,0 +1,1 @@
+"""Tests of the CleverTap app (plugins/zaplite_clevertap)."""

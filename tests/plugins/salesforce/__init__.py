@@ -1,0 +1,1 @@
+"""Tests of the Salesforce app (plugins/zaplite_salesforce)."""

@@ -1,0 +1,272 @@
+"""The Salesforce app through the real engine: emulated Salesforce → zaplite → emulated CleverTap."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zaplite_clevertap
+import zaplite_salesforce
+
+from tests.plugins.salesforce.harness import Org
+from zaplite.engine.run import Engine
+from zaplite.engine.trials import fetch_samples
+from zaplite.sandbox.clevertap import CleverTapEmulator
+from zaplite.sandbox.server import RunningServer, serve_in_thread
+from zaplite.testing import ZapliteProject
+
+
+@pytest.fixture
+def clevertap() -> Iterator[tuple[CleverTapEmulator, RunningServer]]:
+    """The CleverTap emulator on a loopback port."""
+    emu = CleverTapEmulator()
+    server = serve_in_thread(emu.app)
+    try:
+        yield emu, server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def project(tmp_path: Path, org: Org, clevertap: Any) -> Iterator[ZapliteProject]:
+    """A project wired to both emulators through the real plugins."""
+    ct, ct_server = clevertap
+    creds = org.emu.credentials
+    project = ZapliteProject(tmp_path / "project")
+    project.use_plugins(zaplite_salesforce, zaplite_clevertap)
+    (project.root / "keys").mkdir()
+    (project.root / "keys" / "server.key").write_text(creds.private_key_pem)
+    project.add_connection(
+        "salesforce",
+        "salesforce",
+        login_url=org.url,
+        auth="refresh_token",
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+        page_size=200,
+    )
+    project.add_connection(
+        "sf_jwt",
+        "salesforce",
+        login_url=org.url,
+        auth="jwt",
+        client_id=creds.client_id,
+        username=creds.username,
+        private_key_file="keys/server.key",
+    )
+    project.add_connection(
+        "clevertap",
+        "clevertap",
+        account_id=ct.account_id,
+        passcode=ct.passcode,
+        endpoint=ct_server.url,
+    )
+    try:
+        yield project
+    finally:
+        project.close()
+
+
+NEW_CONTACT_ZAP = {
+    "id": "new-contact",
+    "schedule": {"every": "5m"},
+    "trigger": {
+        "app": "salesforce",
+        "event": "new_contact",
+        "connection": "salesforce",
+        "params": {"fields": ["FirstName", "LastName", "Email", "CreatedDate", "Owner.Name"]},
+        "start": "now",
+    },
+    "steps": [
+        {
+            "id": "profile",
+            "app": "clevertap",
+            "action": "upload_profile",
+            "connection": "clevertap",
+            "params": {
+                "identity": "{{trigger.Email}}",
+                "ts": "{{trigger.CreatedDate}}",
+                "profile": {
+                    "Name": "{{trigger.FirstName}} {{trigger.LastName}}",
+                    "Email": "{{trigger.Email}}",
+                    "Owner": "{{trigger.Owner.Name}}",
+                },
+            },
+        }
+    ],
+}
+
+CLOSED_WON_ZAP = {
+    "id": "closed-won",
+    "schedule": {"every": "5m"},
+    "trigger": {
+        "app": "salesforce",
+        "event": "updated_record",
+        "connection": "sf_jwt",
+        "params": {
+            "object": "Opportunity",
+            "fields": ["Name", "StageName", "Amount", "Owner.Name"],
+            "watch_fields": ["StageName"],
+        },
+        "start": "now",
+    },
+    "steps": [
+        {
+            "id": "won",
+            "filter": [{"field": "{{trigger.StageName}}", "op": "equals", "value": "Closed Won"}],
+        },
+        {
+            "id": "event",
+            "app": "clevertap",
+            "action": "upload_event",
+            "connection": "clevertap",
+            "params": {
+                "identity": "deals@example.com",
+                "ts": "{{trigger.SystemModstamp}}",
+                "event_name": "Deal Closed",
+                "event_properties": {
+                    "Amount": "{{trigger.Amount}}",
+                    "Previous stage": "{{trigger._previous.StageName}}",
+                    "Salesperson": "{{trigger.Owner.Name}}",
+                },
+            },
+        },
+    ],
+}
+
+
+def test_new_contacts_become_profiles_once(project: ZapliteProject, org: Org, clevertap) -> None:
+    ct, _ = clevertap
+    org.emu.create("Contact", {"LastName": "Existing", "Email": "old@example.com"})
+    project.add_zap(NEW_CONTACT_ZAP)
+    [first] = project.run_once("new-contact")
+    assert first.status == "ok" and first.delivered == 0
+    rows = [
+        {"FirstName": "Ada", "LastName": f"Person {index}", "Email": f"ada{index}@example.com"}
+        for index in range(450)
+    ]
+    org.emu.create_many("Contact", rows)
+    [second] = project.run_once("new-contact")
+    assert second.status == "ok", second.message
+    assert second.delivered == 450 and second.pages >= 3
+    assert second.usage and second.usage.startswith("api-usage=")
+    assert ct.profiles["ada7@example.com"]["profileData"]["Name"] == "Ada Person 7"
+    assert ct.profiles["ada7@example.com"]["profileData"]["Owner"] == "Integration User"
+    assert "old@example.com" not in ct.profiles
+    [third] = project.run_once("new-contact")
+    assert third.delivered == 0 and third.found == 0
+
+
+def test_closed_won_fires_one_event_per_stage_change(
+    project: ZapliteProject, org: Org, clevertap
+) -> None:
+    ct, _ = clevertap
+    project.add_zap(CLOSED_WON_ZAP)
+    assert project.run_once("closed-won")[0].status == "ok"
+    opp = org.emu.create(
+        "Opportunity",
+        {
+            "Name": "Acme",
+            "StageName": "Negotiation/Review",
+            "Amount": 900,
+            "CloseDate": "2026-12-31",
+        },
+    )
+    [run] = project.run_once("closed-won")
+    assert run.status == "ok", run.message
+    assert run.found == 1 and run.filtered == 1 and ct.events == []
+    org.emu.update("Opportunity", opp["Id"], {"Amount": 1200})
+    assert project.run_once("closed-won")[0].found == 0
+    org.emu.update("Opportunity", opp["Id"], {"StageName": "Closed Won"})
+    [run] = project.run_once("closed-won")
+    assert run.delivered == 1, run.message
+    [event] = ct.events
+    assert event["evtName"] == "Deal Closed"
+    assert event["evtData"]["Amount"] == 1200
+    assert event["evtData"]["Previous stage"] == "Negotiation/Review"
+    assert project.run_once("closed-won")[0].found == 0
+
+
+def test_existing_records_fire_on_their_first_watched_change_after_start_now(
+    project: ZapliteProject, org: Org, clevertap
+) -> None:
+    """A "now" zap remembers today's watched values, so an old deal closing later fires once."""
+    ct, _ = clevertap
+    old = org.emu.create(
+        "Opportunity",
+        {"Name": "Old deal", "StageName": "Prospecting", "Amount": 500, "CloseDate": "2026-12-31"},
+        timestamp=datetime.now(UTC) - timedelta(days=3),
+    )
+    other = org.emu.create(
+        "Opportunity",
+        {"Name": "Other", "StageName": "Prospecting", "Amount": 10, "CloseDate": "2026-12-31"},
+        timestamp=datetime.now(UTC) - timedelta(days=3),
+    )
+    project.add_zap(CLOSED_WON_ZAP)
+    [baseline] = project.run_once("closed-won")
+    assert baseline.status == "ok" and baseline.found == 0
+    org.emu.update("Opportunity", other["Id"], {"Amount": 20})  # not a watched field
+    assert project.run_once("closed-won")[0].found == 0
+    org.emu.update("Opportunity", old["Id"], {"StageName": "Closed Won"})
+    [run] = project.run_once("closed-won")
+    assert (run.found, run.delivered) == (1, 1), run.message
+    [event] = ct.events
+    assert event["evtData"]["Previous stage"] == "Prospecting"
+
+
+def test_expired_token_mid_run_is_renewed_by_the_engine_run(
+    project: ZapliteProject, org: Org, clevertap
+) -> None:
+    ct, _ = clevertap
+    project.add_zap(NEW_CONTACT_ZAP)
+    project.run_once("new-contact")
+    org.emu.create_many(
+        "Contact",
+        [{"LastName": f"T{index}", "Email": f"t{index}@example.com"} for index in range(300)],
+    )
+    org.emu.expire_tokens()
+    [run] = project.run_once("new-contact")
+    assert run.status == "ok", run.message
+    assert run.delivered == 300
+    assert len(ct.profiles) == 300
+
+
+def test_bad_field_fails_the_run_with_a_clear_message(project: ZapliteProject, org: Org) -> None:
+    zap = {**NEW_CONTACT_ZAP, "id": "typo"}
+    zap["trigger"] = {**NEW_CONTACT_ZAP["trigger"], "params": {"fields": ["Emial"]}}
+    project.add_zap(zap)
+    [run] = project.run_once("typo")
+    assert run.status != "ok"
+    assert "Emial" in (run.message or "")
+    assert org.emu.credentials.client_secret not in (run.message or "")
+
+
+def test_test_trigger_shows_recent_records_and_moves_no_cursor(
+    project: ZapliteProject, org: Org
+) -> None:
+    for index in range(5):
+        org.emu.create(
+            "Contact",
+            {"LastName": f"R{index}", "Email": f"r{index}@example.com"},
+            timestamp=datetime.now(UTC) - timedelta(minutes=10 - index),
+        )
+    project.add_zap(NEW_CONTACT_ZAP)
+    workspace = project.workspace
+
+    async def go() -> list[dict[str, Any]]:
+        engine = Engine.for_workspace(workspace)
+        try:
+            return await fetch_samples(engine, workspace.zap("new-contact"), limit=2)
+        finally:
+            await engine.connections.close()
+
+    records = asyncio.run(go())
+    assert [r["LastName"] for r in records] == ["R4", "R3"]
+    assert records[0]["Owner"] == {"Name": "Integration User"}
+    [run] = project.run_once("new-contact")
+    assert run.status == "ok" and run.found == 0

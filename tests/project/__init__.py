@@ -1,0 +1,1 @@
+"""Tests of zaplite.project: zaplite.toml, zap files and the workspace."""

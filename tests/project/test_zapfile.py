@@ -1,0 +1,507 @@
+"""Zap files: the SPEC §1 examples load; every field and error path gives (file, field, reason)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.project.examples import EXAMPLES, zap_data
+from zaplite.errors import ConfigError
+from zaplite.project.zapfile import (
+    ActionStep,
+    AnyOf,
+    Condition,
+    FilterStep,
+    Schedule,
+    Zap,
+    load_zap,
+    load_zaps,
+    parse_zap,
+    parse_zap_text,
+)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_spec_examples_load(name: str, write_zap) -> None:
+    path = write_zap(EXAMPLES[name], f"{name}.json")
+    zap = load_zap(path)
+    assert zap.source == path
+    assert zap.id == EXAMPLES[name]["id"]
+    assert zap.steps
+
+
+def test_new_contact_example_fields(write_zap) -> None:
+    zap = load_zap(write_zap(zap_data("new_contact")))
+    assert zap.name == "New Salesforce contact → CleverTap profile"
+    assert zap.enabled is True
+    assert zap.schedule.every == timedelta(minutes=5)
+    assert zap.schedule.cron is None
+    assert zap.schedule.describe() == "every 5m"
+    assert zap.trigger.app == "salesforce"
+    assert zap.trigger.event == "new_record"
+    assert zap.trigger.connection == "salesforce"
+    assert zap.trigger.params["object"] == "Contact"
+    assert zap.trigger.start == "now"
+    (step,) = zap.steps
+    assert isinstance(step, ActionStep)
+    assert (step.id, step.app, step.action, step.connection) == (
+        "profile",
+        "clevertap",
+        "upload_profile",
+        "clevertap",
+    )
+    assert step.params["profile"]["Lead Status"] == "{{trigger.Lead_Status__c}}"
+    assert zap.action_steps == [step]
+    assert zap.step("profile") is step
+    assert zap.step("nope") is None
+
+
+def test_closed_won_example_fields() -> None:
+    zap = parse_zap(zap_data("closed_won"))
+    assert zap.name == "closed-won-event"  # name defaults to the id
+    assert zap.schedule.cron == "*/5 * * * *"
+    assert zap.schedule.describe() == "cron */5 * * * *"
+    assert zap.trigger.start == datetime(2026, 1, 1, tzinfo=UTC)
+    won, deal = zap.steps
+    assert isinstance(won, FilterStep) and isinstance(deal, ActionStep)
+    assert [c.op for c in won.filter if isinstance(c, Condition)] == ["equals", "changed"]
+    assert zap.action_steps == [deal]
+
+
+def test_stage_update_example_defaults() -> None:
+    zap = parse_zap(zap_data("stage_update"))
+    assert zap.trigger.connection is None
+    assert zap.trigger.start == "now"
+    assert zap.description == ""
+
+
+def test_defaults_of_a_minimal_zap() -> None:
+    zap = parse_zap(
+        {
+            "id": "minimal",
+            "trigger": {"app": "a", "event": "e"},
+            "steps": [{"id": "s", "app": "b", "action": "x"}],
+        }
+    )
+    assert zap.schedule == Schedule(every=timedelta(minutes=5))
+    assert zap.enabled is True
+    assert zap.trigger.params == {}
+    assert zap.steps[0].params == {}
+    assert zap.source is None
+
+
+@pytest.mark.parametrize(
+    ("every", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("5m", timedelta(minutes=5)),
+        ("1h", timedelta(hours=1)),
+        ("1d", timedelta(days=1)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("1H 30M", timedelta(hours=1, minutes=30)),
+        ("1.5h", timedelta(hours=1, minutes=30)),
+        (90, timedelta(seconds=90)),
+        ("90", timedelta(seconds=90)),
+    ],
+)
+def test_schedule_every_forms(every: Any, expected: timedelta) -> None:
+    assert Schedule.model_validate({"every": every}).every == expected
+
+
+def test_schedule_gives_apscheduler_triggers() -> None:
+    interval = Schedule(every=timedelta(seconds=30)).apscheduler_trigger()
+    assert interval.interval == timedelta(seconds=30)
+    cron = Schedule(cron="0 9 * * 1-5").apscheduler_trigger()
+    assert "hour='9'" in str(cron)
+
+
+@pytest.mark.parametrize(
+    ("start", "expected"),
+    [
+        ("now", "now"),
+        ("all", "all"),
+        ("2026-01-01T00:00:00Z", datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-01-01", datetime(2026, 1, 1, tzinfo=UTC)),
+        ("2026-05-08T21:20:00.000+0000", datetime(2026, 5, 8, 21, 20, tzinfo=UTC)),
+        ("2026-05-08T23:20:00+02:00", datetime(2026, 5, 8, 21, 20, tzinfo=UTC)),
+        ("2026-05-08T21:20:00", datetime(2026, 5, 8, 21, 20, tzinfo=UTC)),  # no offset: UTC
+    ],
+)
+def test_trigger_start_forms(start: str, expected: Any) -> None:
+    data = zap_data()
+    data["trigger"]["start"] = start
+    value = parse_zap(data).trigger.start
+    assert value == expected
+    if isinstance(value, datetime):
+        assert value.tzinfo is not None
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A change: set a dotted path (digits index lists) in the zap data."""
+
+    def change(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = data
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+
+    return change
+
+
+def _drop(path: str) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        target: Any = data
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        del target[last]
+
+    return change
+
+
+def _add_step(step: dict[str, Any], at: int | None = None) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        data["steps"].insert(len(data["steps"]) if at is None else at, step)
+
+    return change
+
+
+F = "{{trigger.StageName}}"
+
+ERROR_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
+    # (example, change, field, reason fragment)
+    ("new_contact", _drop("id"), "id", "required field is missing"),
+    ("new_contact", _set("id", 5), "id", "expected text"),
+    ("new_contact", _set("id", "New Contact"), "id", "must be lowercase letters"),
+    ("new_contact", _set("name", ["x"]), "name", "expected text"),
+    ("new_contact", _set("enabled", "yes"), "enabled", "expected true or false"),
+    ("new_contact", _set("description", 1), "description", "expected text"),
+    ("new_contact", _set("trigers", {}), "trigers", 'did you mean "trigger"?'),
+    ("new_contact", _set("source", "x.json"), "source", "unknown field"),
+    ("new_contact", _set("schedule", "5m"), "schedule", "expected an object"),
+    ("new_contact", _set("schedule", {}), "schedule", 'give either "every"'),
+    (
+        "new_contact",
+        _set("schedule", {"every": "5m", "cron": "* * * * *"}),
+        "schedule",
+        "only one of them",
+    ),
+    ("new_contact", _set("schedule", {"every": "0s"}), "schedule.every", "longer than zero"),
+    (
+        "new_contact",
+        _set("schedule", {"every": "soon"}),
+        "schedule.every",
+        '"soon" is not a duration',
+    ),
+    ("new_contact", _set("schedule", {"every": True}), "schedule.every", "not a boolean"),
+    ("new_contact", _set("schedule", {"cron": "* * *"}), "schedule.cron", "wrong number of fields"),
+    (
+        "new_contact",
+        _set("schedule", {"cron": "61 * * * *"}),
+        "schedule.cron",
+        "is not a 5-field crontab expression",
+    ),
+    ("new_contact", _set("schedule", {"every": "5m", "at": 1}), "schedule.at", "unknown field"),
+    ("new_contact", _drop("trigger"), "trigger", "required field is missing"),
+    ("new_contact", _drop("trigger.event"), "trigger.event", "required field is missing"),
+    ("new_contact", _set("trigger.app", ""), "trigger.app", "must not be empty"),
+    ("new_contact", _set("trigger.connection", 3), "trigger.connection", "expected text"),
+    ("new_contact", _set("trigger.params", []), "trigger.params", "expected an object"),
+    (
+        "new_contact",
+        _set("trigger.start", "yesterday"),
+        "trigger.start",
+        'must be "now", "all" or an ISO-8601 date-time',
+    ),
+    ("new_contact", _set("trigger.start", 0), "trigger.start", 'must be "now", "all"'),
+    ("new_contact", _set("trigger.evnt", "x"), "trigger.evnt", 'did you mean "event"?'),
+    (
+        "new_contact",
+        _set("trigger.params.where", {"Email": "{{trigger.Email}}"}),
+        "trigger.params.where.Email",
+        "cannot be used in trigger params",
+    ),
+    ("new_contact", _set("steps", []), "steps", "must not be empty"),
+    ("new_contact", _set("steps", {}), "steps", "expected a list"),
+    ("new_contact", _set("steps.0", "profile"), "steps[0]", "expected an object"),
+    ("new_contact", _drop("steps.0.action"), "steps[0].action", "required field is missing"),
+    ("new_contact", _set("steps.0.id", "a b"), "steps[0].id", "must be letters, digits"),
+    ("new_contact", _set("steps.0.acton", "x"), "steps[0].acton", 'did you mean "action"?'),
+    ("new_contact", _set("steps.0.params", "x"), "steps[0].params", "expected an object"),
+    (
+        "new_contact",
+        _set("steps.0.params.identity", "{{trigger.Email"),
+        "steps[0].params.identity",
+        "never closed",
+    ),
+    (
+        "new_contact",
+        _set("steps.0.params.profile.Name", "{{ trigger.First Name }}"),
+        "steps[0].params.profile.Name",
+        "contains a space",
+    ),
+    (
+        "new_contact",
+        _set("steps.0.params.list", ["ok", {"x": "{{record.X}}"}]),
+        "steps[0].params.list[1].x",
+        'must start with "trigger" or "steps"',
+    ),
+    (
+        "new_contact",
+        _set("steps.0.params.identity", "{{steps.profile.x}}"),
+        "steps[0].params.identity",
+        "does not run before this one",
+    ),
+    (
+        "new_contact",
+        _set("steps.0.params.identity", "{{steps.nope.x}}"),
+        "steps[0].params.identity",
+        "no step of that id",
+    ),
+    (
+        "new_contact",
+        _add_step({"id": "profile", "app": "a", "action": "b"}),
+        "steps[1].id",
+        'the step id "profile" is already used by steps[0]',
+    ),
+    ("new_contact", _add_step({"id": "f", "filter": []}), "steps[1].filter", "must not be empty"),
+    ("new_contact", _add_step({"id": "f", "filter": "x"}), "steps[1].filter", "expected a list"),
+    (
+        "new_contact",
+        _add_step({"id": "f", "filter": [{"field": F, "op": "equals"}]}),
+        "steps[1].filter[0].value",
+        'the "equals" operator needs a "value"',
+    ),
+    (
+        "new_contact",
+        _add_step({"id": "f", "filter": [{"field": F, "op": "exists", "value": 1}]}),
+        "steps[1].filter[0].value",
+        'the "exists" operator takes no value',
+    ),
+    (
+        "new_contact",
+        _add_step({"id": "f", "filter": [{"field": F, "op": "eq", "value": 1}]}),
+        "steps[1].filter[0].op",
+        '"eq" is not allowed; it must be',
+    ),
+    (
+        "new_contact",
+        _add_step({"id": "f", "filter": [{"field": "StageName", "op": "exists"}]}),
+        "steps[1].filter[0].field",
+        'must be a template such as "{{trigger.StageName}}"',
+    ),
+    (
+        "new_contact",
+        _add_step({"id": "f", "filter": [{"field": F, "op": "in", "value": 5}]}),
+        "steps[1].filter[0].value",
+        "needs a list or comma-separated text",
+    ),
+    (
+        "new_contact",
+        _add_step({"id": "f", "filter": [{"field": F, "op": "equals", "value": {"a": 1}}]}),
+        "steps[1].filter[0].value",
+        "must be text, a number or a boolean",
+    ),
+    (
+        "new_contact",
+        _add_step({"id": "f", "filter": [{"field": "{{steps.profile.x}}", "op": "changed"}]}),
+        "steps[1].filter[0].field",
+        'exactly one "{{trigger.<field>}}" template',
+    ),
+    (
+        "new_contact",
+        _add_step({"id": "f", "filter": [{"field": F, "op": "exists", "valu": 1}]}),
+        "steps[1].filter[0].valu",
+        'did you mean "value"?',
+    ),
+    (
+        "new_contact",
+        _add_step({"id": "f", "filter": [{"any": []}]}),
+        "steps[1].filter[0].any",
+        "must not be empty",
+    ),
+    (
+        "new_contact",
+        _add_step(
+            {
+                "id": "f",
+                "filter": [
+                    {
+                        "any": [
+                            {"field": F, "op": "exists"},
+                            {"any": [{"field": "{{trigger.X", "op": "exists"}]},
+                        ]
+                    }
+                ],
+            }
+        ),
+        "steps[1].filter[0].any[1].any[0].field",
+        "never closed",
+    ),
+    (
+        "new_contact",
+        _add_step(
+            {
+                "id": "f",
+                "filter": [{"any": [{"field": F, "op": "equals", "value": "{{steps.later.x}}"}]}],
+            },
+            at=0,
+        ),
+        "steps[0].filter[0].any[0].value",
+        "no step of that id",
+    ),
+    (
+        "closed_won",
+        _set("steps.1.params.identity", "{{steps.won.x}}"),
+        "steps[1].params.identity",
+        'refers to the filter step "won", which has no output',
+    ),
+    (
+        "closed_won",
+        _set("steps.0.filter.0.value", "{{steps.deal.status}}"),
+        "steps[0].filter[0].value",
+        'refers to the step "deal", which does not run before',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("example", "change", "field", "reason"),
+    ERROR_CASES,
+    ids=[f"{case[2]}:{case[3][:30]}" for case in ERROR_CASES],
+)
+def test_zap_errors_name_file_field_reason(
+    example: str, change: Callable[[dict[str, Any]], None], field: str, reason: str, write_zap
+) -> None:
+    data = zap_data(example)
+    change(data)
+    path = write_zap(data)
+    with pytest.raises(ConfigError) as caught:
+        load_zap(path)
+    error = caught.value
+    assert error.file == str(path)
+    assert error.field == field
+    assert reason in error.reason, error.reason
+    assert str(error) == f"{path}: {field}: {error.reason}."
+    assert "\n" not in str(error)
+
+
+def test_later_step_may_use_an_earlier_action_output() -> None:
+    data = zap_data("new_contact")
+    data["steps"].append(
+        {
+            "id": "check",
+            "filter": [{"field": "{{steps.profile.status}}", "op": "equals", "value": "success"}],
+        }
+    )
+    data["steps"].append(
+        {
+            "id": "event",
+            "app": "clevertap",
+            "action": "upload_event",
+            "params": {"status": "{{steps.profile.status}}", "whole": "{{steps.profile}}"},
+        }
+    )
+    zap = parse_zap(data)
+    assert [s.id for s in zap.steps] == ["profile", "check", "event"]
+
+
+def test_nested_any_groups_parse_into_models() -> None:
+    step = FilterStep.model_validate(
+        {
+            "id": "f",
+            "filter": [
+                {"any": [{"field": F, "op": "exists"}, {"any": [{"field": F, "op": "is_true"}]}]}
+            ],
+        }
+    )
+    (group,) = step.filter
+    assert isinstance(group, AnyOf)
+    assert isinstance(group.any[0], Condition)
+    assert isinstance(group.any[1], AnyOf)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "the file is empty; a zap file holds one JSON object"),
+        ("   \n", "the file is empty; a zap file holds one JSON object"),
+        ('{"id": "x",\n  "name": }', "invalid JSON at line 2, column 11: expecting value"),
+        ('{"id": "x", "id": "y"}', 'the key "id" appears twice in one object'),
+        ("[1, 2]", "a zap file must hold one JSON object"),
+        ('"text"', "a zap file must hold one JSON object"),
+        ('{"id": NaN}', "invalid JSON: NaN is not valid JSON"),
+        ("[" * 100000, "the JSON is nested too deeply"),
+    ],
+)
+def test_malformed_files(text: str, reason: str, write_zap) -> None:
+    path = write_zap(text)
+    with pytest.raises(ConfigError) as caught:
+        load_zap(path)
+    assert (caught.value.file, caught.value.field, caught.value.reason) == (str(path), None, reason)
+
+
+def test_file_level_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="the zap file does not exist"):
+        load_zap(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"id": "\xff"}')
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_zap(bad)
+
+
+def test_utf8_bom_is_accepted(write_zap) -> None:
+    path = write_zap("")
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(zap_data()).encode())
+    assert load_zap(path).id == "new-contact-to-profile"
+
+
+def test_load_zaps_reports_bad_files_and_keeps_good_ones(tmp_path: Path, write_zap) -> None:
+    write_zap(zap_data("new_contact"), "a.json")
+    write_zap("{oops", "b.json")
+    write_zap(zap_data("closed_won"), "c.json")
+    write_zap(zap_data("new_contact"), "d.json")  # the same id as a.json
+    write_zap("not even json", ".hidden.json")
+    write_zap("ignored", "notes.txt")
+    seen: list[ConfigError] = []
+    zaps, errors = load_zaps(tmp_path / "zaps", on_error=seen.append)
+    assert [z.id for z in zaps] == ["new-contact-to-profile", "closed-won-event"]
+    assert [z.source.name for z in zaps if z.source] == ["a.json", "c.json"]
+    assert [e.file for e in errors] == [
+        str(tmp_path / "zaps" / "b.json"),
+        str(tmp_path / "zaps" / "d.json"),
+    ]
+    assert errors[0].reason.startswith("invalid JSON at line 1, column 2")
+    assert errors[1].field == "id"
+    assert errors[1].reason == (
+        f'the zap id "new-contact-to-profile" is already used by {tmp_path / "zaps" / "a.json"}'
+    )
+    assert seen == errors
+
+
+def test_load_zaps_missing_folder(tmp_path: Path) -> None:
+    zaps, errors = load_zaps(tmp_path / "nope")
+    assert zaps == []
+    assert [e.reason for e in errors] == ["the zaps folder does not exist"]
+
+
+def test_parse_zap_text_without_a_file_name() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_zap_text("{}")
+    assert caught.value.file is None
+    assert str(caught.value).startswith("id: required field is missing")
+
+
+def test_zap_model_round_trips_through_json() -> None:
+    zap = parse_zap(zap_data("closed_won"))
+    again = Zap.model_validate_json(zap.model_dump_json())
+    assert again == zap

@@ -1,0 +1,1 @@
+"""Reliability tests: real processes killed, daemons sharing a store, store safety."""

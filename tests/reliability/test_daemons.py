@@ -1,0 +1,345 @@
+"""Concurrency and shutdown: daemons sharing a store, SIGTERM mid-batch, `--once` beside a daemon.
+
+Everything is real: both emulators in their own processes, `zaplite run` subprocesses,
+SQLite files (and PostgreSQL when ``ZAPLITE_TEST_POSTGRES_URL`` is set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.reliability.store_reads import committed_tasks
+from tests.support.processes import (
+    Daemon,
+    Emulators,
+    Processes,
+    clean_env,
+    deliveries,
+    event_zap,
+    load_contacts,
+    wait_for,
+    write_project,
+)
+from zaplite.engine.leases import owner_for
+from zaplite.engine.run import Engine
+from zaplite.project.workspace import Workspace
+
+_DELIVERED = re.compile(r"^(\S+): \w+: \d+ new, (\d+) delivered", re.MULTILINE)
+
+
+def _sqlite_or(store_url: str, root: Path) -> str:
+    """The URL to read the store from outside the project folder."""
+    return f"sqlite:///{root / 'zaplite.db'}" if store_url.startswith("sqlite") else store_url
+
+
+def _delivered_by(daemon: Daemon) -> int:
+    """How many records a daemon says it delivered (its per-run summary lines)."""
+    return sum(int(count) for _zap, count in _DELIVERED.findall(daemon.output()[0]))
+
+
+def _settled(emulators: Emulators) -> int:
+    stats = wait_for(
+        lambda: (s := emulators.ct_stats())["in_flight"] == 0 and s,
+        timeout=60,
+        what="CleverTap to finish the uploads in flight",
+    )
+    return int(stats["processed"])
+
+
+def _zaplite(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("zaplite")
+    assert exe
+    return subprocess.run(
+        [exe, *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(),
+    )
+
+
+@pytest.mark.slow
+def test_two_daemons_on_one_store_never_deliver_twice(
+    tmp_path: Path, procs: Processes, store_url: str
+) -> None:
+    """Two `zaplite run` on one store, three zaps, contacts arriving in waves: each sent once.
+
+    Then the daemon that delivered the most stops, and the other takes its zaps over for
+    one more wave. Which daemon wins a free lease is a race, so while both run either
+    may deliver everything (seen: 10,500 / 0); the hand-over makes sure both delivered
+    and that the leases pass from one to the other without a record sent twice.
+    """
+    emulators = Emulators.start(procs, ct_latency=0.2)  # runs long enough to overlap
+    root = tmp_path / "project"
+    # Different intervals, so that neither daemon's ticks stay locked just behind the other's.
+    schedules = {"zap-a": "0.5s", "zap-b": "0.7s", "zap-c": "1.1s"}
+    zap_ids = list(schedules)
+    zaps = [event_zap(zap_id, every=every) for zap_id, every in schedules.items()]
+    write_project(root, emulators, store_url=store_url, zaps=zaps)
+    store = _sqlite_or(store_url, root)
+    emails = load_contacts(emulators.sf_url, 1500)
+    first = Daemon.start(procs, root, "daemon-a")
+    second = Daemon.start(procs, root, "daemon-b")
+    waves = 8
+    for wave in range(waves):  # new contacts while both daemons poll
+        time.sleep(0.6)
+        emails += load_contacts(emulators.sf_url, 250, first=1500 + 250 * wave)
+
+    def all_committed(*running: Daemon) -> bool:
+        for daemon in running:
+            if daemon.process.poll() is not None:
+                raise AssertionError(f"{daemon.name} exited: {daemon.output()[1]}")
+        return committed_tasks(store) >= len(emails) * len(zap_ids)
+
+    wait_for(
+        lambda: all_committed(first, second),
+        timeout=120,
+        interval=0.25,
+        what="every contact to reach every zap",
+    )
+    time.sleep(2.5)  # more overlapping polls, which must find nothing new
+    busy, other = sorted((first, second), key=_delivered_by, reverse=True)
+    assert busy.terminate() == 0, busy.output()[1]
+    handed_over = load_contacts(emulators.sf_url, 250, first=1500 + 250 * waves)
+    emails += handed_over
+    wait_for(
+        lambda: all_committed(other),
+        timeout=120,
+        interval=0.25,
+        what=f"{other.name} to deliver the last wave once {busy.name} stopped",
+    )
+    time.sleep(1.0)  # more polls, which must find nothing new
+    assert other.terminate() == 0, other.output()[1]
+    expected = len(emails) * len(zap_ids)
+
+    counts = deliveries(emulators.ct_url)
+    split = (_delivered_by(first), _delivered_by(second))
+    print(
+        f"two daemons ({store_url.split(':')[0]}): {len(emails)} contacts x {len(zap_ids)} zaps, "
+        f"{sum(counts.values())} deliveries, {sum(counts.values()) - len(counts)} duplicates, "
+        f"delivered by each daemon {split[0]} / {split[1]}, then {busy.name} stopped"
+    )
+    assert set(counts) == {f"{z}:{e}" for z in zap_ids for e in emails}
+    assert set(counts.values()) == {1}, "no record was sent twice"
+    assert committed_tasks(store) == expected
+    assert sum(split) == expected
+    assert _delivered_by(busy) > 0
+    assert _delivered_by(other) >= len(handed_over) * len(zap_ids), "the other took over"
+
+
+def test_sigterm_during_a_batch_finishes_it_and_exits_0(tmp_path: Path, procs: Processes) -> None:
+    """SIGTERM while an upload is in flight: the page is finished and recorded, exit 0."""
+    emulators = Emulators.start(procs, ct_latency=2.0)
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    store = _sqlite_or("sqlite", root)
+    emails = load_contacts(emulators.sf_url, 3000)  # two pages: 2,000 + 1,000
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: emulators.ct_stats()["in_flight"] > 0, timeout=60, what="an upload in flight")
+    assert daemon.terminate(timeout=60) == 0, daemon.output()[1]
+    out, err = daemon.output()
+    processed = _settled(emulators)
+    committed = committed_tasks(store)
+    print(f"SIGTERM mid-batch: CleverTap processed {processed}, store recorded {committed}")
+    assert "zaplite stopped cleanly." in err
+    assert "Traceback" not in err
+    assert "interrupted" in out
+    assert committed == processed == 2000, "the page in flight was finished and recorded"
+
+    emulators.ct_faults(latency=0.0)
+    again = Daemon.start(procs, root, "daemon-again")
+    wait_for(lambda: committed_tasks(store) >= len(emails), timeout=60, what="the rest")
+    assert again.terminate() == 0
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails)
+    assert set(counts.values()) == {1}, "nothing lost, nothing sent twice"
+
+
+def test_sigterm_during_an_outage_does_not_wait_out_the_retries(
+    tmp_path: Path, procs: Processes
+) -> None:
+    """CleverTap answering 503 with a long backoff: SIGTERM ends the retries, exit 0, page kept."""
+    emulators = Emulators.start(procs)
+    root = tmp_path / "project"
+    config = write_project(root, emulators, retry_initial_wait=30.0)  # 30 s, 60 s, ... backoff
+    config.write_text(config.read_text().replace("retry_max_wait = 2.0", "retry_max_wait = 600.0"))
+    store = _sqlite_or("sqlite", root)
+    emails = load_contacts(emulators.sf_url, 1500)
+    emulators.ct_faults(fail_next={"n": 1000, "status": 503})
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: emulators.ct_stats()["upload_count"] >= 1, timeout=60, what="a 503")
+    time.sleep(0.5)  # in the backoff now
+    started = time.monotonic()
+    code = daemon.terminate(timeout=20)  # far less than the first 30 s backoff
+    out, err = daemon.output()
+    print(f"SIGTERM in an outage: exit {code} after {time.monotonic() - started:.1f}s")
+    assert code == 0, err
+    assert "interrupted" in out and "stopped while retrying" in out and "nothing was lost" in out
+    assert "Traceback" not in err
+    assert committed_tasks(store) == 0, "the page was left unrecorded, not marked failed"
+
+    emulators.ct_faults(reset=True)
+    again = Daemon.start(procs, root, "daemon-again")
+    wait_for(lambda: committed_tasks(store) >= len(emails), timeout=60, what="delivery")
+    assert again.terminate() == 0
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails) and set(counts.values()) == {1}
+
+
+def test_run_once_beside_a_running_daemon_waits_its_turn(tmp_path: Path, procs: Processes) -> None:
+    """`zaplite run --once` while the daemon delivers: skipped, clearly; nothing sent twice."""
+    emulators = Emulators.start(procs, ct_latency=2.0)
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    store = _sqlite_or("sqlite", root)
+    emails = load_contacts(emulators.sf_url, 5000)  # three pages, ≥ 6 s of uploads
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: emulators.ct_stats()["in_flight"] > 0, timeout=60, what="an upload in flight")
+    beside = _zaplite(root, "run", "--once")
+    print(f"run --once beside the daemon: exit {beside.returncode}: {beside.stdout.strip()}")
+    assert beside.returncode == 0, beside.stderr
+    assert "skipped" in beside.stdout and "another daemon is running this zap" in beside.stdout
+    assert "Traceback" not in beside.stderr
+
+    emulators.ct_faults(latency=0.0)
+    wait_for(lambda: committed_tasks(store) >= len(emails), timeout=60, what="every contact")
+    after = _zaplite(root, "run", "--once")  # may meet the daemon's 1 s poll, or run itself
+    assert after.returncode == 0, after.stderr
+    assert daemon.terminate() == 0
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails)
+    assert set(counts.values()) == {1}
+
+
+def test_lease_is_renewed_during_a_long_run_and_freed_after(
+    tmp_path: Path, procs: Processes
+) -> None:
+    """A run longer than the lease keeps it (heartbeat); another owner gets it once it ends."""
+    emulators = Emulators.start(procs, ct_latency=2.0)
+    root = tmp_path / "project"
+    config = write_project(root, emulators)
+    load_contacts(emulators.sf_url, 10)
+    workspace = Workspace.load(config)
+    try:
+        engine = Engine.for_workspace(workspace, owner="daemon-a")
+        engine.leases.lease_seconds = 0.6  # far shorter than the 2 s upload
+        zap = workspace.zap("new-contacts")
+        store = workspace.store
+
+        async def scenario() -> tuple[bool, bool, str]:
+            run = asyncio.create_task(engine.run_zap(zap))
+
+            def uploading() -> bool:
+                stats = httpx.get(emulators.ct_url + "/__admin/stats", timeout=5).json()
+                return bool(stats["in_flight"])
+
+            await asyncio.to_thread(wait_for, uploading, timeout=30, what="the upload")
+            await asyncio.sleep(1.2)  # two lease lengths into the upload
+            stolen = await asyncio.to_thread(store.acquire_lease, zap.id, "daemon-b", 60)
+            result = await run
+            await engine.connections.close()
+            after = await asyncio.to_thread(store.acquire_lease, zap.id, "daemon-b", 60)
+            return stolen, after, result.status
+
+        stolen, after, status = asyncio.run(scenario())
+    finally:
+        workspace.close()
+    assert status == "ok"
+    assert not stolen, "the lease was renewed while the run went on"
+    assert after, "the lease is released when the run ends"
+
+
+def test_a_run_that_loses_its_lease_stops_after_the_page_in_flight(
+    tmp_path: Path, procs: Processes
+) -> None:
+    """Another owner takes the lease mid-run: this run records its page, then stops."""
+    emulators = Emulators.start(procs, ct_latency=1.0)
+    root = tmp_path / "project"
+    config = write_project(root, emulators)
+    load_contacts(emulators.sf_url, 5000)  # three pages
+    workspace = Workspace.load(config)
+    try:
+        engine = Engine.for_workspace(workspace, owner="daemon-a")
+        engine.leases.lease_seconds = 0.6  # renewed every 0.2 s
+        zap = workspace.zap("new-contacts")
+        store = workspace.store
+
+        async def scenario() -> Any:
+            run = asyncio.create_task(engine.run_zap(zap))
+
+            def uploading() -> bool:
+                stats = httpx.get(emulators.ct_url + "/__admin/stats", timeout=5).json()
+                return bool(stats["in_flight"])
+
+            await asyncio.to_thread(wait_for, uploading, timeout=30, what="the first upload")
+            await asyncio.to_thread(store.release_lease, zap.id, "daemon-a")  # as if expired
+            assert await asyncio.to_thread(store.acquire_lease, zap.id, "daemon-b", 60)
+            result = await run
+            await engine.connections.close()
+            return result
+
+        result = asyncio.run(scenario())
+        holder = store.lease_holder(zap.id)
+    finally:
+        workspace.close()
+    print(f"lease lost mid-run: {result.line()}")
+    assert result.status == "interrupted"
+    assert 0 < result.delivered < 5000, "the page in flight is recorded, no more pages polled"
+    assert committed_tasks(f"sqlite:///{root / 'zaplite.db'}") == result.delivered
+    assert holder == "daemon-b", "the run does not release a lease that is not its own"
+
+
+def test_a_crashed_holder_on_this_host_is_taken_over_but_a_live_one_is_not(
+    tmp_path: Path, emulators: Emulators
+) -> None:
+    """A lease left by a dead pid of this host is taken at once; live or remote holders wait."""
+    import os
+    import socket
+    import sys
+
+    root = tmp_path / "project"
+    config = write_project(root, emulators)
+    load_contacts(emulators.sf_url, 5)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    host = socket.gethostname()
+    crashed = owner_for(int(dead.stdout), "crashed")
+    holders = {
+        crashed: "ok",
+        owner_for(os.getppid(), "alive"): "skipped",
+        f"another-host-{crashed}": "skipped",
+        f"{host}:{dead.stdout.strip()}:1-another-container": "skipped",
+    }
+    workspace = Workspace.load(config)
+    try:
+        zap = workspace.zap("new-contacts")
+        store = workspace.store
+        for holder, expected in holders.items():
+            store.release_lease(zap.id, store.lease_holder(zap.id) or "")
+            assert store.acquire_lease(zap.id, holder, 3600)
+            engine = Engine.for_workspace(workspace, owner="restarted")
+
+            async def once(engine: object = engine) -> str:
+                try:
+                    return (await engine.run_zap(zap)).status  # type: ignore[attr-defined]
+                finally:
+                    await engine.connections.close()  # type: ignore[attr-defined]
+
+            assert asyncio.run(once()) == expected, holder
+    finally:
+        workspace.close()

@@ -1,0 +1,369 @@
+"""Store safety: live copies, upgrades in place, damaged and unwritable databases.
+
+The store is a SQLite file the daemon writes while it runs. A user may copy it (``cp``
+or sqlite3's backup API) at any moment, bring an older one to a newer zaplite, or hand
+zaplite a damaged or read-only file: each must end well, in one clear sentence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+
+from tests.reliability.sqlite_copy import backup_copy, check_copy, naive_copy
+from tests.reliability.store_reads import committed_tasks
+from tests.support.processes import (
+    Daemon,
+    Emulators,
+    Processes,
+    clean_env,
+    deliveries,
+    load_contacts,
+    wait_for,
+    write_project,
+)
+from zaplite.store import Store, migrate
+from zaplite.store.connect import create_store_engine, parse_url
+
+ZAP = "new-contacts"
+NOBODY = 65534
+
+
+def _zaplite(
+    root: Path, *args: str, timeout: float = 60, as_nobody: bool = False
+) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("zaplite")
+    assert exe
+    argv = [exe, *args]
+    if as_nobody:  # root may write anything: drop to another user for the unwritable cases
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot make a file unwritable")
+        argv = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+    return subprocess.run(
+        argv,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(),
+    )
+
+
+def _fingerprint(root: Path) -> dict[str, str]:
+    """A hash of every file of the project but the store's own."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.startswith("zaplite.db")
+    }
+
+
+def _copy_project(root: Path, target: Path) -> Path:
+    """The config and zaps of ``root`` in a new folder (the store is copied separately)."""
+    target.mkdir(parents=True)
+    shutil.copy(root / "zaplite.toml", target / "zaplite.toml")
+    shutil.copytree(root / "zaps", target / "zaps")
+    return target
+
+
+def test_copies_of_a_live_store_open_and_are_consistent(tmp_path: Path, procs: Processes) -> None:
+    """`cp zaplite.db*` and the backup API while the daemon writes: every copy opens and agrees."""
+    emulators = Emulators.start(procs, ct_latency=0.4)
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    db = root / "zaplite.db"
+    total = 12_000
+    load_contacts(emulators.sf_url, total)
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: committed_tasks(f"sqlite:///{db}") > 0, timeout=60, what="a first page")
+
+    copies: list[tuple[str, Path]] = []
+    for index in range(8):  # while pages are being committed
+        kind = "backup" if index % 3 == 2 else "cp"
+        folder = _copy_project(root, tmp_path / f"copy-{index}")
+        copy = backup_copy(db, folder) if kind == "backup" else naive_copy(db, folder)
+        copies.append((kind, copy))
+        time.sleep(0.25)
+    wait_for(lambda: committed_tasks(f"sqlite:///{db}") >= total, timeout=90, what="the rest")
+    assert daemon.terminate() == 0
+
+    seen = []
+    for kind, copy in copies:
+        shown = _zaplite(copy.parent, "history", "--json", "--limit", "5")
+        assert shown.returncode == 0, f"{kind} copy: {shown.stderr}"
+        assert "Traceback" not in shown.stderr
+        history = json.loads(shown.stdout)
+        check = check_copy(copy, ZAP)
+        seen.append(check.tasks)
+        print(f"{kind} copy: {check}")
+        assert check.consistent, f"{kind} copy is not consistent: {check}"
+        assert len(history) == min(5, check.tasks)
+        assert check.tasks % 2000 == 0, "whole pages only"
+    print(f"live copies: tasks seen in the copies {seen} of {total}")
+    assert any(0 < n < total for n in seen), "some copies were taken mid-delivery"
+
+    # A copy is a working store: the daemon there delivers the rest, nothing twice.
+    kind, copy = copies[0]
+    before = check_copy(copy, ZAP).tasks
+    out = _zaplite(copy.parent, "run", "--once", timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert check_copy(copy, ZAP).tasks == total
+    assert f"{total - before} new" in out.stdout
+
+
+def _revisions() -> list[str]:
+    """Every schema revision, oldest first."""
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def test_an_older_store_with_data_is_upgraded_in_place(
+    tmp_path: Path, emulators: Emulators
+) -> None:
+    """A store at each older revision (and at the first one, with data) opens, keeps its data."""
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    db = root / "zaplite.db"
+    revisions = _revisions()
+    head = revisions[-1]
+    print(f"schema revisions: {revisions}")
+    for older in revisions[:-1]:  # every revision before the newest, built by alembic itself
+        path = tmp_path / f"at-{older}.db"
+        engine = create_store_engine(parse_url(f"sqlite:///{path}"))
+        try:
+            with engine.begin() as connection:
+                config = migrate.alembic_config(connection)
+                command.upgrade(config, older)
+        finally:
+            engine.dispose()
+        shutil.copy(path, db)
+        out = _zaplite(root, "run", "--once")
+        assert out.returncode == 0, out.stderr
+        assert _stamp(db) == head
+        db.unlink()
+
+    # The first revision with data: two runs, the second adds to the history, sends only new.
+    emails = load_contacts(emulators.sf_url, 300)
+    first = _zaplite(root, "run", "--once")
+    assert first.returncode == 0, first.stderr
+    assert _stamp(db) == head
+    with sqlite3.connect(db) as connection:
+        rows_before = connection.execute("SELECT count(*) FROM tasks").fetchone()[0]
+    emails += load_contacts(emulators.sf_url, 50, first=300)
+    second = _zaplite(root, "run", "--once")
+    assert second.returncode == 0, second.stderr
+    assert "50 new, 50 delivered" in second.stdout
+    shown = _zaplite(root, "history", "--json", "--limit", "1000")
+    assert shown.returncode == 0, shown.stderr
+    history = json.loads(shown.stdout)
+    assert rows_before == 300 and len(history) == 350
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails) and set(counts.values()) == {1}
+
+
+def _stamp(db: Path) -> str:
+    with sqlite3.connect(db) as connection:
+        return str(connection.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+
+
+@pytest.fixture
+def shared_folder() -> Iterator[Path]:
+    """A folder another user may enter (for running zaplite as ``nobody`` when we are root)."""
+    folder = Path(tempfile.mkdtemp(prefix="zaplite-rel-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        for path in [folder, *folder.rglob("*")]:
+            if path.is_dir():
+                path.chmod(0o755)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _project_without_services(root: Path) -> None:
+    """A project whose connections point at closed loopback ports (the store fails first)."""
+    (root / "zaps").mkdir(parents=True)
+    (root / "zaplite.toml").write_text(
+        '[connections.salesforce]\napp = "salesforce"\nlogin_url = "http://127.0.0.1:9"\n'
+        'auth = "refresh_token"\nclient_id = "id"\nrefresh_token = "token"\n\n'
+        '[connections.clevertap]\napp = "clevertap"\naccount_id = "A"\npasscode = "P"\n'
+        'endpoint = "http://127.0.0.1:9"\n'
+    )
+    zap = {
+        "id": ZAP,
+        "trigger": {"app": "salesforce", "event": "new_contact", "params": {"fields": ["Id"]}},
+        "steps": [
+            {
+                "id": "p",
+                "app": "clevertap",
+                "action": "upload_profile",
+                "params": {"identity": "{{trigger.Id}}"},
+            }
+        ],
+    }
+    (root / "zaps" / f"{ZAP}.json").write_text(json.dumps(zap))
+
+
+def _assert_one_sentence_exit_2(out: subprocess.CompletedProcess[str], reason: str) -> None:
+    assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, out.stderr
+    assert "Traceback" not in out.stderr and reason in lines[0], lines[0]
+    assert lines[0].startswith("Error: ") and lines[0].rstrip().endswith(".")
+
+
+def _damaged_databases(folder: Path) -> dict[str, bytes]:
+    """A real store, and three damaged versions of its file."""
+    real = folder / "real.db"
+    Store(f"sqlite:///{real}").close()
+    good = real.read_bytes()
+    random_bytes = os.urandom(len(good))
+    header_only = good[:100] + os.urandom(len(good) - 100)
+    truncated = good[: len(good) // 3]
+    return {
+        "random bytes": random_bytes,
+        "garbage after a valid header": header_only,
+        "a truncated file": truncated,
+        "a zap file, not a database": b'{"id": "not a database"}\n',
+    }
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "random bytes",
+        "garbage after a valid header",
+        "a truncated file",
+        "a zap file, not a database",
+    ],
+)
+def test_a_damaged_database_is_one_sentence_and_exit_2(tmp_path: Path, damage: str) -> None:
+    """`zaplite run` on a damaged store: exit 2 at once, one sentence, nothing else touched."""
+    root = tmp_path / "project"
+    _project_without_services(root)
+    db = root / "zaplite.db"
+    db.write_bytes(_damaged_databases(tmp_path)[damage])
+    damaged = db.read_bytes()
+    before = _fingerprint(root)
+    started = time.monotonic()
+    out = _zaplite(root, "run", timeout=60)
+    print(
+        f"{damage}: exit {out.returncode} in {time.monotonic() - started:.1f}s: {out.stderr.strip()}"
+    )
+    _assert_one_sentence_exit_2(out, "zaplite.db")
+    assert _fingerprint(root) == before, "the config and zaps are untouched"
+    assert db.read_bytes() == damaged, "the damaged file is left as it was, for recovery"
+
+
+def _immutable(path: Path, on: bool) -> bool:
+    """Set or clear the immutable attribute (even root cannot write then); False if unsupported."""
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        return False
+    done = subprocess.run([chattr, "+i" if on else "-i", str(path)], capture_output=True)
+    return done.returncode == 0
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_an_unwritable_database_is_one_sentence_and_exit_2(shared_folder: Path, what: str) -> None:
+    """A read-only store file, or a store in a read-only folder: exit 2, one sentence.
+
+    Root may write anything, so as root the file or folder is made immutable (chattr +i);
+    where that is not supported, zaplite runs as ``nobody`` instead, which needs the
+    installation to be readable by that user.
+    """
+    root = shared_folder / "project"
+    _project_without_services(root)
+    root.chmod(0o755)
+    db = root / "zaplite.db"
+    Store(f"sqlite:///{db}").close()
+    for path in root.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    target = db if what == "file" else root
+    if what == "file":
+        db.chmod(0o444)
+    else:
+        root.chmod(0o555)
+    as_nobody = False
+    locked = os.geteuid() == 0 and _immutable(target, True)
+    if os.geteuid() == 0 and not locked:
+        as_nobody = True
+        if what == "file":
+            root.chmod(0o777)  # the folder is writable, only the file is not
+    try:
+        before = _fingerprint(root)
+        stored = db.read_bytes()
+        out = _zaplite(root, "run", as_nobody=as_nobody)
+        if as_nobody and "Permission denied" in out.stderr and "zaplite.db" not in out.stderr:
+            pytest.skip("the user nobody cannot run this installation of zaplite")
+        print(f"unwritable {what}: exit {out.returncode}: {out.stderr.strip()}")
+        _assert_one_sentence_exit_2(out, "zaplite.db")
+        assert "writable" in out.stderr or "read-only" in out.stderr
+        assert _fingerprint(root) == before
+        assert db.read_bytes() == stored
+    finally:
+        if locked:
+            _immutable(target, False)
+
+
+def _damage_index_pages(db: Path, table: str) -> None:
+    """Overwrite the root pages of ``table`` and its indexes with random bytes (header intact).
+
+    ``zap_keys`` is a WITHOUT ROWID table: its key lookups read the table's own B-tree.
+    """
+    with sqlite3.connect(db) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        pages = [
+            row[0]
+            for row in connection.execute(
+                "SELECT rootpage FROM sqlite_master WHERE tbl_name = ? AND rootpage > 0",
+                (table,),
+            )
+        ]
+    connection.close()
+    assert pages
+    with open(db, "r+b") as handle:
+        for page in pages:
+            handle.seek((page - 1) * page_size)
+            handle.write(os.urandom(page_size))
+
+
+def test_a_store_damaged_under_the_daemon_stops_it_with_exit_2(
+    tmp_path: Path, procs: Processes, emulators: Emulators
+) -> None:
+    """Damage found mid-run (a bad index page) ends the daemon: one sentence, exit 2, no loop."""
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    db = root / "zaplite.db"
+    load_contacts(emulators.sf_url, 3000)
+    first = _zaplite(root, "run", "--once")
+    assert first.returncode == 0, first.stderr
+    _damage_index_pages(db, "zap_keys")  # opening still works; the dedup lookup does not
+    emails = load_contacts(emulators.sf_url, 10, first=3000)
+    before = _fingerprint(root)
+    daemon = Daemon.start(procs, root, "daemon")
+    code = daemon.process.wait(timeout=60)
+    out, err = daemon.output()
+    print(f"damaged under the daemon: exit {code}: {err.strip().splitlines()[-1]}")
+    assert code == 2
+    assert "Traceback" not in err and "SELECT" not in err + out
+    assert err.strip().splitlines()[-1] == (
+        f"Error: {db}: store.url: the file is not a SQLite database or is damaged."
+    )
+    assert _fingerprint(root) == before
+    assert not set(emails) & set(deliveries(emulators.ct_url)), "nothing sent past the damage"

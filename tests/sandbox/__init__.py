@@ -1,0 +1,1 @@
+"""Tests of the emulators in zaplite.sandbox."""

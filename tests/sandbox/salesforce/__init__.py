@@ -1,0 +1,1 @@
+"""Tests of the Salesforce emulator (zaplite.sandbox.salesforce)."""

@@ -1,0 +1,1 @@
+"""Tests of zaplite.store on SQLite and PostgreSQL."""

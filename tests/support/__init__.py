@@ -1,0 +1,1 @@
+"""The helpers every test folder shares: CLI runner, stores, emulators, zaps."""
