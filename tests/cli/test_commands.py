@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import Cli
 from tests.support.paths import PLUGINS_DIR
 
 SECRET = "sk-cli-secret-123"
@@ -43,29 +43,14 @@ def cli_project(tmp_path):
     return root
 
 
-def zaplite(
-    root: Path, *args: str, env_extra: dict | None = None, unset: tuple[str, ...] = ()
-) -> subprocess.CompletedProcess:
-    exe = shutil.which("zaplite")
-    assert exe, "the zaplite console script is not installed"
+def zaplite(root: Path, *args: str, unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """``zaplite ARGS`` in ``root`` with the files plugin and its API key."""
     env = {
-        "PATH": str(Path(exe).parent) + ":/usr/bin:/bin",
         "ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR),
         "FILES_API_KEY": SECRET,
         "ZAPLITE_LOAD_PLUGINS": "",
-        **(env_extra or {}),
     }
-    for name in unset:
-        env.pop(name, None)
-    return subprocess.run(
-        [exe, *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return Cli(root, env=env)(*args, unset=unset)
 
 
 def test_help_lists_every_command(cli_project):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
-from tests.support.cli import Cli
+from tests.support.cli import Cli, stop
 
 
 def test_demo_runs_to_completion_inside_its_folder(tmp_path: Path):
@@ -37,24 +35,15 @@ def test_demo_refuses_a_folder_it_did_not_make(tmp_path: Path):
 
 
 def test_sandbox_serves_until_ctrl_c(tmp_path: Path):
-    exe = shutil.which("zaplite")
-    process = subprocess.Popen(
-        [
-            exe,
-            "sandbox",
-            "--salesforce-port",
-            "0",
-            "--clevertap-port",
-            "0",
-            "--activity",
-            "--every",
-            "0.3",
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
+    process = Cli(tmp_path).start(
+        "sandbox",
+        "--salesforce-port",
+        "0",
+        "--clevertap-port",
+        "0",
+        "--activity",
+        "--every",
+        "0.3",
     )
     try:
         folder = tmp_path / "zaplite-sandbox"
@@ -69,11 +58,8 @@ def test_sandbox_serves_until_ctrl_c(tmp_path: Path):
         second = cli("run", "--once")
         assert second.returncode == 0, second.stderr
         assert "new-contact-to-profile: ok: 0 new" not in second.stdout
-        process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
+        out, err = stop(process, signal.SIGINT)
     assert process.returncode == 0, err
     assert "Salesforce emulator: http://127.0.0.1:" in out
     assert "salesforce: new contact" in out

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import signal
-import subprocess
 import time
 
 from tests.support import memory_plugin
+from tests.support.cli import Cli, stop
 from tests.support.memory_plugin import memory_zap
 from tests.support.paths import PLUGINS_DIR
 from zaplite.engine.daemon import Daemon
@@ -88,17 +86,8 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path):
         ],
     }
     (root / "zaps" / "copy.json").write_text(json.dumps(zap))
-    exe = shutil.which("zaplite")
-    env = {**os.environ, "ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "ZAPLITE_LOAD_PLUGINS": ""}
-    process = subprocess.Popen(
-        [exe, "run"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    cli = Cli(root, env={"ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "ZAPLITE_LOAD_PLUGINS": ""})
+    process = cli.start("run")
     try:
         deadline = time.monotonic() + 30
         while not (root / "sink.json").exists() and time.monotonic() < deadline:
@@ -108,11 +97,8 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path):
         (root / "source.json").write_text(json.dumps(records))
         while len(json.loads((root / "sink.json").read_text())) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
+        out, err = stop(process, signal.SIGTERM)
     assert process.returncode == 0, err
     assert "stopped cleanly" in err
     assert "Traceback" not in err

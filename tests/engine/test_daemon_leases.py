@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -20,6 +18,7 @@ from typing import Any
 
 from tests.support import memory_plugin
 from tests.support.memory_plugin import memory_zap
+from tests.support.processes import dead_pid
 from zaplite.engine.daemon import Daemon
 from zaplite.engine.leases import owner_for
 from zaplite.engine.run import Engine, RunResult
@@ -232,13 +231,7 @@ def test_a_daemon_takes_over_the_lease_of_a_crashed_one_and_keeps_it(
     project.add_zap(memory_zap("other", schedule=EVERY))
     workspace = project.workspace
     store = workspace.store
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        text=True,
-        capture_output=True,
-        check=True,
-    )
-    crashed = owner_for(int(dead.stdout), "crashed")
+    crashed = owner_for(dead_pid(), "crashed")
     alive = owner_for(os.getppid(), "alive")
     assert store.acquire_lease("z", crashed, 3600)
     assert store.acquire_lease("other", alive, 3600)

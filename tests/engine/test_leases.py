@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 
+from tests.support.processes import dead_pid
 from zaplite.engine.leases import crashed_here, daemon_owner, owner_for
-
-
-def _dead_pid() -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        text=True,
-        capture_output=True,
-        check=True,
-    )
-    return int(done.stdout)
 
 
 def test_a_daemon_is_named_by_host_pid_and_pid_namespace() -> None:
@@ -29,7 +18,7 @@ def test_a_daemon_is_named_by_host_pid_and_pid_namespace() -> None:
 
 
 def test_only_an_exited_process_of_this_host_and_namespace_has_crashed() -> None:
-    dead = _dead_pid()
+    dead = dead_pid()
     assert crashed_here(owner_for(dead, "x"))
     assert not crashed_here(owner_for(os.getppid(), "x")), "alive"
     assert not crashed_here(owner_for(os.getpid(), "x")), "this process"
@@ -38,6 +27,6 @@ def test_only_an_exited_process_of_this_host_and_namespace_has_crashed() -> None
 
 def test_a_holder_in_another_container_with_the_same_host_name_is_never_taken_over() -> None:
     # Another PID namespace: a pid missing here may be alive there.
-    dead = _dead_pid()
+    dead = dead_pid()
     assert not crashed_here(f"{socket.gethostname()}:{dead}:1-other")
     assert not crashed_here(f"{socket.gethostname()}:{dead}:abcdef"), "an older zaplite's name"

@@ -1,10 +1,10 @@
 """Bad-input helpers: a valid project to break, hypothesis strategies, and the CLI in-process.
 
 :func:`write_project` writes a config and a valid zap for each built-in trigger;
-strategies replace one part of them with arbitrary values; :func:`invoke` runs a
-``zaplite`` command through ``click.testing.CliRunner`` and :func:`assert_clean`
-checks the promise: exit 0 (still valid) or one clear error naming the file with
-exit 2 (1 for failed work where a command does work), never a traceback.
+strategies replace one part of them with arbitrary values; ``Cli(root).invoke`` runs a
+``zaplite`` command in-process and :func:`assert_clean` checks the promise: exit 0 (still
+valid) or one clear error naming the file with exit 2 (1 for failed work where a command
+does work), never a traceback.
 """
 
 from __future__ import annotations
@@ -14,16 +14,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner, Result
+from click.testing import Result
 from hypothesis import strategies as st
-
-from zaplite.cli.main import _add_commands, cli
 
 __all__ = [
     "CONFIG",
     "ZAPS",
     "assert_clean",
-    "invoke",
     "json_values",
     "toml_value",
     "write_project",
@@ -176,16 +173,6 @@ def write_project(
         text = zap if isinstance(zap, str) else json.dumps(zap)
         (root / "zaps" / f"{name}.json").write_text(text)
     return root
-
-
-def invoke(root: Path, *args: str) -> Result:
-    """Run ``zaplite ARGS`` in-process against the project at ``root``."""
-    if not cli.commands:
-        _add_commands()
-    runner = CliRunner()
-    return runner.invoke(
-        cli, [*args], env={"ZAPLITE_CONFIG": str(root / "zaplite.toml"), "ZAPLITE_DEBUG": ""}
-    )
 
 
 def assert_clean(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -23,7 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.faults.inputs import CONFIG, ZAPS, assert_clean, invoke, json_values, write_project
+from tests.faults.inputs import CONFIG, ZAPS, assert_clean, json_values, write_project
+from tests.support.cli import Cli, stop
 from zaplite.sandbox.clevertap import CleverTapEmulator
 from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.server import serve_in_thread
@@ -64,17 +64,17 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_the_valid_project_is_valid(root: Path) -> None:
-    result = invoke(root, "validate")
+    result = Cli(root).invoke("validate")
     assert result.exit_code == 0, result.stderr
     for zap_id in ZAPS:
-        assert invoke(root, "test-step", zap_id, "--dry-run").exit_code == 0
+        assert Cli(root).invoke("test-step", zap_id, "--dry-run").exit_code == 0
 
 
 @SETTINGS
 @given(text=st.text(max_size=200) | st.binary(max_size=100).map(lambda b: b.decode("latin-1")))
 def test_any_zap_file_text(root: Path, text: str) -> None:
     write_project(root, zaps={**ZAPS, "leads": text})
-    assert_clean(invoke(root, "validate"), names=("leads.json",))
+    assert_clean(Cli(root).invoke("validate"), names=("leads.json",))
 
 
 @SETTINGS
@@ -85,10 +85,10 @@ def test_any_value_anywhere_in_a_zap(root: Path, data: st.DataObject) -> None:
     path = data.draw(st.sampled_from(_paths(zap)))
     broken = _replace(zap, path, data.draw(json_values))
     write_project(root, zaps={**ZAPS, name: broken})
-    assert_clean(invoke(root, "validate"), names=(f"{name}.json",))
+    assert_clean(Cli(root).invoke("validate"), names=(f"{name}.json",))
     if isinstance(broken.get("id"), str) and broken["id"] == name:
         assert_clean(
-            invoke(root, "test-step", name, "--dry-run"),
+            Cli(root).invoke("test-step", name, "--dry-run"),
             names=(f"{name}.json",),
             allowed=(0, 1, 2),
         )
@@ -117,7 +117,7 @@ def test_any_trigger_params(root: Path, zap: str, param: str, value: Any) -> Non
     broken = copy.deepcopy(ZAPS[zap])
     broken["trigger"]["params"][param] = value
     write_project(root, zaps={**ZAPS, zap: broken})
-    assert_clean(invoke(root, "validate"), names=(f"{zap}.json",))
+    assert_clean(Cli(root).invoke("validate"), names=(f"{zap}.json",))
 
 
 @SETTINGS
@@ -130,9 +130,9 @@ def test_any_action_params(root: Path, zap: str, param: str, value: Any) -> None
     broken = copy.deepcopy(ZAPS[zap])
     broken["steps"][-1]["params"][param] = value
     write_project(root, zaps={**ZAPS, zap: broken})
-    assert_clean(invoke(root, "validate"), names=(f"{zap}.json",))
+    assert_clean(Cli(root).invoke("validate"), names=(f"{zap}.json",))
     assert_clean(
-        invoke(root, "test-step", zap, "--dry-run"), names=(f"{zap}.json",), allowed=(0, 1, 2)
+        Cli(root).invoke("test-step", zap, "--dry-run"), names=(f"{zap}.json",), allowed=(0, 1, 2)
     )
 
 
@@ -171,9 +171,9 @@ def test_any_template(root: Path, zap: str, param: str, template: str, inside: b
         value = {"Field": template}
     broken["steps"][-1]["params"][param] = value
     write_project(root, zaps={**ZAPS, zap: broken})
-    assert_clean(invoke(root, "validate"), names=(f"{zap}.json",))
+    assert_clean(Cli(root).invoke("validate"), names=(f"{zap}.json",))
     assert_clean(
-        invoke(root, "test-step", zap, "--dry-run"), names=(f"{zap}.json",), allowed=(0, 1, 2)
+        Cli(root).invoke("test-step", zap, "--dry-run"), names=(f"{zap}.json",), allowed=(0, 1, 2)
     )
 
 
@@ -190,7 +190,7 @@ def test_any_config_value(root: Path, data: st.DataObject) -> None:
     else:
         config[table][key] = value
     write_project(root, config=config)
-    assert_clean(invoke(root, "validate"), names=("zaplite.toml", ".json"), single=False)
+    assert_clean(Cli(root).invoke("validate"), names=("zaplite.toml", ".json"), single=False)
 
 
 def _has_null(value: Any) -> bool:
@@ -207,7 +207,7 @@ def _has_null(value: Any) -> bool:
 @given(text=st.text(max_size=200))
 def test_any_config_text(root: Path, text: str) -> None:
     (root / "zaplite.toml").write_text(text)
-    assert_clean(invoke(root, "validate"), names=("zaplite.toml", ".json"), single=False)
+    assert_clean(Cli(root).invoke("validate"), names=("zaplite.toml", ".json"), single=False)
 
 
 @SETTINGS
@@ -216,7 +216,7 @@ def test_an_unset_variable_is_named(root: Path, name: str) -> None:
     config = copy.deepcopy(CONFIG)
     config["connections.clevertap"]["passcode"] = "${ZAPLITE_UNSET_" + name + "}"
     write_project(root, config=config)
-    result = invoke(root, "validate")
+    result = Cli(root).invoke("validate")
     assert_clean(result, names=("zaplite.toml",))
     assert result.exit_code == 2
     assert "ZAPLITE_UNSET_" + name in result.stderr
@@ -224,21 +224,6 @@ def test_an_unset_variable_is_named(root: Path, name: str) -> None:
 
 
 # ---------------------------------------------------------------- through the installed script
-
-
-def _zaplite(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("zaplite")
-    assert exe, "the zaplite console script is not installed"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
-    return subprocess.run(
-        [exe, *args],
-        cwd=root,
-        env={**env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 def _one_clear_error(done: subprocess.CompletedProcess[str], name: str) -> str:
@@ -285,7 +270,7 @@ def test_the_installed_script_gives_one_clear_error(
     root = write_project(tmp_path / "p", config=config, zaps=zaps)
     if kind == "toml":
         (root / "zaplite.toml").write_text('[store\nurl = "x"\n')
-    line = _one_clear_error(_zaplite(root, "validate"), name)
+    line = _one_clear_error(Cli(root, timeout=60)("validate"), name)
     assert words in line, line
 
 
@@ -311,29 +296,14 @@ def test_a_daemon_runs_the_valid_zaps_and_reports_the_broken_one(tmp_path: Path)
             tmp_path / "p", config=config, zaps={"contacts": good, "broken": '{"id": 3'}
         )
         sf.create("Contact", {"FirstName": "Ada", "LastName": "L", "Email": "ada@example.com"})
-        exe = shutil.which("zaplite")
-        assert exe
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
-        process = subprocess.Popen(
-            [exe, "run"],
-            cwd=root,
-            env={**env, "COLUMNS": "200"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
+        process = Cli(root).start("run")
         try:
             deadline = time.monotonic() + 30
             while "ada@example.com" not in ct.profiles and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert process.poll() is None, "the daemon stopped"
-            process.send_signal(signal.SIGTERM)
-            out, err = process.communicate(timeout=30)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            out, err = stop(process, signal.SIGTERM)
         assert "ada@example.com" in ct.profiles, (out, err)
         assert process.returncode == 0, err
         assert "Traceback" not in err

@@ -10,8 +10,6 @@ of the project (the SQLite database and its WAL included) is searched for them.
 from __future__ import annotations
 
 import dataclasses
-import os
-import shutil
 import signal
 import subprocess
 import time
@@ -21,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults.world import FIELDS
+from tests.support.cli import Cli, stop
 from zaplite.sandbox.clevertap import CleverTapEmulator
 from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.server import RunningServer, serve_in_thread
@@ -164,28 +163,16 @@ class Recorder:
         self.root = root
         self.services = services
         self.outputs: list[tuple[str, str]] = []
-        exe = shutil.which("zaplite")
-        assert exe, "the zaplite console script is not installed"
-        self.exe = exe
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
-        self.env.update(
-            SF_CLIENT_SECRET=SF_CLIENT_SECRET,
-            SF_PASSWORD=SF_PASSWORD,
-            CT_PASSCODE=CT_PASSCODE,
-            COLUMNS="200",
-        )
+        secrets = {
+            "SF_CLIENT_SECRET": SF_CLIENT_SECRET,
+            "SF_PASSWORD": SF_PASSWORD,
+            "CT_PASSCODE": CT_PASSCODE,
+        }
+        self.cli = Cli(root, env=secrets)
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run one command; its output is kept for the search."""
-        done = subprocess.run(
-            [self.exe, *args],
-            cwd=self.root,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-        )
+        done = self.cli(*args)
         self.outputs.append((" ".join(args), done.stdout + done.stderr))
         print(f"$ zaplite {' '.join(args)} -> {done.returncode}\n{done.stdout}{done.stderr}")
         self.services.note_tokens()
@@ -193,23 +180,11 @@ class Recorder:
 
     def daemon(self, seconds: float) -> str:
         """Run ``zaplite run -vv`` for a few seconds, stop it with SIGTERM, keep its output."""
-        process = subprocess.Popen(
-            [self.exe, "run", "-vv"],
-            cwd=self.root,
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            stdin=subprocess.DEVNULL,
-        )
+        process = self.cli.start("run", "-vv", merge_stderr=True)
         try:
             time.sleep(seconds)
-            process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=30)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+            output, _ = stop(process, signal.SIGTERM)
         self.outputs.append(("run -vv (daemon)", output))
         self.services.note_tokens()
         return output

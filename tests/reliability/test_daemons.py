@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -18,11 +16,12 @@ import httpx
 import pytest
 
 from tests.reliability.store_reads import committed_tasks
+from tests.support.cli import Cli
 from tests.support.processes import (
     Daemon,
     Emulators,
     Processes,
-    clean_env,
+    dead_pid,
     deliveries,
     event_zap,
     load_contacts,
@@ -53,20 +52,6 @@ def _settled(emulators: Emulators) -> int:
         what="CleverTap to finish the uploads in flight",
     )
     return int(stats["processed"])
-
-
-def _zaplite(root: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("zaplite")
-    assert exe
-    return subprocess.run(
-        [exe, *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        env=clean_env(),
-    )
 
 
 @pytest.mark.slow
@@ -206,7 +191,7 @@ def test_run_once_beside_a_running_daemon_waits_its_turn(tmp_path: Path, procs: 
     emails = load_contacts(emulators.sf_url, 5000)  # three pages, ≥ 6 s of uploads
     daemon = Daemon.start(procs, root, "daemon")
     wait_for(lambda: emulators.ct_stats()["in_flight"] > 0, timeout=60, what="an upload in flight")
-    beside = _zaplite(root, "run", "--once")
+    beside = Cli(root)("run", "--once")
     print(f"run --once beside the daemon: exit {beside.returncode}: {beside.stdout.strip()}")
     assert beside.returncode == 0, beside.stderr
     assert "skipped" in beside.stdout and "another daemon is running this zap" in beside.stdout
@@ -214,7 +199,7 @@ def test_run_once_beside_a_running_daemon_waits_its_turn(tmp_path: Path, procs: 
 
     emulators.ct_faults(latency=0.0)
     wait_for(lambda: committed_tasks(store) >= len(emails), timeout=60, what="every contact")
-    after = _zaplite(root, "run", "--once")  # may meet the daemon's 1 s poll, or run itself
+    after = Cli(root)("run", "--once")  # may meet the daemon's 1 s poll, or run itself
     assert after.returncode == 0, after.stderr
     assert daemon.terminate() == 0
     counts = deliveries(emulators.ct_url)
@@ -306,24 +291,18 @@ def test_a_crashed_holder_on_this_host_is_taken_over_but_a_live_one_is_not(
     """A lease left by a dead pid of this host is taken at once; live or remote holders wait."""
     import os
     import socket
-    import sys
 
     root = tmp_path / "project"
     config = write_project(root, emulators)
     load_contacts(emulators.sf_url, 5)
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        text=True,
-        capture_output=True,
-        check=True,
-    )
+    dead = dead_pid()
     host = socket.gethostname()
-    crashed = owner_for(int(dead.stdout), "crashed")
+    crashed = owner_for(dead, "crashed")
     holders = {
         crashed: "ok",
         owner_for(os.getppid(), "alive"): "skipped",
         f"another-host-{crashed}": "skipped",
-        f"{host}:{dead.stdout.strip()}:1-another-container": "skipped",
+        f"{host}:{dead}:1-another-container": "skipped",
     }
     workspace = Workspace.load(config)
     try:

@@ -24,11 +24,11 @@ from alembic.script import ScriptDirectory
 
 from tests.reliability.sqlite_copy import backup_copy, check_copy, naive_copy
 from tests.reliability.store_reads import committed_tasks
+from tests.support.cli import Cli
 from tests.support.processes import (
     Daemon,
     Emulators,
     Processes,
-    clean_env,
     deliveries,
     load_contacts,
     wait_for,
@@ -44,23 +44,13 @@ NOBODY = 65534
 def _zaplite(
     root: Path, *args: str, timeout: float = 60, as_nobody: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("zaplite")
-    assert exe
-    argv = [exe, *args]
+    prefix: list[str] = []
     if as_nobody:  # root may write anything: drop to another user for the unwritable cases
         setpriv = shutil.which("setpriv")
         if setpriv is None:
             pytest.skip("running as root without setpriv: cannot make a file unwritable")
-        argv = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
-    return subprocess.run(
-        argv,
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        env=clean_env(),
-    )
+        prefix = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    return Cli(root, timeout=timeout)(*args, prefix=prefix)
 
 
 def _fingerprint(root: Path) -> dict[str, str]:

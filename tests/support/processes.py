@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,14 +22,16 @@ from typing import Any
 
 import httpx
 
+from tests.support.cli import clean_env, zaplite_exe
+
 __all__ = [
     "CT_ACCOUNT",
     "CT_PASSCODE",
     "Daemon",
     "Emulators",
     "Processes",
-    "clean_env",
     "contact_zap",
+    "dead_pid",
     "deliveries",
     "event_zap",
     "free_port",
@@ -51,6 +52,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def dead_pid() -> int:
+    """The pid of a process of this host that has exited (and was reaped)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
 def wait_for(
     check: Callable[[], Any], *, timeout: float, interval: float = 0.1, what: str = "a condition"
 ) -> Any:
@@ -63,14 +75,6 @@ def wait_for(
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
-
-
-def clean_env() -> dict[str, str]:
-    """This environment without any ZAPLITE_* variable (tests say everything explicitly)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
-    env["COLUMNS"] = "200"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 @dataclass
@@ -303,9 +307,7 @@ class Daemon:
     @classmethod
     def start(cls, procs: Processes, root: Path, name: str, *args: str) -> Daemon:
         """Start ``zaplite run [args]`` in ``root``."""
-        exe = shutil.which("zaplite")
-        assert exe, "the zaplite console script is not installed"
-        process = procs.spawn(name, [exe, "run", *args], cwd=root)
+        process = procs.spawn(name, [zaplite_exe(), "run", *args], cwd=root)
         return cls(process, name, procs.folder)
 
     def kill(self) -> None:
