@@ -3,44 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import zaplite_clevertap
 import zaplite_salesforce
 
-from tests.faults.world import Account, Org, World
-from zaplite.sandbox.clevertap import CleverTapEmulator
-from zaplite.sandbox.salesforce import SalesforceEmulator
-from zaplite.sandbox.server import serve_in_thread
+from tests.faults.world import World
+from tests.support.emulators import Account, Org
 from zaplite.testing import ZapliteProject
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     """Two orgs and two CleverTap accounts (bad and good) and a project with all four connected."""
-    servers = []
-    try:
-        orgs = {}
-        for name in ("bad", "good"):
-            emu = SalesforceEmulator()
-            server = serve_in_thread(emu.app)
-            servers.append(server)
-            orgs[name] = Org(emu=emu, server=server, prefix=name)
-        accounts = {}
-        for name in ("bad", "good"):
-            ct = CleverTapEmulator(account_id=f"ACC-{name.upper()}", passcode=f"PASS-{name}")
-            server = serve_in_thread(ct.app)
-            servers.append(server)
-            accounts[name] = Account(emu=ct, server=server)
+    with ExitStack() as stack:
+        orgs = {name: stack.enter_context(Org.serve(prefix=name)) for name in ("bad", "good")}
+        accounts = {
+            name: stack.enter_context(Account.serve(f"ACC-{name.upper()}", f"PASS-{name}"))
+            for name in ("bad", "good")
+        }
+        servers = [service.server for service in (*orgs.values(), *accounts.values())]
+
+        def ask_all_to_exit() -> None:  # first, so that the four shutdowns overlap
+            for server in servers:
+                server._server.should_exit = True
+
+        stack.callback(ask_all_to_exit)
         project = ZapliteProject(tmp_path / "project")
+        stack.callback(project.close)
         project.use_plugins(zaplite_salesforce, zaplite_clevertap)
         for name, org in orgs.items():
             creds = org.emu.credentials
             project.add_connection(
                 f"sf_{name}",
                 "salesforce",
-                login_url=org.server.url,
+                login_url=org.url,
                 auth="refresh_token",
                 client_id=creds.client_id,
                 client_secret=creds.client_secret,
@@ -54,20 +53,11 @@ def world(tmp_path: Path) -> Iterator[World]:
                 "clevertap",
                 account_id=account.emu.account_id,
                 passcode=account.emu.passcode,
-                endpoint=account.server.url,
+                endpoint=account.url,
                 timeout=5.0,
                 retry_attempts=3,
                 retry_initial=0.01,
                 retry_max_wait=0.2,
                 retry_total=10.0,
             )
-        world = World(project, orgs["bad"], orgs["good"], accounts["bad"], accounts["good"])
-        try:
-            yield world
-        finally:
-            project.close()
-    finally:
-        for server in servers:  # ask all four to exit first, so their shutdowns overlap
-            server._server.should_exit = True
-        for server in servers:
-            server.stop()
+        yield World(project, orgs["bad"], orgs["good"], accounts["bad"], accounts["good"])

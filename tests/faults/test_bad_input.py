@@ -24,9 +24,7 @@ from hypothesis import strategies as st
 
 from tests.faults.inputs import CONFIG, ZAPS, assert_clean, json_values, write_project
 from tests.support.cli import Cli, stop
-from zaplite.sandbox.clevertap import CleverTapEmulator
-from zaplite.sandbox.salesforce import SalesforceEmulator
-from zaplite.sandbox.server import serve_in_thread
+from tests.support.emulators import Account, Org
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("ZAPLITE_FAULT_EXAMPLES", "60")),
@@ -274,42 +272,39 @@ def test_the_installed_script_gives_one_clear_error(
     assert words in line, line
 
 
-def test_a_daemon_runs_the_valid_zaps_and_reports_the_broken_one(tmp_path: Path) -> None:
-    sf, ct = SalesforceEmulator(), CleverTapEmulator()
-    sf_server, ct_server = serve_in_thread(sf.app), serve_in_thread(ct.app)
+def test_a_daemon_runs_the_valid_zaps_and_reports_the_broken_one(
+    tmp_path: Path, sf_org: Org, ct_account: Account
+) -> None:
+    sf, ct = sf_org.emu, ct_account.emu
+    creds = sf.credentials
+    config = copy.deepcopy(CONFIG)
+    config["connections.salesforce"].update(
+        login_url=sf_org.url,
+        client_id=creds.client_id,
+        client_secret=creds.client_secret,
+        refresh_token=creds.refresh_token,
+    )
+    config["connections.clevertap"].update(
+        account_id=ct.account_id, passcode=ct.passcode, endpoint=ct_account.url
+    )
+    good = copy.deepcopy(ZAPS["contacts"])
+    good["schedule"] = {"every": "1s"}
+    good["trigger"]["start"] = "all"
+    root = write_project(
+        tmp_path / "p", config=config, zaps={"contacts": good, "broken": '{"id": 3'}
+    )
+    sf.create("Contact", {"FirstName": "Ada", "LastName": "L", "Email": "ada@example.com"})
+    process = Cli(root).start("run")
     try:
-        creds = sf.credentials
-        config = copy.deepcopy(CONFIG)
-        config["connections.salesforce"].update(
-            login_url=sf_server.url,
-            client_id=creds.client_id,
-            client_secret=creds.client_secret,
-            refresh_token=creds.refresh_token,
-        )
-        config["connections.clevertap"].update(
-            account_id=ct.account_id, passcode=ct.passcode, endpoint=ct_server.url
-        )
-        good = copy.deepcopy(ZAPS["contacts"])
-        good["schedule"] = {"every": "1s"}
-        good["trigger"]["start"] = "all"
-        root = write_project(
-            tmp_path / "p", config=config, zaps={"contacts": good, "broken": '{"id": 3'}
-        )
-        sf.create("Contact", {"FirstName": "Ada", "LastName": "L", "Email": "ada@example.com"})
-        process = Cli(root).start("run")
-        try:
-            deadline = time.monotonic() + 30
-            while "ada@example.com" not in ct.profiles and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert process.poll() is None, "the daemon stopped"
-        finally:
-            out, err = stop(process, signal.SIGTERM)
-        assert "ada@example.com" in ct.profiles, (out, err)
-        assert process.returncode == 0, err
-        assert "Traceback" not in err
-        broken = [line for line in err.splitlines() if "broken.json" in line]
-        assert len(broken) == 1 and "invalid JSON" in broken[0], err
-        assert "contacts: " in out and "1 delivered" in out, out
+        deadline = time.monotonic() + 30
+        while "ada@example.com" not in ct.profiles and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert process.poll() is None, "the daemon stopped"
     finally:
-        sf_server.stop()
-        ct_server.stop()
+        out, err = stop(process, signal.SIGTERM)
+    assert "ada@example.com" in ct.profiles, (out, err)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+    broken = [line for line in err.splitlines() if "broken.json" in line]
+    assert len(broken) == 1 and "invalid JSON" in broken[0], err
+    assert "contacts: " in out and "1 delivered" in out, out

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.faults.world import World, contact_zap
+from tests.faults.world import World
+from tests.support.zaps import contact_zap
 
 N = 30
 
@@ -200,8 +201,8 @@ def test_partial_failures_fail_only_their_records_and_can_be_replayed(
 ) -> None:
     world.ct_bad.emu.unprocessed_form = form
     world.ct_bad.emu.partial_status = status
-    world.project.add_zap(contact_zap("faulty", "sf_good", "ct_bad", phone=True))
-    world.project.add_zap(contact_zap("healthy", "sf_good", "ct_good"))
+    world.project.add_zap(contact_zap("faulty", sf="sf_good", ct="ct_bad", phone=True))
+    world.project.add_zap(contact_zap("healthy", sf="sf_good", ct="ct_good"))
     world.start()
     rows = [
         {
@@ -229,7 +230,7 @@ def test_partial_failures_fail_only_their_records_and_can_be_replayed(
     assert world.ct_bad.identities() == set(emails) - bad
     world.assert_healthy(results["healthy"], emails)
     # Fix the mapping (no phone) and replay the failed tasks from their stored records.
-    world.project.add_zap(contact_zap("faulty", "sf_good", "ct_bad"))
+    world.project.add_zap(contact_zap("faulty", sf="sf_good", ct="ct_bad"))
     uploads = world.ct_bad.emu.upload_count
     for task in failed:
         assert world.project.replay(task.id) == "success"

@@ -10,19 +10,21 @@ of the project (the SQLite database and its WAL included) is searched for them.
 from __future__ import annotations
 
 import dataclasses
+import json
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.faults.world import FIELDS
 from tests.support.cli import Cli, stop
+from tests.support.emulators import Account, Org
+from tests.support.zaps import contact_zap
 from zaplite.sandbox.clevertap import CleverTapEmulator
 from zaplite.sandbox.salesforce import SalesforceEmulator
-from zaplite.sandbox.server import RunningServer, serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -33,71 +35,46 @@ CT_PASSCODE = "CTPASSCODE4a6e2f"
 SECRETS = [SF_CLIENT_SECRET, SF_REFRESH_TOKEN, SF_PASSWORD, CT_PASSCODE]
 
 
+@dataclass
 class Services:
     """One emulated org and one CleverTap account with the known secrets, on loopback."""
 
-    def __init__(self) -> None:
-        self.sf = SalesforceEmulator()
-        self.sf.credentials = dataclasses.replace(
-            self.sf.credentials,
-            client_secret=SF_CLIENT_SECRET,
-            refresh_token=SF_REFRESH_TOKEN,
-            password=SF_PASSWORD,
-        )
-        self.ct = CleverTapEmulator(account_id="ACC-SECRET", passcode=CT_PASSCODE)
-        self.sf_server: RunningServer = serve_in_thread(self.sf.app)
-        self.ct_server: RunningServer = serve_in_thread(self.ct.app)
-        self.access_tokens: set[str] = set()
+    org: Org
+    account: Account
+    access_tokens: set[str] = field(default_factory=set)
+
+    @property
+    def sf(self) -> SalesforceEmulator:
+        """The org's emulator."""
+        return self.org.emu
+
+    @property
+    def ct(self) -> CleverTapEmulator:
+        """The CleverTap account's emulator."""
+        return self.account.emu
 
     def note_tokens(self) -> None:
         """Remember every access token the org has issued so far (they are secrets too)."""
         self.access_tokens.update(self.sf.tokens._tokens)
 
-    def stop(self) -> None:
-        """Stop both servers."""
-        self.sf_server.stop()
-        self.ct_server.stop()
-
 
 def _zap(zap_id: str, sf: str, ct: str) -> str:
-    import json
-
-    return json.dumps(
-        {
-            "id": zap_id,
-            "schedule": {"every": "1s"},
-            "trigger": {
-                "app": "salesforce",
-                "event": "new_contact",
-                "connection": sf,
-                "params": {"fields": FIELDS},
-                "start": "all",
-            },
-            "steps": [
-                {
-                    "id": "profile",
-                    "app": "clevertap",
-                    "action": "upload_profile",
-                    "connection": ct,
-                    "params": {
-                        "identity": "{{trigger.Email}}",
-                        "ts": "{{trigger.CreatedDate}}",
-                        "profile": {"Email": "{{trigger.Email}}", "Phone": "{{trigger.Phone}}"},
-                    },
-                }
-            ],
-        }
-    )
+    profile = {"Email": "{{trigger.Email}}", "Phone": "{{trigger.Phone}}"}
+    zap = contact_zap(zap_id, sf=sf, ct=ct, every="1s", start="all", profile=profile)
+    return json.dumps(zap)
 
 
 @pytest.fixture
-def services() -> Iterator[Services]:
+def services(sf_org: Org) -> Iterator[Services]:
     """The emulators with the known secrets."""
-    box = Services()
-    try:
-        yield box
-    finally:
-        box.stop()
+    sf_org.emu.credentials = dataclasses.replace(
+        sf_org.emu.credentials,
+        client_secret=SF_CLIENT_SECRET,
+        refresh_token=SF_REFRESH_TOKEN,
+        password=SF_PASSWORD,
+    )
+    with Account.serve("ACC-SECRET", CT_PASSCODE) as account:
+        yield Services(sf_org, account)
 
 
 @pytest.fixture
@@ -106,7 +83,7 @@ def project(tmp_path: Path, services: Services) -> Path:
     root = tmp_path / "project"
     (root / "zaps").mkdir(parents=True)
     creds = services.sf.credentials
-    sf_url, ct_url = services.sf_server.url, services.ct_server.url
+    sf_url, ct_url = services.org.url, services.account.url
     (root / "zaplite.toml").write_text(
         f"""
 [store]

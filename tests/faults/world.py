@@ -15,107 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.support.emulators import Account, Org
+from tests.support.zaps import contact_zap
 from zaplite.engine.run import Engine, RunResult
-from zaplite.sandbox.clevertap import CleverTapEmulator
-from zaplite.sandbox.salesforce import SalesforceEmulator
-from zaplite.sandbox.server import RunningServer
 from zaplite.testing import ZapliteProject
 
-__all__ = ["Account", "Org", "World", "contact_zap"]
-
-FIELDS = ["FirstName", "LastName", "Email", "Phone", "CreatedDate"]
-
-
-@dataclass
-class Org:
-    """One emulated Salesforce org on a loopback port."""
-
-    emu: SalesforceEmulator
-    server: RunningServer
-    prefix: str
-
-    def add_contacts(self, n: int, **extra: Any) -> list[str]:
-        """Create ``n`` contacts sharing one timestamp (a bulk import); returns their emails."""
-        rows = [
-            {"FirstName": "Ada", "LastName": f"{self.prefix} {i}", "Email": self.email(i), **extra}
-            for i in range(n)
-        ]
-        self.emu.create_many("Contact", rows)
-        return [row["Email"] for row in rows]
-
-    def email(self, i: int) -> str:
-        """The email of this org's ``i``-th contact."""
-        return f"{self.prefix}{i}@example.com"
-
-    def count(self, contains: str) -> int:
-        """How many requests reached the org whose path contains ``contains``."""
-        return sum(1 for _method, path, _query in self.emu.requests if contains in path)
-
-    def queries(self) -> int:
-        """Query requests (first pages and next pages)."""
-        return self.count("/query")
-
-    def next_pages(self) -> int:
-        """Requests for a next page (``nextRecordsUrl``)."""
-        return self.count("/query/")
-
-    def tokens(self) -> int:
-        """Token (sign-in) requests."""
-        return self.count("/oauth2/token")
-
-
-@dataclass
-class Account:
-    """One emulated CleverTap account on a loopback port."""
-
-    emu: CleverTapEmulator
-    server: RunningServer
-
-    def identities(self) -> set[str]:
-        """The identities of the stored profiles."""
-        return set(self.emu.profiles)
-
-    def uploaded(self) -> Counter[str]:
-        """How often each identity arrived in an upload the emulator processed (status 200)."""
-        seen: Counter[str] = Counter()
-        for request in self.emu.requests:
-            body = request.get("body")
-            if request.get("status") == 200 and isinstance(body, dict):
-                for record in body.get("d", []):
-                    if isinstance(record, dict) and "identity" in record:
-                        seen[str(record["identity"])] += 1
-        return seen
-
-
-def contact_zap(zap_id: str, sf: str, ct: str, *, phone: bool = False) -> dict[str, Any]:
-    """A new-contact → profile zap from connection ``sf`` to connection ``ct``."""
-    profile = {"Name": "{{trigger.FirstName}} {{trigger.LastName}}", "Email": "{{trigger.Email}}"}
-    if phone:
-        profile["Phone"] = "{{trigger.Phone}}"
-    return {
-        "id": zap_id,
-        "schedule": {"every": "5m"},
-        "trigger": {
-            "app": "salesforce",
-            "event": "new_contact",
-            "connection": sf,
-            "params": {"fields": FIELDS},
-            "start": "now",
-        },
-        "steps": [
-            {
-                "id": "profile",
-                "app": "clevertap",
-                "action": "upload_profile",
-                "connection": ct,
-                "params": {
-                    "identity": "{{trigger.Email}}",
-                    "ts": "{{trigger.CreatedDate}}",
-                    "profile": profile,
-                },
-            }
-        ],
-    }
+__all__ = ["World"]
 
 
 @dataclass
@@ -132,14 +37,14 @@ class World:
 
     def sf_zaps(self) -> None:
         """``faulty`` polls the bad org, ``healthy`` the good one; both upload to the good account."""
-        self.project.add_zap(contact_zap("faulty", "sf_bad", "ct_good"))
-        self.project.add_zap(contact_zap("healthy", "sf_good", "ct_good"))
+        self.project.add_zap(contact_zap("faulty", sf="sf_bad", ct="ct_good"))
+        self.project.add_zap(contact_zap("healthy", sf="sf_good", ct="ct_good"))
         self.start()
 
     def ct_zaps(self, *, phone: bool = False) -> None:
         """Both zaps poll the good org; ``faulty`` uploads to the bad account, ``healthy`` to the good."""
-        self.project.add_zap(contact_zap("faulty", "sf_good", "ct_bad", phone=phone))
-        self.project.add_zap(contact_zap("healthy", "sf_good", "ct_good", phone=phone))
+        self.project.add_zap(contact_zap("faulty", sf="sf_good", ct="ct_bad", phone=phone))
+        self.project.add_zap(contact_zap("healthy", sf="sf_good", ct="ct_good", phone=phone))
         self.start()
 
     def start(self) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from tests.support.cli import clean_env, zaplite_exe
+from tests.support.zaps import NAME, contact_zap
 
 __all__ = [
     "CT_ACCOUNT",
@@ -30,7 +31,7 @@ __all__ = [
     "Daemon",
     "Emulators",
     "Processes",
-    "contact_zap",
+    "contacts_zap",
     "dead_pid",
     "deliveries",
     "event_zap",
@@ -214,42 +215,18 @@ def deliveries(ct_url: str) -> Counter[str]:
     return counts
 
 
-def contact_zap(
-    zap_id: str = "new-contacts", *, every: str = "1s", start: str = "all"
-) -> dict[str, Any]:
+CONTACT_ID_FIELDS = ["Id", "FirstName", "LastName", "Email", "CreatedDate"]
+
+
+def contacts_zap(zap_id: str = "new-contacts", *, every: str = "1s") -> dict[str, Any]:
     """The new-contact → profile zap, on a short schedule, reading every contact."""
-    return {
-        "id": zap_id,
-        "name": "New contact → profile (reliability)",
-        "enabled": True,
-        "schedule": {"every": every},
-        "trigger": {
-            "app": "salesforce",
-            "event": "new_contact",
-            "params": {"fields": ["Id", "FirstName", "LastName", "Email", "CreatedDate"]},
-            "start": start,
-        },
-        "steps": [
-            {
-                "id": "profile",
-                "app": "clevertap",
-                "action": "upload_profile",
-                "params": {
-                    "identity": "{{trigger.Email}}",
-                    "ts": "{{trigger.CreatedDate}}",
-                    "profile": {
-                        "Name": "{{trigger.FirstName}} {{trigger.LastName}}",
-                        "Salesforce Contact Id": "{{trigger.Id}}",
-                    },
-                },
-            }
-        ],
-    }
+    profile = {"Name": NAME, "Salesforce Contact Id": "{{trigger.Id}}"}
+    return contact_zap(zap_id, every=every, start="all", fields=CONTACT_ID_FIELDS, profile=profile)
 
 
 def event_zap(zap_id: str, *, every: str = "1s") -> dict[str, Any]:
     """A new-contact → event zap whose event is named after the zap (to count per zap)."""
-    zap = contact_zap(zap_id, every=every)
+    zap = contacts_zap(zap_id, every=every)
     zap["steps"] = [
         {
             "id": "event",
@@ -291,7 +268,7 @@ def write_project(
         f"endpoint = {json.dumps(emulators.ct_url)}\n"
     )
     (root / "zaplite.toml").write_text(config)
-    for zap in zaps if zaps is not None else [contact_zap()]:
+    for zap in zaps if zaps is not None else [contacts_zap()]:
         (root / "zaps" / f"{zap['id']}.json").write_text(json.dumps(zap, indent=2))
     return root / "zaplite.toml"
 

@@ -4,59 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import pytest
 from zaplite_clevertap import CleverTapConnection
 from zaplite_clevertap.connection import CleverTapClient, connect
 
+from tests.support.emulators import Account
 from zaplite import ActionContext
 from zaplite.sandbox.clevertap import CleverTapEmulator
-from zaplite.sandbox.server import RunningServer, serve_in_thread
 
-ACCOUNT = "TEST-ZAP-LITE"
-PASSCODE = "SANDBOX-PASSCODE"
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="session")
-def ct_server() -> Iterator[tuple[CleverTapEmulator, RunningServer]]:
-    """One emulator served for the whole session (reset before each test that uses it)."""
-    emulator = CleverTapEmulator(account_id=ACCOUNT, passcode=PASSCODE, unprocessed_form="string")
-    server = serve_in_thread(emulator.app)
-    try:
-        yield emulator, server
-    finally:
-        server.stop()
+@pytest.fixture
+def emu(ct_account: Account) -> CleverTapEmulator:
+    """The emulator, emptied and back to its default settings (tests.support's ``ct_account``)."""
+    return ct_account.emu
 
 
 @pytest.fixture
-def emu(ct_server: tuple[CleverTapEmulator, RunningServer]) -> CleverTapEmulator:
-    """The emulator, emptied and back to its default settings.
-
-    Requests a client gave up on (timeouts) may still be running on the server; they
-    are waited for first so that they cannot store into the next test's emulator.
-    """
-    emulator, _ = ct_server
-    deadline = time.monotonic() + 30
-    while emulator.stats()["in_flight"] and time.monotonic() < deadline:
-        time.sleep(0.01)
-    emulator.reset()
-    return emulator
-
-
-@pytest.fixture
-def settings(ct_server: tuple[CleverTapEmulator, RunningServer]) -> Callable[..., Any]:
+def settings(ct_account: Account) -> Callable[..., Any]:
     """Build connection settings pointing at the emulator, with retries fast enough for tests."""
-    _, server = ct_server
 
     def make(**overrides: Any) -> CleverTapConnection:
         values: dict[str, Any] = {
-            "account_id": ACCOUNT,
-            "passcode": PASSCODE,
-            "endpoint": server.url,
+            "account_id": ct_account.emu.account_id,
+            "passcode": ct_account.emu.passcode,
+            "endpoint": ct_account.url,
             "timeout": 10.0,
             "retry_attempts": 4,
             "retry_total": 20.0,

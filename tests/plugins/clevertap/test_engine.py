@@ -7,12 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zaplite_clevertap
 
-testing = pytest.importorskip("zaplite.testing")
-
-import zaplite_clevertap  # noqa: E402
-
-from zaplite import App, Page, PollContext, hookimpl  # noqa: E402
+from tests.support.emulators import Account
+from zaplite import App, Page, PollContext, hookimpl, testing
 
 DEALS: list[dict[str, Any]] = []
 """What the in-test ``deals`` trigger returns; each test fills it."""
@@ -85,9 +83,9 @@ def deal(n: int, email: str | None = None) -> dict[str, Any]:
 
 
 @pytest.fixture
-def project(tmp_path: Path, emu: Any, ct_server: Any) -> Iterator[Any]:
+def project(tmp_path: Path, emu: Any, ct_account: Account) -> Iterator[Any]:
     """A project with the CleverTap plugin, the deals trigger, and the emulator as endpoint."""
-    _, server = ct_server
+    server = ct_account.server
     DEALS.clear()
     zaplite_project = testing.ZapliteProject(tmp_path / "project")
     zaplite_project.use_plugins(zaplite_clevertap, DealsPlugin())
@@ -134,9 +132,9 @@ def test_a_zap_delivers_profiles_and_events(project: Any, emu: Any) -> None:
 
 
 def test_a_wrong_passcode_fails_clearly_and_never_shows_the_passcode(
-    project: Any, emu: Any, ct_server: Any
+    project: Any, emu: Any, ct_account: Account
 ) -> None:
-    _, server = ct_server
+    server = ct_account.server
     project.add_connection(
         "clevertap",
         "clevertap",

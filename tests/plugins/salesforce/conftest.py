@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from zaplite_salesforce import app
 from zaplite_salesforce.connection import SalesforceClient
 
-from tests.plugins.salesforce.harness import Org, ZapDouble
-from zaplite.sandbox.server import serve_in_thread
-
-try:
-    from zaplite.sandbox.salesforce import SalesforceEmulator
-except ImportError:  # the package's __init__ may not re-export it yet
-    from zaplite.sandbox.salesforce.emulator import SalesforceEmulator
+from tests.plugins.salesforce.harness import ZapDouble
+from tests.support.emulators import Org
 
 
 @pytest.fixture
@@ -26,14 +20,9 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def org(tmp_path: Path) -> Iterator[Org]:
-    """A fresh emulated org served on a loopback port."""
-    emu = SalesforceEmulator()
-    server = serve_in_thread(emu.app)
-    try:
-        yield Org(emu=emu, server=server, tmp_path=tmp_path)
-    finally:
-        server.stop()
+def org(sf_org: Org) -> Org:
+    """A fresh emulated org served on a loopback port (tests.support's ``sf_org``)."""
+    return sf_org
 
 
 @pytest.fixture

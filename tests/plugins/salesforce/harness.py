@@ -1,4 +1,4 @@
-"""The Salesforce tests' harness: the emulated org and an engine double.
+"""The Salesforce tests' engine double.
 
 :class:`ZapDouble` drives a trigger exactly as the engine's contract says: it saves
 ``page.cursor`` after each page and passes it back on the next poll, drops records
@@ -13,60 +13,14 @@ from collections.abc import Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from zaplite_salesforce import SalesforceSettings
-from zaplite_salesforce.connection import SalesforceClient, connect
+from zaplite_salesforce.connection import SalesforceClient
 
 from zaplite import PollContext, Record, Trigger
-from zaplite.sandbox.server import RunningServer
 
-__all__ = ["DictState", "Org", "ZapDouble"]
-
-
-@dataclass
-class Org:
-    """A running emulator and how to reach it."""
-
-    emu: Any
-    server: RunningServer
-    tmp_path: Path
-
-    @property
-    def url(self) -> str:
-        """The emulator's login and instance URL."""
-        return self.server.url
-
-    def settings(self, auth: str = "refresh_token", **overrides: Any) -> SalesforceSettings:
-        """Connection settings for ``auth`` with the emulator's credentials."""
-        creds = self.emu.credentials
-        values: dict[str, Any] = {"login_url": self.url, "auth": auth, "client_id": creds.client_id}
-        if auth == "refresh_token":
-            values.update(client_secret=creds.client_secret, refresh_token=creds.refresh_token)
-        elif auth == "password":
-            values.update(
-                client_secret=creds.client_secret, username=creds.username, password=creds.password
-            )
-        elif auth == "client_credentials":
-            values.update(client_secret=creds.client_secret)
-        elif auth == "jwt":
-            key = self.tmp_path / "server.key"
-            key.write_text(creds.private_key_pem)
-            values.update(username=creds.username, private_key_file=key)
-        values.update(overrides)
-        return SalesforceSettings(**values)
-
-    def client(self, auth: str = "refresh_token", **overrides: Any) -> SalesforceClient:
-        """A client for these settings; fast retries so transient-fault tests do not sleep."""
-        client = connect(self.settings(auth, **overrides))
-        client.retry_wait = 0.0
-        return client
-
-    def paths(self, contains: str) -> list[str]:
-        """Paths of the requests the emulator received that contain ``contains``."""
-        return [path for _method, path, _query in self.emu.requests if contains in path]
+__all__ = ["DictState", "ZapDouble"]
 
 
 class DictState:

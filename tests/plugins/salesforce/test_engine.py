@@ -12,29 +12,17 @@ import pytest
 import zaplite_clevertap
 import zaplite_salesforce
 
-from tests.plugins.salesforce.harness import Org
+from tests.support.emulators import Account, Org
+from tests.support.zaps import NAME, contact_zap
 from zaplite.engine.run import Engine
 from zaplite.engine.trials import fetch_samples
-from zaplite.sandbox.clevertap import CleverTapEmulator
-from zaplite.sandbox.server import RunningServer, serve_in_thread
 from zaplite.testing import ZapliteProject
 
 
 @pytest.fixture
-def clevertap() -> Iterator[tuple[CleverTapEmulator, RunningServer]]:
-    """The CleverTap emulator on a loopback port."""
-    emu = CleverTapEmulator()
-    server = serve_in_thread(emu.app)
-    try:
-        yield emu, server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def project(tmp_path: Path, org: Org, clevertap: Any) -> Iterator[ZapliteProject]:
+def project(tmp_path: Path, org: Org, ct_account: Account) -> Iterator[ZapliteProject]:
     """A project wired to both emulators through the real plugins."""
-    ct, ct_server = clevertap
+    ct = ct_account.emu
     creds = org.emu.credentials
     project = ZapliteProject(tmp_path / "project")
     project.use_plugins(zaplite_salesforce, zaplite_clevertap)
@@ -64,7 +52,7 @@ def project(tmp_path: Path, org: Org, clevertap: Any) -> Iterator[ZapliteProject
         "clevertap",
         account_id=ct.account_id,
         passcode=ct.passcode,
-        endpoint=ct_server.url,
+        endpoint=ct_account.url,
     )
     try:
         yield project
@@ -72,34 +60,13 @@ def project(tmp_path: Path, org: Org, clevertap: Any) -> Iterator[ZapliteProject
         project.close()
 
 
-NEW_CONTACT_ZAP = {
-    "id": "new-contact",
-    "schedule": {"every": "5m"},
-    "trigger": {
-        "app": "salesforce",
-        "event": "new_contact",
-        "connection": "salesforce",
-        "params": {"fields": ["FirstName", "LastName", "Email", "CreatedDate", "Owner.Name"]},
-        "start": "now",
-    },
-    "steps": [
-        {
-            "id": "profile",
-            "app": "clevertap",
-            "action": "upload_profile",
-            "connection": "clevertap",
-            "params": {
-                "identity": "{{trigger.Email}}",
-                "ts": "{{trigger.CreatedDate}}",
-                "profile": {
-                    "Name": "{{trigger.FirstName}} {{trigger.LastName}}",
-                    "Email": "{{trigger.Email}}",
-                    "Owner": "{{trigger.Owner.Name}}",
-                },
-            },
-        }
-    ],
-}
+NEW_CONTACT_ZAP = contact_zap(
+    "new-contact",
+    sf="salesforce",
+    ct="clevertap",
+    fields=["FirstName", "LastName", "Email", "CreatedDate", "Owner.Name"],
+    profile={"Name": NAME, "Email": "{{trigger.Email}}", "Owner": "{{trigger.Owner.Name}}"},
+)
 
 CLOSED_WON_ZAP = {
     "id": "closed-won",
@@ -140,8 +107,10 @@ CLOSED_WON_ZAP = {
 }
 
 
-def test_new_contacts_become_profiles_once(project: ZapliteProject, org: Org, clevertap) -> None:
-    ct, _ = clevertap
+def test_new_contacts_become_profiles_once(
+    project: ZapliteProject, org: Org, ct_account: Account
+) -> None:
+    ct = ct_account.emu
     org.emu.create("Contact", {"LastName": "Existing", "Email": "old@example.com"})
     project.add_zap(NEW_CONTACT_ZAP)
     [first] = project.run_once("new-contact")
@@ -163,9 +132,9 @@ def test_new_contacts_become_profiles_once(project: ZapliteProject, org: Org, cl
 
 
 def test_closed_won_fires_one_event_per_stage_change(
-    project: ZapliteProject, org: Org, clevertap
+    project: ZapliteProject, org: Org, ct_account: Account
 ) -> None:
-    ct, _ = clevertap
+    ct = ct_account.emu
     project.add_zap(CLOSED_WON_ZAP)
     assert project.run_once("closed-won")[0].status == "ok"
     opp = org.emu.create(
@@ -193,10 +162,10 @@ def test_closed_won_fires_one_event_per_stage_change(
 
 
 def test_existing_records_fire_on_their_first_watched_change_after_start_now(
-    project: ZapliteProject, org: Org, clevertap
+    project: ZapliteProject, org: Org, ct_account: Account
 ) -> None:
     """A "now" zap remembers today's watched values, so an old deal closing later fires once."""
-    ct, _ = clevertap
+    ct = ct_account.emu
     old = org.emu.create(
         "Opportunity",
         {"Name": "Old deal", "StageName": "Prospecting", "Amount": 500, "CloseDate": "2026-12-31"},
@@ -220,9 +189,9 @@ def test_existing_records_fire_on_their_first_watched_change_after_start_now(
 
 
 def test_expired_token_mid_run_is_renewed_by_the_engine_run(
-    project: ZapliteProject, org: Org, clevertap
+    project: ZapliteProject, org: Org, ct_account: Account
 ) -> None:
-    ct, _ = clevertap
+    ct = ct_account.emu
     project.add_zap(NEW_CONTACT_ZAP)
     project.run_once("new-contact")
     org.emu.create_many(

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from zaplite_salesforce import app
 
-from tests.plugins.salesforce.harness import Org, ZapDouble
+from tests.plugins.salesforce.harness import ZapDouble
+from tests.support.emulators import Org
 
 DECOYS = [
     "x",

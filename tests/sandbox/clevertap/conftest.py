@@ -1,4 +1,4 @@
-"""Fixtures for the CleverTap emulator tests: one emulator served over loopback for the session."""
+"""Fixtures for the CleverTap emulator tests: the session's emulator over loopback, and a client."""
 
 from __future__ import annotations
 
@@ -7,34 +7,21 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.sandbox.clevertap.helpers import ACCOUNT_ID, AUTH, PASSCODE
+from tests.sandbox.clevertap.helpers import AUTH
+from tests.support.emulators import Account
 from zaplite.sandbox.clevertap import CleverTapEmulator
-from zaplite.sandbox.server import RunningServer, serve_in_thread
-
-
-@pytest.fixture(scope="session")
-def ct_served() -> Iterator[tuple[CleverTapEmulator, RunningServer]]:
-    """One emulator and its server for the whole session (reset before each test)."""
-    emu = CleverTapEmulator(ACCOUNT_ID, PASSCODE)
-    server = serve_in_thread(emu.app)
-    try:
-        yield emu, server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
-def emu(ct_served: tuple[CleverTapEmulator, RunningServer]) -> CleverTapEmulator:
+def emu(ct_account: Account) -> CleverTapEmulator:
     """The session's emulator, reset to its constructor settings and emptied."""
-    emulator = ct_served[0]
-    emulator.reset()
-    return emulator
+    return ct_account.emu
 
 
 @pytest.fixture
-def base_url(ct_served: tuple[CleverTapEmulator, RunningServer]) -> str:
+def base_url(ct_account: Account) -> str:
     """The session emulator's base URL."""
-    return ct_served[1].url
+    return ct_account.url
 
 
 @pytest.fixture

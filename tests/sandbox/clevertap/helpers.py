@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-ACCOUNT_ID = "TEST-ZAP-LITE"
+ACCOUNT_ID = "TEST-ZAP-LITE"  # the emulator's default account and passcode
 PASSCODE = "SANDBOX-PASSCODE"
 AUTH = {"X-CleverTap-Account-Id": ACCOUNT_ID, "X-CleverTap-Passcode": PASSCODE}
 

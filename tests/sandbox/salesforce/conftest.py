@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.sandbox.salesforce.helpers import SSL_CONTEXT, VERSION, get_token
+from tests.support.emulators import SharedServer
 from zaplite.sandbox.salesforce import SalesforceEmulator
-from zaplite.sandbox.server import RunningServer, serve_in_thread
+from zaplite.sandbox.server import RunningServer
 
 
 @pytest.fixture
@@ -19,29 +19,10 @@ def emu() -> SalesforceEmulator:
     return SalesforceEmulator()
 
 
-class _Switch:
-    """An ASGI app that forwards to the current test's emulator (one server for the session)."""
-
-    def __init__(self) -> None:
-        self.target: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.target(scope, receive, send)
-
-
-@pytest.fixture(scope="session")
-def _shared_server() -> Iterator[tuple[RunningServer, _Switch]]:
-    switch = _Switch()
-    with serve_in_thread(switch) as running:
-        yield running, switch
-
-
 @pytest.fixture
-def server(emu: SalesforceEmulator, _shared_server: tuple[RunningServer, _Switch]) -> RunningServer:
-    """``emu`` served over real HTTP on 127.0.0.1 (a session-wide server, switched to this test's org)."""
-    running, switch = _shared_server
-    switch.target = emu.app
-    return running
+def server(emu: SalesforceEmulator, sf_server: SharedServer) -> RunningServer:
+    """``emu`` served over real HTTP on 127.0.0.1 (the session's server, switched to this test's org)."""
+    return sf_server.serve(emu)
 
 
 @pytest.fixture

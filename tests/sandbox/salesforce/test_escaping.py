@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.sandbox.salesforce.helpers import SSL_CONTEXT, VERSION, get_token, records
+from tests.support.emulators import SharedServer
 from zaplite.sandbox.salesforce import SalesforceEmulator, escape_soql
 from zaplite.sandbox.salesforce.soql import compile_query, tokenize, unescape
-from zaplite.sandbox.server import RunningServer
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
 
@@ -47,12 +45,9 @@ def test_escaped_literal_matches_exactly_that_text(text: str, other: str) -> Non
 
 @given(st.lists(TEXT, min_size=1, max_size=5, unique_by=str.lower))
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_escaped_literals_over_http(
-    _shared_server: tuple[RunningServer, Any], names: list[str]
-) -> None:
-    running, switch = _shared_server
+def test_escaped_literals_over_http(sf_server: SharedServer, names: list[str]) -> None:
     emu = SalesforceEmulator()
-    switch.target = emu.app
+    running = sf_server.serve(emu)
     for name in names:
         emu.create("Contact", {"LastName": name})
     token = get_token(running, emu)
