@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.project.examples import zap_data
+from tests.support.zaps import shipped_zap, shipped_zap_ids
 from zaplite.errors import ConfigError
 from zaplite.mapping.filters import evaluate
 from zaplite.mapping.templates import TemplateError, check, references, render
@@ -83,11 +83,11 @@ mutation_paths = st.sampled_from(
 
 
 @FAST
-@given(st.sampled_from(["new_contact", "stage_update", "closed_won"]), mutation_paths, json_values)
+@given(st.sampled_from(shipped_zap_ids()), mutation_paths, json_values)
 def test_mutated_examples_are_a_zap_or_a_config_error(
     example: str, path: tuple[Any, ...], value: Any
 ) -> None:
-    data = zap_data(example)
+    data = shipped_zap(example)
     target: Any = data
     try:
         for part in path[:-1]:

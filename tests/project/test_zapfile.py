@@ -1,4 +1,4 @@
-"""Zap files: the SPEC §1 examples load; every field and error path gives (file, field, reason)."""
+"""Zap files: the shipped examples in zaps/ load; every field and error path gives (file, field, reason)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.project.examples import EXAMPLES, zap_data
+from tests.support.zaps import shipped_zap, shipped_zap_ids
 from zaplite.errors import ConfigError
 from zaplite.project.zapfile import (
     ActionStep,
@@ -25,27 +25,34 @@ from zaplite.project.zapfile import (
     parse_zap_text,
 )
 
+NEW_CONTACT = "new-contact-to-profile"
+STAGE = "opportunity-stage-to-profile"
+CLOSED_WON = "closed-won-to-event"
 
-@pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_spec_examples_load(name: str, write_zap) -> None:
-    path = write_zap(EXAMPLES[name], f"{name}.json")
+
+@pytest.mark.parametrize("zap_id", shipped_zap_ids())
+def test_shipped_examples_load(zap_id: str, write_zap) -> None:
+    path = write_zap(shipped_zap(zap_id), f"{zap_id}.json")
     zap = load_zap(path)
     assert zap.source == path
-    assert zap.id == EXAMPLES[name]["id"]
+    assert zap.id == zap_id
     assert zap.steps
 
 
 def test_new_contact_example_fields(write_zap) -> None:
-    zap = load_zap(write_zap(zap_data("new_contact")))
+    data = shipped_zap(NEW_CONTACT)
+    data["trigger"]["connection"] = "salesforce"  # a zap may name the connections it uses
+    data["steps"][0]["connection"] = "clevertap"
+    zap = load_zap(write_zap(data))
     assert zap.name == "New Salesforce contact → CleverTap profile"
     assert zap.enabled is True
-    assert zap.schedule.every == timedelta(minutes=5)
+    assert zap.schedule.every == timedelta(minutes=1)
     assert zap.schedule.cron is None
-    assert zap.schedule.describe() == "every 5m"
+    assert zap.schedule.describe() == "every 1m"
     assert zap.trigger.app == "salesforce"
-    assert zap.trigger.event == "new_record"
+    assert zap.trigger.event == "new_contact"
     assert zap.trigger.connection == "salesforce"
-    assert zap.trigger.params["object"] == "Contact"
+    assert zap.trigger.params["fields"] == data["trigger"]["params"]["fields"]
     assert zap.trigger.start == "now"
     (step,) = zap.steps
     assert isinstance(step, ActionStep)
@@ -61,20 +68,26 @@ def test_new_contact_example_fields(write_zap) -> None:
     assert zap.step("nope") is None
 
 
-def test_closed_won_example_fields() -> None:
-    zap = parse_zap(zap_data("closed_won"))
-    assert zap.name == "closed-won-event"  # name defaults to the id
+def test_closed_won_example_on_a_cron_schedule_from_a_date() -> None:
+    data = shipped_zap(CLOSED_WON)
+    del data["name"]
+    data["schedule"] = {"cron": "*/5 * * * *"}
+    data["trigger"]["start"] = "2026-01-01T00:00:00Z"
+    zap = parse_zap(data)
+    assert zap.name == CLOSED_WON  # name defaults to the id
     assert zap.schedule.cron == "*/5 * * * *"
     assert zap.schedule.describe() == "cron */5 * * * *"
     assert zap.trigger.start == datetime(2026, 1, 1, tzinfo=UTC)
     won, deal = zap.steps
     assert isinstance(won, FilterStep) and isinstance(deal, ActionStep)
-    assert [c.op for c in won.filter if isinstance(c, Condition)] == ["equals", "changed"]
+    assert [c.op for c in won.filter if isinstance(c, Condition)] == ["equals", "exists"]
     assert zap.action_steps == [deal]
 
 
 def test_stage_update_example_defaults() -> None:
-    zap = parse_zap(zap_data("stage_update"))
+    data = shipped_zap(STAGE)
+    del data["trigger"]["start"], data["description"]
+    zap = parse_zap(data)
     assert zap.trigger.connection is None
     assert zap.trigger.start == "now"
     assert zap.description == ""
@@ -133,7 +146,7 @@ def test_schedule_gives_apscheduler_triggers() -> None:
     ],
 )
 def test_trigger_start_forms(start: str, expected: Any) -> None:
-    data = zap_data()
+    data = shipped_zap(NEW_CONTACT)
     data["trigger"]["start"] = start
     value = parse_zap(data).trigger.start
     assert value == expected
@@ -179,158 +192,158 @@ F = "{{trigger.StageName}}"
 
 ERROR_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     # (example, change, field, reason fragment)
-    ("new_contact", _drop("id"), "id", "required field is missing"),
-    ("new_contact", _set("id", 5), "id", "expected text"),
-    ("new_contact", _set("id", "New Contact"), "id", "must be lowercase letters"),
-    ("new_contact", _set("name", ["x"]), "name", "expected text"),
-    ("new_contact", _set("enabled", "yes"), "enabled", "expected true or false"),
-    ("new_contact", _set("description", 1), "description", "expected text"),
-    ("new_contact", _set("trigers", {}), "trigers", 'did you mean "trigger"?'),
-    ("new_contact", _set("source", "x.json"), "source", "unknown field"),
-    ("new_contact", _set("schedule", "5m"), "schedule", "expected an object"),
-    ("new_contact", _set("schedule", {}), "schedule", 'give either "every"'),
+    (NEW_CONTACT, _drop("id"), "id", "required field is missing"),
+    (NEW_CONTACT, _set("id", 5), "id", "expected text"),
+    (NEW_CONTACT, _set("id", "New Contact"), "id", "must be lowercase letters"),
+    (NEW_CONTACT, _set("name", ["x"]), "name", "expected text"),
+    (NEW_CONTACT, _set("enabled", "yes"), "enabled", "expected true or false"),
+    (NEW_CONTACT, _set("description", 1), "description", "expected text"),
+    (NEW_CONTACT, _set("trigers", {}), "trigers", 'did you mean "trigger"?'),
+    (NEW_CONTACT, _set("source", "x.json"), "source", "unknown field"),
+    (NEW_CONTACT, _set("schedule", "5m"), "schedule", "expected an object"),
+    (NEW_CONTACT, _set("schedule", {}), "schedule", 'give either "every"'),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("schedule", {"every": "5m", "cron": "* * * * *"}),
         "schedule",
         "only one of them",
     ),
-    ("new_contact", _set("schedule", {"every": "0s"}), "schedule.every", "longer than zero"),
+    (NEW_CONTACT, _set("schedule", {"every": "0s"}), "schedule.every", "longer than zero"),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("schedule", {"every": "soon"}),
         "schedule.every",
         '"soon" is not a duration',
     ),
-    ("new_contact", _set("schedule", {"every": True}), "schedule.every", "not a boolean"),
-    ("new_contact", _set("schedule", {"cron": "* * *"}), "schedule.cron", "wrong number of fields"),
+    (NEW_CONTACT, _set("schedule", {"every": True}), "schedule.every", "not a boolean"),
+    (NEW_CONTACT, _set("schedule", {"cron": "* * *"}), "schedule.cron", "wrong number of fields"),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("schedule", {"cron": "61 * * * *"}),
         "schedule.cron",
         "is not a 5-field crontab expression",
     ),
-    ("new_contact", _set("schedule", {"every": "5m", "at": 1}), "schedule.at", "unknown field"),
-    ("new_contact", _drop("trigger"), "trigger", "required field is missing"),
-    ("new_contact", _drop("trigger.event"), "trigger.event", "required field is missing"),
-    ("new_contact", _set("trigger.app", ""), "trigger.app", "must not be empty"),
-    ("new_contact", _set("trigger.connection", 3), "trigger.connection", "expected text"),
-    ("new_contact", _set("trigger.params", []), "trigger.params", "expected an object"),
+    (NEW_CONTACT, _set("schedule", {"every": "5m", "at": 1}), "schedule.at", "unknown field"),
+    (NEW_CONTACT, _drop("trigger"), "trigger", "required field is missing"),
+    (NEW_CONTACT, _drop("trigger.event"), "trigger.event", "required field is missing"),
+    (NEW_CONTACT, _set("trigger.app", ""), "trigger.app", "must not be empty"),
+    (NEW_CONTACT, _set("trigger.connection", 3), "trigger.connection", "expected text"),
+    (NEW_CONTACT, _set("trigger.params", []), "trigger.params", "expected an object"),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("trigger.start", "yesterday"),
         "trigger.start",
         'must be "now", "all" or an ISO-8601 date-time',
     ),
-    ("new_contact", _set("trigger.start", 0), "trigger.start", 'must be "now", "all"'),
-    ("new_contact", _set("trigger.evnt", "x"), "trigger.evnt", 'did you mean "event"?'),
+    (NEW_CONTACT, _set("trigger.start", 0), "trigger.start", 'must be "now", "all"'),
+    (NEW_CONTACT, _set("trigger.evnt", "x"), "trigger.evnt", 'did you mean "event"?'),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("trigger.params.where", {"Email": "{{trigger.Email}}"}),
         "trigger.params.where.Email",
         "cannot be used in trigger params",
     ),
-    ("new_contact", _set("steps", []), "steps", "must not be empty"),
-    ("new_contact", _set("steps", {}), "steps", "expected a list"),
-    ("new_contact", _set("steps.0", "profile"), "steps[0]", "expected an object"),
-    ("new_contact", _drop("steps.0.action"), "steps[0].action", "required field is missing"),
-    ("new_contact", _set("steps.0.id", "a b"), "steps[0].id", "must be letters, digits"),
-    ("new_contact", _set("steps.0.acton", "x"), "steps[0].acton", 'did you mean "action"?'),
-    ("new_contact", _set("steps.0.params", "x"), "steps[0].params", "expected an object"),
+    (NEW_CONTACT, _set("steps", []), "steps", "must not be empty"),
+    (NEW_CONTACT, _set("steps", {}), "steps", "expected a list"),
+    (NEW_CONTACT, _set("steps.0", "profile"), "steps[0]", "expected an object"),
+    (NEW_CONTACT, _drop("steps.0.action"), "steps[0].action", "required field is missing"),
+    (NEW_CONTACT, _set("steps.0.id", "a b"), "steps[0].id", "must be letters, digits"),
+    (NEW_CONTACT, _set("steps.0.acton", "x"), "steps[0].acton", 'did you mean "action"?'),
+    (NEW_CONTACT, _set("steps.0.params", "x"), "steps[0].params", "expected an object"),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("steps.0.params.identity", "{{trigger.Email"),
         "steps[0].params.identity",
         "never closed",
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("steps.0.params.profile.Name", "{{ trigger.First Name }}"),
         "steps[0].params.profile.Name",
         "contains a space",
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("steps.0.params.list", ["ok", {"x": "{{record.X}}"}]),
         "steps[0].params.list[1].x",
         'must start with "trigger" or "steps"',
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("steps.0.params.identity", "{{steps.profile.x}}"),
         "steps[0].params.identity",
         "does not run before this one",
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _set("steps.0.params.identity", "{{steps.nope.x}}"),
         "steps[0].params.identity",
         "no step of that id",
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "profile", "app": "a", "action": "b"}),
         "steps[1].id",
         'the step id "profile" is already used by steps[0]',
     ),
-    ("new_contact", _add_step({"id": "f", "filter": []}), "steps[1].filter", "must not be empty"),
-    ("new_contact", _add_step({"id": "f", "filter": "x"}), "steps[1].filter", "expected a list"),
+    (NEW_CONTACT, _add_step({"id": "f", "filter": []}), "steps[1].filter", "must not be empty"),
+    (NEW_CONTACT, _add_step({"id": "f", "filter": "x"}), "steps[1].filter", "expected a list"),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "f", "filter": [{"field": F, "op": "equals"}]}),
         "steps[1].filter[0].value",
         'the "equals" operator needs a "value"',
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "f", "filter": [{"field": F, "op": "exists", "value": 1}]}),
         "steps[1].filter[0].value",
         'the "exists" operator takes no value',
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "f", "filter": [{"field": F, "op": "eq", "value": 1}]}),
         "steps[1].filter[0].op",
         '"eq" is not allowed; it must be',
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "f", "filter": [{"field": "StageName", "op": "exists"}]}),
         "steps[1].filter[0].field",
         'must be a template such as "{{trigger.StageName}}"',
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "f", "filter": [{"field": F, "op": "in", "value": 5}]}),
         "steps[1].filter[0].value",
         "needs a list or comma-separated text",
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "f", "filter": [{"field": F, "op": "equals", "value": {"a": 1}}]}),
         "steps[1].filter[0].value",
         "must be text, a number or a boolean",
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "f", "filter": [{"field": "{{steps.profile.x}}", "op": "changed"}]}),
         "steps[1].filter[0].field",
         'exactly one "{{trigger.<field>}}" template',
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "f", "filter": [{"field": F, "op": "exists", "valu": 1}]}),
         "steps[1].filter[0].valu",
         'did you mean "value"?',
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step({"id": "f", "filter": [{"any": []}]}),
         "steps[1].filter[0].any",
         "must not be empty",
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step(
             {
                 "id": "f",
@@ -348,7 +361,7 @@ ERROR_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "never closed",
     ),
     (
-        "new_contact",
+        NEW_CONTACT,
         _add_step(
             {
                 "id": "f",
@@ -360,16 +373,16 @@ ERROR_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
         "no step of that id",
     ),
     (
-        "closed_won",
+        CLOSED_WON,
         _set("steps.1.params.identity", "{{steps.won.x}}"),
         "steps[1].params.identity",
         'refers to the filter step "won", which has no output',
     ),
     (
-        "closed_won",
-        _set("steps.0.filter.0.value", "{{steps.deal.status}}"),
+        CLOSED_WON,
+        _set("steps.0.filter.0.value", "{{steps.event.status}}"),
         "steps[0].filter[0].value",
-        'refers to the step "deal", which does not run before',
+        'refers to the step "event", which does not run before',
     ),
 ]
 
@@ -382,7 +395,7 @@ ERROR_CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
 def test_zap_errors_name_file_field_reason(
     example: str, change: Callable[[dict[str, Any]], None], field: str, reason: str, write_zap
 ) -> None:
-    data = zap_data(example)
+    data = shipped_zap(example)
     change(data)
     path = write_zap(data)
     with pytest.raises(ConfigError) as caught:
@@ -396,7 +409,7 @@ def test_zap_errors_name_file_field_reason(
 
 
 def test_later_step_may_use_an_earlier_action_output() -> None:
-    data = zap_data("new_contact")
+    data = shipped_zap(NEW_CONTACT)
     data["steps"].append(
         {
             "id": "check",
@@ -461,20 +474,20 @@ def test_file_level_errors(tmp_path: Path) -> None:
 
 def test_utf8_bom_is_accepted(write_zap) -> None:
     path = write_zap("")
-    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(zap_data()).encode())
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(shipped_zap(NEW_CONTACT)).encode())
     assert load_zap(path).id == "new-contact-to-profile"
 
 
 def test_load_zaps_reports_bad_files_and_keeps_good_ones(tmp_path: Path, write_zap) -> None:
-    write_zap(zap_data("new_contact"), "a.json")
+    write_zap(shipped_zap(NEW_CONTACT), "a.json")
     write_zap("{oops", "b.json")
-    write_zap(zap_data("closed_won"), "c.json")
-    write_zap(zap_data("new_contact"), "d.json")  # the same id as a.json
+    write_zap(shipped_zap(CLOSED_WON), "c.json")
+    write_zap(shipped_zap(NEW_CONTACT), "d.json")  # the same id as a.json
     write_zap("not even json", ".hidden.json")
     write_zap("ignored", "notes.txt")
     seen: list[ConfigError] = []
     zaps, errors = load_zaps(tmp_path / "zaps", on_error=seen.append)
-    assert [z.id for z in zaps] == ["new-contact-to-profile", "closed-won-event"]
+    assert [z.id for z in zaps] == [NEW_CONTACT, CLOSED_WON]
     assert [z.source.name for z in zaps if z.source] == ["a.json", "c.json"]
     assert [e.file for e in errors] == [
         str(tmp_path / "zaps" / "b.json"),
@@ -502,6 +515,6 @@ def test_parse_zap_text_without_a_file_name() -> None:
 
 
 def test_zap_model_round_trips_through_json() -> None:
-    zap = parse_zap(zap_data("closed_won"))
+    zap = parse_zap(shipped_zap(CLOSED_WON))
     again = Zap.model_validate_json(zap.model_dump_json())
     assert again == zap
