@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -278,3 +279,24 @@ def test_long_values_are_shortened_in_reasons() -> None:
     passed, reason = evaluate_condition(cond(T, "equals", "x"), {"trigger": {"X": "y" * 500}})
     assert passed is False
     assert len(reason) < 150
+
+
+def test_every_operator_comes_from_one_table_and_is_documented() -> None:
+    """The zap file's schema, the evaluation and the README all follow OPERATORS."""
+    from pathlib import Path
+
+    from zaplite.mapping.filters import OPERATORS
+    from zaplite.project.zapfile import OPS
+
+    assert OPS == tuple(OPERATORS)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    listed = readme.split("- Operators:", 1)[1].split("\n  - ", 1)[0]
+    assert [word.strip("`") for word in re.findall(r"`\w+`", listed)] == list(OPERATORS)
+    for name, operator in OPERATORS.items():
+        values = (
+            () if operator.value == "none" else (["a"],) if operator.value == "list" else ("a",)
+        )
+        passed, reason = evaluate_condition(
+            cond("{{trigger.X}}", name, *values), {"trigger": {"X": "a"}}
+        )
+        assert operator.words in reason, (name, reason)

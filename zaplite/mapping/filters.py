@@ -24,14 +24,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from zaplite.mapping.templates import lookup, render, single_reference, to_text
-from zaplite.project.durations import parse_instant
-from zaplite.project.zapfile import AnyOf, Condition
+from zaplite.mapping.values import parse_instant
 
-__all__ = ["PREVIOUS_KEY", "evaluate", "evaluate_condition"]
+__all__ = [
+    "OPERATORS",
+    "PREVIOUS_KEY",
+    "ConditionLike",
+    "Operator",
+    "evaluate",
+    "evaluate_condition",
+]
 
 PREVIOUS_KEY = "_previous"
 """The record key holding the previous values of watched fields (for ``changed``)."""
@@ -160,30 +167,102 @@ def _label(field: str) -> str:
     return ".".join(path)
 
 
-_WORDS = {
-    "exists": "exists",
-    "not_exists": "does not exist",
-    "equals": "equals",
-    "not_equals": "does not equal",
-    "contains": "contains",
-    "not_contains": "does not contain",
-    "starts_with": "starts with",
-    "ends_with": "ends with",
-    "in": "is in",
-    "gt": "is greater than",
-    "gte": "is at least",
-    "lt": "is less than",
-    "lte": "is at most",
-    "is_true": "is true",
-    "is_false": "is false",
-    "changed": "changed",
+# --------------------------------------------------------------------------- the operators
+
+
+def _compare(order: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool | str]:
+    """An ordering test on numbers or date-times; a reason when the sides are neither."""
+
+    def test(actual: Any, expected: Any) -> bool | str:
+        pair = _ordered(actual, expected)
+        if pair is None:
+            return "the two sides are not both numbers or both dates"
+        try:
+            return order(*pair)
+        except TypeError:
+            return "the two sides cannot be compared"
+
+    return test
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A filter operator: its name in zap files, how it reads, what value it takes, its test.
+
+    ``value`` is ``"none"`` (the operator takes no value), ``"one"`` (text, a number or
+    a boolean) or ``"list"`` (a list, or comma-separated text). ``test(actual,
+    expected)`` returns whether the condition holds, or a reason why the two sides
+    cannot be compared. ``on_trigger_field`` operators (``changed``) need a field that
+    is exactly one ``{{trigger.<field>}}`` template and are evaluated on the record.
+    """
+
+    name: str
+    words: str
+    value: Literal["none", "one", "list"]
+    test: Callable[[Any, Any], bool | str]
+    on_trigger_field: bool = False
+
+
+def _never(actual: Any, expected: Any) -> bool | str:
+    return "it is evaluated on the record"  # ``changed`` is evaluated by _changed
+
+
+OPERATORS: dict[str, Operator] = {
+    op.name: op
+    for op in (
+        Operator("exists", "exists", "none", lambda a, _: _present(a)),
+        Operator("not_exists", "does not exist", "none", lambda a, _: not _present(a)),
+        Operator("equals", "equals", "one", _equal),
+        Operator("not_equals", "does not equal", "one", lambda a, e: not _equal(a, e)),
+        Operator("contains", "contains", "one", _contains),
+        Operator("not_contains", "does not contain", "one", lambda a, e: not _contains(a, e)),
+        Operator(
+            "starts_with",
+            "starts with",
+            "one",
+            lambda a, e: to_text(a).casefold().startswith(to_text(e).casefold()),
+        ),
+        Operator(
+            "ends_with",
+            "ends with",
+            "one",
+            lambda a, e: to_text(a).casefold().endswith(to_text(e).casefold()),
+        ),
+        Operator("in", "is in", "list", lambda a, e: any(_equal(a, o) for o in _options(e))),
+        Operator("gt", "is greater than", "one", _compare(lambda a, b: a > b)),
+        Operator("gte", "is at least", "one", _compare(lambda a, b: a >= b)),
+        Operator("lt", "is less than", "one", _compare(lambda a, b: a < b)),
+        Operator("lte", "is at most", "one", _compare(lambda a, b: a <= b)),
+        Operator("is_true", "is true", "none", lambda a, _: _truthy(a)),
+        Operator("is_false", "is false", "none", lambda a, _: not _truthy(a)),
+        Operator("changed", "changed", "none", _never, on_trigger_field=True),
+    )
 }
+"""Every filter operator, in the order the documentation lists them.
+
+Adding an operator is one entry here: the zap file's schema, ``validate`` and the
+filter's reasons all read this table.
+"""
+
+
+class ConditionLike(Protocol):
+    """One filter condition as the zap file's model gives it."""
+
+    field: str
+    op: str
+    value: Any
+
+
+class AnyOfLike(Protocol):
+    """``{"any": [...]}``: a group of conditions, one of which must pass."""
+
+    any: Sequence[ConditionLike | AnyOfLike]
 
 
 # --------------------------------------------------------------------------- evaluation
 
 
-def _changed(condition: Condition, context: Mapping[str, Any]) -> tuple[bool, str]:
+def _changed(condition: ConditionLike, context: Mapping[str, Any]) -> tuple[bool, str]:
     label = _label(condition.field)
     path = single_reference(condition.field.strip())
     record = context.get("trigger")
@@ -221,70 +300,27 @@ def _walk(data: Any, path: Sequence[str], missing: object) -> Any:
     return current
 
 
-_Compare = Callable[[Any, Any], bool]
-_TEXT_OPS: dict[str, _Compare] = {
-    "contains": _contains,
-    "starts_with": lambda a, e: to_text(a).casefold().startswith(to_text(e).casefold()),
-    "ends_with": lambda a, e: to_text(a).casefold().endswith(to_text(e).casefold()),
-}
-_ORDER_OPS: dict[str, _Compare] = {
-    "gt": lambda a, b: a > b,
-    "gte": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "lte": lambda a, b: a <= b,
-}
-
-
-def _test(op: str, actual: Any, expected: Any) -> bool | str:
-    """The result of ``op``, or a reason text when the sides cannot be compared."""
-    if op == "exists":
-        return _present(actual)
-    if op == "not_exists":
-        return not _present(actual)
-    if op == "is_true":
-        return _truthy(actual)
-    if op == "is_false":
-        return not _truthy(actual)
-    if op == "equals":
-        return _equal(actual, expected)
-    if op == "not_equals":
-        return not _equal(actual, expected)
-    if op == "in":
-        return any(_equal(actual, option) for option in _options(expected))
-    if op in _TEXT_OPS:
-        return _TEXT_OPS[op](actual, expected)
-    if op == "not_contains":
-        return not _contains(actual, expected)
-    if op in _ORDER_OPS:
-        pair = _ordered(actual, expected)
-        if pair is None:
-            return "the two sides are not both numbers or both dates"
-        try:
-            return _ORDER_OPS[op](*pair)
-        except TypeError:
-            return "the two sides cannot be compared"
-    return f'"{op}" is not a known operator'
-
-
-def evaluate_condition(condition: Condition, context: Mapping[str, Any]) -> tuple[bool, str]:
+def evaluate_condition(condition: ConditionLike, context: Mapping[str, Any]) -> tuple[bool, str]:
     """Evaluate one condition; ``(passed, reason)``. Never raises."""
+    operator = OPERATORS.get(condition.op)
+    if operator is None:
+        return False, f'"{condition.op}" is not a known operator'
     try:
-        if condition.op == "changed":
+        if operator.on_trigger_field:
             return _changed(condition, context)
         label = _label(condition.field)
         actual = render(condition.field, context)
         expected = render(condition.value, context)
-        result = _test(condition.op, actual, expected)
+        result = operator.test(actual, expected)
     except Exception as error:  # a filter must never stop the zap with a traceback
         return False, f"{condition.field} {condition.op} could not be evaluated ({error})"
-    words = _WORDS.get(condition.op, condition.op)
-    if condition.op == "in":
+    if operator.value == "list":
         target = " " + ", ".join(_shown(option) for option in _options(expected))
-    elif condition.op in ("exists", "not_exists", "is_true", "is_false"):
+    elif operator.value == "none":
         target = ""
     else:
         target = f" {_shown(expected)}"
-    statement = f"{label} {words}{target}"
+    statement = f"{label} {operator.words}{target}"
     if isinstance(result, str):
         return False, f"{statement} was false: {result} (value: {_shown(actual)})"
     if result:
@@ -292,20 +328,21 @@ def evaluate_condition(condition: Condition, context: Mapping[str, Any]) -> tupl
     return False, f"{statement} was false (value: {_shown(actual)})"
 
 
-def _evaluate_item(item: Condition | AnyOf, context: Mapping[str, Any]) -> tuple[bool, str]:
-    if isinstance(item, AnyOf):
+def _evaluate_item(item: ConditionLike | AnyOfLike, context: Mapping[str, Any]) -> tuple[bool, str]:
+    members = getattr(item, "any", None)
+    if members is not None:
         failures: list[str] = []
-        for member in item.any:
+        for member in members:
             passed, reason = _evaluate_item(member, context)
             if passed:
                 return True, reason
             failures.append(reason)
         return False, "none passed: " + "; ".join(failures)
-    return evaluate_condition(item, context)
+    return evaluate_condition(item, context)  # type: ignore[arg-type]
 
 
 def evaluate(
-    conditions: Sequence[Condition | AnyOf], context: Mapping[str, Any]
+    conditions: Sequence[ConditionLike | AnyOfLike], context: Mapping[str, Any]
 ) -> tuple[bool, str]:
     """AND over ``conditions`` (OR inside :class:`AnyOf`); returns ``(passed, reason)``.
 

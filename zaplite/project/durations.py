@@ -1,16 +1,17 @@
-"""Durations ("30s", "5m", "1h30m") and instants (ISO-8601, Salesforce) as users write them.
+"""Durations ("30s", "5m", "1h30m") and ``trigger.start`` instants as users write them.
 
-Both parsers are strict about what they accept and raise :class:`ValueError` with a
-reason that can be shown to a user as it is (``parse_instant`` returns ``None``
-instead, for the filters that must never raise).
+The parsers are strict about what they accept and raise :class:`ValueError` with a
+reason that can be shown to a user as it is.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 
-__all__ = ["format_duration", "parse_duration", "parse_instant", "parse_start_instant"]
+from zaplite.mapping.values import parse_instant
+
+__all__ = ["format_duration", "parse_duration", "parse_start_instant"]
 
 _UNIT_SECONDS: dict[str, float] = {
     "w": 604800,
@@ -23,7 +24,6 @@ _UNIT_SECONDS: dict[str, float] = {
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|w|d|h|m|s)")
 _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?\s*(?:ms|w|d|h|m|s)\s*)+")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_DATE_START = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO = re.compile(
     r"p(?:(\d+(?:\.\d+)?)w)?(?:(\d+(?:\.\d+)?)d)?"
     r"(?:t(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?)?"
@@ -89,33 +89,6 @@ def format_duration(delta: timedelta) -> str:
     if millis:
         parts.append(f"{millis}ms")
     return "".join(parts) or "0s"
-
-
-def parse_instant(value: object) -> datetime | None:
-    """Return an aware datetime for a date-time or date written as text, or ``None``.
-
-    Accepts ISO-8601 (``2026-05-08T21:20:00Z``, ``...+02:00``), Salesforce's
-    ``2026-05-08T21:20:00.000+0000``, dates (``2026-05-08``, midnight) and ``datetime``
-    / ``date`` objects. Times without an offset are taken as UTC. Numbers are not
-    instants here (an epoch number would be ambiguous against plain numbers).
-    """
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        text = value.strip()
-        if not _DATE_START.match(text):
-            return None
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-    else:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
 
 
 def parse_start_instant(value: object) -> datetime:

@@ -39,14 +39,13 @@ from pydantic import (
 )
 
 from zaplite.errors import ConfigError
+from zaplite.mapping.filters import OPERATORS
 from zaplite.mapping.templates import TemplateError, check, references_with_paths, single_reference
 from zaplite.project.config import config_error, read_user_file
 from zaplite.project.durations import format_duration, parse_duration, parse_start_instant
 
 __all__ = [
-    "COMPARING_OPS",
     "OPS",
-    "UNARY_OPS",
     "ActionStep",
     "AnyOf",
     "Condition",
@@ -61,30 +60,9 @@ __all__ = [
     "parse_zap_text",
 ]
 
-Op = Literal[
-    "exists",
-    "not_exists",
-    "equals",
-    "not_equals",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "ends_with",
-    "in",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "is_true",
-    "is_false",
-    "changed",
-]
-OPS: tuple[str, ...] = Op.__args__  # type: ignore[attr-defined]
-"""Every filter operator."""
-UNARY_OPS = frozenset({"exists", "not_exists", "is_true", "is_false", "changed"})
-"""Operators that take no ``value``."""
-COMPARING_OPS = frozenset(OPS) - UNARY_OPS
-"""Operators that need a ``value``."""
+OPS: tuple[str, ...] = tuple(OPERATORS)
+"""Every filter operator (see :data:`zaplite.mapping.filters.OPERATORS`)."""
+Op = Literal[OPS]  # type: ignore[valid-type]
 
 _ZAP_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,99}")
 _STEP_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
@@ -225,15 +203,16 @@ class Condition(BaseModel):
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> Condition:
+        operator = OPERATORS[self.op]
         has_value = "value" in self.model_fields_set
-        if self.op in UNARY_OPS and has_value and self.value is not None:
+        if operator.value == "none" and has_value and self.value is not None:
             raise TemplateError("value", f'the "{self.op}" operator takes no value')
-        if self.op in COMPARING_OPS and not has_value:
+        if operator.value != "none" and not has_value:
             raise TemplateError("value", f'the "{self.op}" operator needs a "value"')
-        if self.op == "in":
+        if operator.value == "list":
             if not isinstance(self.value, list | str):
                 raise TemplateError(
-                    "value", 'the "in" operator needs a list or comma-separated text'
+                    "value", f'the "{self.op}" operator needs a list or comma-separated text'
                 )
             if isinstance(self.value, list) and any(
                 isinstance(item, dict | list) for item in self.value
@@ -241,12 +220,12 @@ class Condition(BaseModel):
                 raise TemplateError("value", "the items must be text, numbers or booleans")
         elif isinstance(self.value, dict | list):
             raise TemplateError("value", "must be text, a number or a boolean")
-        if self.op == "changed":
+        if operator.on_trigger_field:
             path = single_reference(self.field.strip())
             if path is None or path[0] != "trigger" or len(path) < 2:
                 raise TemplateError(
                     "field",
-                    'the "changed" operator needs a field that is exactly one '
+                    f'the "{self.op}" operator needs a field that is exactly one '
                     '"{{trigger.<field>}}" template',
                 )
         return self
