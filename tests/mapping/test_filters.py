@@ -288,7 +288,7 @@ def test_every_operator_comes_from_one_table_and_is_documented() -> None:
     from zaplite.mapping.filters import OPERATORS
     from zaplite.project.zapfile import OPS
 
-    assert OPS == tuple(OPERATORS)
+    assert tuple(OPERATORS) == OPS
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     listed = readme.split("- Operators:", 1)[1].split("\n  - ", 1)[0]
     assert [word.strip("`") for word in re.findall(r"`\w+`", listed)] == list(OPERATORS)
@@ -296,7 +296,7 @@ def test_every_operator_comes_from_one_table_and_is_documented() -> None:
         values = (
             () if operator.value == "none" else (["a"],) if operator.value == "list" else ("a",)
         )
-        passed, reason = evaluate_condition(
+        _, reason = evaluate_condition(
             cond("{{trigger.X}}", name, *values), {"trigger": {"X": "a"}}
         )
         assert operator.words in reason, (name, reason)

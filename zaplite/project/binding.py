@@ -7,7 +7,7 @@ step's params checked as far as they can be before a record fills their template
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from zaplite.mapping import templates
 from zaplite.plugin.api import Action, Trigger
 from zaplite.plugin.manager import Registry
 from zaplite.project.config import Config
+from zaplite.project.problems import explain, problem_error, problems
 from zaplite.project.zapfile import ActionStep, FilterStep, Zap
 
 __all__ = ["BoundStep", "BoundZap", "bind_zap", "template_warnings"]
@@ -89,68 +90,6 @@ def _connection_for(
     )
 
 
-_UNION_TAG = re.compile(r"[a-z][a-z-]*(\[.*\])?")
-"""How pydantic names a union's branch in an error's location (``str``, ``dict[str,any]``)."""
-
-
-def _problems(error: ValidationError) -> list[dict[str, Any]]:
-    """The errors, each union's per-branch errors merged into one at the union's own field.
-
-    pydantic reports ``identity: str | int`` given a list as ``identity.str`` and
-    ``identity.int``; a user wants ``identity`` and what kind of value it cannot be.
-    """
-    merged: list[dict[str, Any]] = []
-    for problem in error.errors():
-        loc = tuple(problem["loc"])
-        tag = loc[-1] if len(loc) >= 2 else None
-        if not isinstance(tag, str) or not _UNION_TAG.fullmatch(tag):
-            merged.append(dict(problem))
-            continue
-        siblings = [
-            p
-            for p in error.errors()
-            if len(p["loc"]) >= len(loc) and p["loc"][: len(loc) - 1] == loc[:-1]
-        ]
-        if len({p["loc"][len(loc) - 1] for p in siblings}) < 2:
-            merged.append(dict(problem))
-            continue
-        if any(tuple(m["loc"]) == loc[:-1] for m in merged):
-            continue
-        value = problem.get("input")
-        merged.append({"loc": loc[:-1], "type": "union", "msg": f"cannot be {_kind(value)}"})
-    return merged
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    return "text" if isinstance(value, str) else type(value).__name__
-
-
-def _pydantic_field(error: dict[str, Any]) -> str:
-    return ".".join(str(part) for part in error["loc"])
-
-
-def _readable(error: dict[str, Any]) -> str:
-    kind = error.get("type")
-    if kind == "missing":
-        return "is required"
-    if kind == "extra_forbidden":
-        return "is not a param of this step"
-    message = str(error.get("msg", "is not valid"))
-    for prefix in ("Value error, ", "Assertion failed, "):  # pydantic's, not the validator's
-        message = message.removeprefix(prefix)
-    return message[0].lower() + message[1:]
-
-
 def bind_zap(zap: Zap, registry: Registry, config: Config) -> BoundZap:
     """Resolve the zap's apps, trigger, actions and connections; validate what can be validated now."""
     file = str(zap.source) if zap.source else f"zap {zap.id}"
@@ -166,9 +105,13 @@ def bind_zap(zap: Zap, registry: Registry, config: Config) -> BoundZap:
     try:
         trigger_params = trigger.params.model_validate(spec.params)
     except ValidationError as error:
-        first = _problems(error)[0]
-        raise ConfigError(
-            file, f"trigger.params.{_pydantic_field(first)}".rstrip("."), _readable(first)
+        raise explain(
+            error,
+            file=file,
+            prefix="trigger.params",
+            noun="param",
+            known_fields=_fields_of(trigger.params),
+            merge_unions=True,
         ) from None
 
     steps: list[BoundStep] = []
@@ -207,18 +150,31 @@ def _check_action_params(params: dict[str, Any], action: Action, file: str, wher
     try:
         action.params.model_validate(blank)
     except ValidationError as error:
-        for problem in _problems(error):
+        for problem in problems(error, merge_unions=True):
             loc = problem["loc"]
             top = str(loc[0]) if loc else ""
             templated = top in params and templates.references(params[top])
             if problem.get("type") == "extra_forbidden" or (top and not templated):
                 if problem.get("type") == "missing" and top in params:
                     continue
-                raise ConfigError(
-                    file,
-                    f"{where}.params.{_pydantic_field(problem)}".rstrip("."),
-                    _readable(problem),
+                raise problem_error(
+                    problem,
+                    file=file,
+                    prefix=f"{where}.params",
+                    noun="param",
+                    known_fields=_fields_of(action.params),
                 ) from None
+
+
+def _fields_of(model: type[BaseModel]) -> Callable[[tuple[Any, ...]], list[str] | None]:
+    """The keys a params model takes at its top level, for a hint on an unknown one."""
+
+    def known(loc: tuple[Any, ...]) -> list[str] | None:
+        if loc:
+            return None
+        return [info.alias or name for name, info in model.model_fields.items()]
+
+    return known
 
 
 def template_warnings(bound: BoundZap, config: Config | None = None) -> list[str]:

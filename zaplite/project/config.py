@@ -13,11 +13,10 @@ are never put in an error message: they may be secrets.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from zaplite.errors import ConfigError
+from zaplite.project.problems import explain
 
 __all__ = [
     "CONFIG_ENV",
@@ -33,7 +33,6 @@ __all__ = [
     "Config",
     "ConnectionConfig",
     "Settings",
-    "config_error",
     "find_config",
     "load_config",
     "parse_config",
@@ -268,103 +267,6 @@ class _ConfigModel(BaseModel):
     connections: dict[str, _ConnectionModel] = Field(default_factory=dict)
 
 
-# --------------------------------------------------------------------------- pydantic errors
-
-
-_TYPE_REASONS = {
-    "missing": "required field is missing",
-    "string_type": "expected text",
-    "int_type": "expected a whole number",
-    "int_parsing": "expected a whole number",
-    "int_from_float": "expected a whole number",
-    "float_type": "expected a number",
-    "float_parsing": "expected a number",
-    "bool_type": "expected true or false",
-    "bool_parsing": "expected true or false",
-    "list_type": "expected a list",
-    "tuple_type": "expected a list",
-    "datetime_type": "expected a date-time",
-}
-
-
-def _format_loc(loc: Iterable[Any], tags: frozenset[str]) -> str:
-    out = ""
-    previous_index = False
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            previous_index = True
-            continue
-        text = str(part)
-        if previous_index and text in tags:
-            previous_index = False
-            continue
-        out += f".{text}" if out else text
-        previous_index = False
-    return out
-
-
-def _reason(error: Mapping[str, Any], object_word: str) -> str:
-    kind = error.get("type", "")
-    if kind in _TYPE_REASONS:
-        return _TYPE_REASONS[kind]
-    if kind in ("dict_type", "model_type", "model_attributes_type", "mapping_type"):
-        return f"expected {object_word}"
-    if kind == "extra_forbidden":
-        return "unknown field"
-    if kind == "too_short" and isinstance(error.get("input"), list | dict | str):
-        return "must not be empty"
-    message = str(error.get("msg", "is not valid"))
-    given = error.get("input")
-    if kind == "literal_error" and isinstance(given, str) and len(given) <= 40:
-        message = message.replace("Input should be", f'"{given}" is not allowed; it must be')
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix) :]
-    message = message.replace("Input should be", "must be")
-    message = message.replace("greater than or equal to", "at least")
-    message = message.replace("less than or equal to", "at most")
-    return message[:1].lower() + message[1:] if message[:2] != message[:2].upper() else message
-
-
-def config_error(
-    file: str | None,
-    error: ValidationError,
-    *,
-    prefix: str = "",
-    tags: Iterable[str] = (),
-    object_word: str = "an object",
-    known_fields: Any = None,
-) -> ConfigError:
-    """Turn a pydantic ``ValidationError`` into one :class:`ConfigError` (its first error).
-
-    The field is the error's location joined like JSON (``steps[1].params.identity``),
-    after ``prefix``; location parts in ``tags`` that follow a list index (the tags of
-    discriminated unions) are left out. ``known_fields(loc)`` may return the allowed
-    keys at a location, to suggest one for an unknown field. A validator may raise a
-    ValueError with ``where`` and ``reason`` attributes (``zaplite.mapping.templates.TemplateError``)
-    to point below the location it validates.
-    """
-    first = error.errors(include_url=False)[0]
-    loc = tuple(first.get("loc", ()))
-    where = _format_loc(loc, frozenset(tags))
-    if prefix:
-        where = f"{prefix}.{where}" if where and not where.startswith("[") else prefix + where
-    reason = _reason(first, object_word)
-    cause = (first.get("ctx") or {}).get("error")
-    sub = getattr(cause, "where", None)
-    if isinstance(sub, str) and sub:
-        where = sub if not where else where + (sub if sub.startswith("[") else f".{sub}")
-        reason = str(getattr(cause, "reason", reason))
-    if first.get("type") == "extra_forbidden" and known_fields is not None and loc:
-        allowed = known_fields(loc[:-1])
-        if allowed:
-            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            hint = f'did you mean "{close[0]}"? ' if close else ""
-            reason = f"unknown field ({hint}expected one of: {', '.join(allowed)})"
-    return ConfigError(file, where or None, reason)
-
-
 def _toml_known_fields(loc: tuple[Any, ...]) -> list[str] | None:
     models: dict[tuple[Any, ...], type[BaseModel]] = {
         (): _ConfigModel,
@@ -461,8 +363,8 @@ def parse_config(
     try:
         model = _ConfigModel.model_validate(document)
     except ValidationError as error:
-        raise config_error(
-            file, error, object_word="a table", known_fields=_toml_known_fields
+        raise explain(
+            error, file=file, object_word="a table", known_fields=_toml_known_fields
         ) from None
     connections = {
         name: ConnectionConfig(

@@ -14,6 +14,7 @@ from zaplite.errors import ConfigError
 from zaplite.plugin.calls import call
 from zaplite.plugin.manager import Registry
 from zaplite.project.config import Config, ConnectionConfig
+from zaplite.project.problems import explain
 
 __all__ = ["Connections", "mask_settings"]
 
@@ -54,10 +55,16 @@ class Connections:
         try:
             settings = app.connection.model_validate(values)
         except ValidationError as error:
-            first = error.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            field = f"connections.{name}.{loc}" if loc else f"connections.{name}"
-            raise ConfigError(self._file(), field, _readable(first)) from None
+            model = app.connection
+            raise explain(
+                error,
+                file=self._file(),
+                prefix=f"connections.{name}",
+                noun="setting",
+                known_fields=lambda loc: (
+                    None if loc else [info.alias or key for key, info in model.model_fields.items()]
+                ),
+            ) from None
         for key, value in settings:
             if isinstance(value, Path) and not value.is_absolute():
                 setattr(settings, key, (self.config.base_dir / value).resolve())
@@ -127,14 +134,3 @@ def mask_settings(raw: dict[str, Any], model: type[BaseModel] | None) -> dict[st
 
 def _looks_secret(key: str) -> bool:
     return any(word in key.lower() for word in ("secret", "password", "passcode", "token", "key"))
-
-
-def _readable(error: dict[str, Any]) -> str:
-    message = str(error.get("msg", "is not valid"))
-    for prefix in ("Value error, ", "Assertion failed, "):  # pydantic's, not the validator's
-        message = message.removeprefix(prefix)
-    if error.get("type") == "missing":
-        return "is required"
-    if error.get("type") == "extra_forbidden":
-        return "is not a setting of this app"
-    return message[0].lower() + message[1:] if message else "is not valid"

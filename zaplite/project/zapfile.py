@@ -41,8 +41,9 @@ from pydantic import (
 from zaplite.errors import ConfigError
 from zaplite.mapping.filters import OPERATORS
 from zaplite.mapping.templates import TemplateError, check, references_with_paths, single_reference
-from zaplite.project.config import config_error, read_user_file
+from zaplite.project.config import read_user_file
 from zaplite.project.durations import format_duration, parse_duration, parse_start_instant
+from zaplite.project.problems import explain
 
 __all__ = [
     "OPS",
@@ -482,7 +483,7 @@ def parse_zap(data: Any, *, file: str | None = None) -> Zap:
     try:
         return Zap.model_validate(data)
     except ValidationError as error:
-        raise config_error(file, error, tags=_TAGS, known_fields=_known_fields) from None
+        raise explain(error, file=file, tags=_TAGS, known_fields=_known_fields) from None
     except RecursionError:
         raise ConfigError(file, None, "the zap is nested too deeply") from None
 
