@@ -1,6 +1,5 @@
 """Fixtures for the reliability tests: real processes, real stores, always cleaned up.
 
-- ``procs``: a :class:`~tests.support.processes.Processes` whose every process is killed at the end.
 - ``emulators``: both emulators, each in its own process, on free loopback ports.
 - ``store_url``: a SQLite file in the project folder, or (the ``postgresql`` backend, when
   ``ZAPLITE_TEST_POSTGRES_URL`` is set) a new PostgreSQL database dropped afterwards.
@@ -8,22 +7,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.support.processes import Emulators, Processes
-
-
-@pytest.fixture
-def procs(tmp_path: Path) -> Iterator[Processes]:
-    """Start processes through this; every one is killed (SIGKILL) and reaped at the end."""
-    processes = Processes(tmp_path / "logs")
-    try:
-        yield processes
-    finally:
-        processes.stop_all()
 
 
 @pytest.fixture

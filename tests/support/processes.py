@@ -10,20 +10,21 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.support.cli import clean_env, zaplite_exe
 from tests.support.zaps import NAME, contact_zap
+from zaplite.sandbox.server import free_port
 
 __all__ = [
     "CT_ACCOUNT",
@@ -35,8 +36,8 @@ __all__ = [
     "dead_pid",
     "deliveries",
     "event_zap",
-    "free_port",
     "load_contacts",
+    "procs",
     "wait_for",
     "write_project",
 ]
@@ -44,13 +45,6 @@ __all__ = [
 CT_ACCOUNT = "REL-ACCOUNT"
 CT_PASSCODE = "REL-PASSCODE"
 LOOPBACK = "127.0.0.1"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at the moment (on loopback)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
 
 
 def dead_pid() -> int:
@@ -84,9 +78,16 @@ class Processes:
 
     folder: Path
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    named: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def spawn(self, name: str, argv: list[str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
-        """Start ``argv`` with stdout and stderr in ``<folder>/<name>.out|.err``."""
+    def spawn(
+        self,
+        name: str,
+        argv: list[str],
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.Popen[bytes]:
+        """Start ``argv`` with stdout and stderr in ``<folder>/<name>.out|.err``; ``env`` is added."""
         self.folder.mkdir(parents=True, exist_ok=True)
         out = open(self.folder / f"{name}.out", "ab")  # noqa: SIM115 - closed with the process
         err = open(self.folder / f"{name}.err", "ab")  # noqa: SIM115
@@ -94,7 +95,7 @@ class Processes:
             process = subprocess.Popen(
                 argv,
                 cwd=cwd,
-                env=clean_env(),
+                env=clean_env(**(env or {})),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -104,6 +105,7 @@ class Processes:
             out.close()
             err.close()
         self.started.append(process)
+        self.named[name] = process
         return process
 
     def stop_all(self) -> None:
@@ -113,6 +115,48 @@ class Processes:
                 process.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=10)
+
+    def output(self, name: str) -> str:
+        """What the process ``name`` wrote to stderr so far."""
+        return (self.folder / f"{name}.err").read_text(errors="replace")
+
+    def emulator(
+        self, app: str, *args: str, env: dict[str, str] | None = None, wait: bool = True
+    ) -> tuple[subprocess.Popen[bytes], str]:
+        """``python -m zaplite.sandbox.APP ARGS`` on a free loopback port: the process and its URL.
+
+        With ``wait``, returns once its admin API answers (and fails if it exits first).
+        """
+        port = free_port()
+        argv = [sys.executable, "-m", f"zaplite.sandbox.{app}", "--host", LOOPBACK]
+        process = self.spawn(app, [*argv, "--port", str(port), *args], env=env)
+        url = f"http://{LOOPBACK}:{port}"
+        if wait:
+            wait_answering(self, {app: url})
+        return process, url
+
+
+def wait_answering(procs: Processes, urls: dict[str, str], timeout: float = 30.0) -> None:
+    """Wait until each named emulator's admin API answers; fail at once if one of them exited."""
+
+    def up() -> bool:
+        for name in urls:
+            process = procs.named[name]
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"the {name} emulator exited with code {process.returncode}: "
+                    + procs.output(name)
+                )
+        try:
+            for url in urls.values():
+                httpx.get(url + "/__admin/stats", timeout=2).raise_for_status()
+        except httpx.HTTPError:
+            return False
+        return True
+
+    wait_for(
+        up, timeout=timeout, interval=0.2, what=f"the {' and '.join(urls)} emulator(s) to answer"
+    )
 
 
 @dataclass
@@ -127,35 +171,12 @@ class Emulators:
     @classmethod
     def start(cls, procs: Processes, *, ct_latency: float = 0.0) -> Emulators:
         """Start both on free loopback ports and wait until they answer."""
-        sf_port, ct_port = free_port(), free_port()
-        py = sys.executable
-        sf = procs.spawn(
-            "salesforce",
-            [py, "-m", "zaplite.sandbox.salesforce", "--host", LOOPBACK, "--port", str(sf_port)],
-        )
-        ct_argv = [py, "-m", "zaplite.sandbox.clevertap", "--host", LOOPBACK]
-        ct_argv += ["--port", str(ct_port), "--account-id", CT_ACCOUNT, "--passcode", CT_PASSCODE]
-        ct_argv += ["--request-log-limit", "0", "--latency", str(ct_latency)]
-        ct = procs.spawn("clevertap", ct_argv)
-        emulators = cls(f"http://{LOOPBACK}:{sf_port}", f"http://{LOOPBACK}:{ct_port}", sf, ct)
-        emulators.wait_ready()
-        return emulators
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        """Wait until both admin APIs answer (or a process died)."""
-
-        def up() -> bool:
-            for process in (self.sf, self.ct):
-                if process.poll() is not None:
-                    raise AssertionError(f"an emulator exited with code {process.returncode}")
-            try:
-                httpx.get(self.sf_url + "/__admin/stats", timeout=2).raise_for_status()
-                httpx.get(self.ct_url + "/__admin/stats", timeout=2).raise_for_status()
-            except httpx.HTTPError:
-                return False
-            return True
-
-        wait_for(up, timeout=timeout, interval=0.2, what="the emulators to answer")
+        sf, sf_url = procs.emulator("salesforce", wait=False)
+        ct_args = ["--account-id", CT_ACCOUNT, "--passcode", CT_PASSCODE]
+        ct_args += ["--request-log-limit", "0", "--latency", str(ct_latency)]
+        ct, ct_url = procs.emulator("clevertap", *ct_args, wait=False)
+        wait_answering(procs, {"salesforce": sf_url, "clevertap": ct_url})
+        return cls(sf_url, ct_url, sf, ct)
 
     def sf_credentials(self) -> dict[str, str]:
         """The Salesforce emulator's own fake credentials."""
@@ -304,3 +325,13 @@ class Daemon:
         out = (self.logs / f"{self.name}.out").read_text(errors="replace")
         err = (self.logs / f"{self.name}.err").read_text(errors="replace")
         return out, err
+
+
+@pytest.fixture
+def procs(tmp_path: Path) -> Iterator[Processes]:
+    """Start processes through this; every one is killed (SIGKILL) and reaped at the end."""
+    processes = Processes(tmp_path / "logs")
+    try:
+        yield processes
+    finally:
+        processes.stop_all()

@@ -2,63 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
-from tests.support.paths import REPO
-from zaplite.sandbox.server import free_port
+from tests.support.processes import Processes
 
 
 @pytest.fixture
-def emulator_process() -> Iterator[str]:
+def emulator_process(procs: Processes) -> str:
     """The emulator started as a module in a child process; its base URL."""
-    port = free_port()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO), str(REPO / "plugins"), env.get("PYTHONPATH", "")]
-    )
-    env["CLEVERTAP_PASSCODE"] = "FROM-ENV"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zaplite.sandbox.clevertap",
-            "--port",
-            str(port),
-            "--account-id",
-            "ACC-CLI",
-            "--unprocessed-form",
-            "object",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/__admin/stats", timeout=1.0)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(proc.stderr.read().decode() if proc.stderr else "") from None
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    args = ["--account-id", "ACC-CLI", "--unprocessed-form", "object"]
+    _, url = procs.emulator("clevertap", *args, env={"CLEVERTAP_PASSCODE": "FROM-ENV"})
+    return url
 
 
 def test_module_serves_uploads_with_the_given_account(emulator_process: str) -> None:
