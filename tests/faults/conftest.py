@@ -35,29 +35,19 @@ def world(tmp_path: Path) -> Iterator[World]:
         stack.callback(project.close)
         project.use_plugins(zaplite_salesforce, zaplite_clevertap)
         for name, org in orgs.items():
-            creds = org.emu.credentials
             project.add_connection(
-                f"sf_{name}",
-                "salesforce",
-                login_url=org.url,
-                auth="refresh_token",
-                client_id=creds.client_id,
-                client_secret=creds.client_secret,
-                refresh_token=creds.refresh_token,
-                page_size=200,
-                timeout=5.0,
+                f"sf_{name}", "salesforce", **org.connection(page_size=200, timeout=5.0)
             )
         for name, account in accounts.items():
             project.add_connection(
                 f"ct_{name}",
                 "clevertap",
-                account_id=account.emu.account_id,
-                passcode=account.emu.passcode,
-                endpoint=account.url,
-                timeout=5.0,
-                retry_attempts=3,
-                retry_initial=0.01,
-                retry_max_wait=0.2,
-                retry_total=10.0,
+                **account.connection(
+                    timeout=5.0,
+                    retry_attempts=3,
+                    retry_initial=0.01,
+                    retry_max_wait=0.2,
+                    retry_total=10.0,
+                ),
             )
         yield World(project, orgs["bad"], orgs["good"], accounts["bad"], accounts["good"])

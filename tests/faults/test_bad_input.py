@@ -276,17 +276,9 @@ def test_a_daemon_runs_the_valid_zaps_and_reports_the_broken_one(
     tmp_path: Path, sf_org: Org, ct_account: Account
 ) -> None:
     sf, ct = sf_org.emu, ct_account.emu
-    creds = sf.credentials
     config = copy.deepcopy(CONFIG)
-    config["connections.salesforce"].update(
-        login_url=sf_org.url,
-        client_id=creds.client_id,
-        client_secret=creds.client_secret,
-        refresh_token=creds.refresh_token,
-    )
-    config["connections.clevertap"].update(
-        account_id=ct.account_id, passcode=ct.passcode, endpoint=ct_account.url
-    )
+    config["connections.salesforce"].update(sf_org.connection())
+    config["connections.clevertap"].update(ct_account.connection())
     good = copy.deepcopy(ZAPS["contacts"])
     good["schedule"] = {"every": "1s"}
     good["trigger"]["start"] = "all"

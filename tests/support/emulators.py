@@ -74,8 +74,8 @@ class Org:
         """The emulator's login and instance URL."""
         return self.server.url
 
-    def settings(self, auth: str = "refresh_token", **overrides: Any) -> SalesforceSettings:
-        """Connection settings for ``auth`` with the emulator's credentials."""
+    def connection(self, auth: str = "refresh_token", **overrides: Any) -> dict[str, Any]:
+        """A connection's settings for ``auth`` with the emulator's credentials, as in zaplite.toml."""
         creds = self.emu.credentials
         values: dict[str, Any] = {"login_url": self.url, "auth": auth, "client_id": creds.client_id}
         if auth == "refresh_token":
@@ -87,12 +87,18 @@ class Org:
         elif auth == "client_credentials":
             values.update(client_secret=creds.client_secret)
         elif auth == "jwt":
-            assert self.tmp_path is not None, "the JWT grant needs a folder for its key file"
-            key = self.tmp_path / "server.key"
-            key.write_text(creds.private_key_pem)
-            values.update(username=creds.username, private_key_file=key)
+            values.update(username=creds.username)
+            if "private_key_file" not in overrides:
+                assert self.tmp_path is not None, "the JWT grant needs a folder for its key file"
+                key = self.tmp_path / "server.key"
+                key.write_text(creds.private_key_pem)
+                values.update(private_key_file=key)
         values.update(overrides)
-        return SalesforceSettings(**values)
+        return values
+
+    def settings(self, auth: str = "refresh_token", **overrides: Any) -> SalesforceSettings:
+        """The plugin's connection settings for ``auth`` with the emulator's credentials."""
+        return SalesforceSettings(**self.connection(auth, **overrides))
 
     def client(self, auth: str = "refresh_token", **overrides: Any) -> SalesforceClient:
         """A client for these settings; fast retries so transient-fault tests do not sleep."""
@@ -153,6 +159,15 @@ class Account:
     def url(self) -> str:
         """The emulator's base URL (the connection's ``endpoint``)."""
         return self.server.url
+
+    def connection(self, **overrides: Any) -> dict[str, Any]:
+        """A connection's settings for this account, as in zaplite.toml."""
+        values = {
+            "account_id": self.emu.account_id,
+            "passcode": self.emu.passcode,
+            "endpoint": self.url,
+        }
+        return {**values, **overrides}
 
     def identities(self) -> set[str]:
         """The identities of the stored profiles."""

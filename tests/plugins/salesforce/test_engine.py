@@ -22,38 +22,15 @@ from zaplite.testing import ZapliteProject
 @pytest.fixture
 def project(tmp_path: Path, org: Org, ct_account: Account) -> Iterator[ZapliteProject]:
     """A project wired to both emulators through the real plugins."""
-    ct = ct_account.emu
-    creds = org.emu.credentials
     project = ZapliteProject(tmp_path / "project")
     project.use_plugins(zaplite_salesforce, zaplite_clevertap)
     (project.root / "keys").mkdir()
-    (project.root / "keys" / "server.key").write_text(creds.private_key_pem)
+    (project.root / "keys" / "server.key").write_text(org.emu.credentials.private_key_pem)
+    project.add_connection("salesforce", "salesforce", **org.connection(page_size=200))
     project.add_connection(
-        "salesforce",
-        "salesforce",
-        login_url=org.url,
-        auth="refresh_token",
-        client_id=creds.client_id,
-        client_secret=creds.client_secret,
-        refresh_token=creds.refresh_token,
-        page_size=200,
+        "sf_jwt", "salesforce", **org.connection("jwt", private_key_file="keys/server.key")
     )
-    project.add_connection(
-        "sf_jwt",
-        "salesforce",
-        login_url=org.url,
-        auth="jwt",
-        client_id=creds.client_id,
-        username=creds.username,
-        private_key_file="keys/server.key",
-    )
-    project.add_connection(
-        "clevertap",
-        "clevertap",
-        account_id=ct.account_id,
-        passcode=ct.passcode,
-        endpoint=ct_account.url,
-    )
+    project.add_connection("clevertap", "clevertap", **ct_account.connection())
     try:
         yield project
     finally:
