@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import Cli
+from tests.support.files_project import files_project
 from tests.support.paths import PLUGINS_DIR
 
 SECRET = "sk-cli-secret-123"
@@ -16,31 +17,13 @@ SECRET = "sk-cli-secret-123"
 
 @pytest.fixture
 def cli_project(tmp_path):
-    root = tmp_path / "proj"
-    (root / "zaps").mkdir(parents=True)
-    (root / "source.json").write_text(
-        json.dumps([{"id": i, "email": f"user{i}@example.com", "score": i} for i in range(1, 4)])
+    return files_project(
+        tmp_path / "proj",
+        [{"id": i, "email": f"user{i}@example.com", "score": i} for i in range(1, 4)],
+        api_key="${FILES_API_KEY}",
+        params={"email": "{{trigger.email}}", "score": "{{trigger.score}}"},
+        settings="[settings]\nretry_attempts = 2\nretry_initial_wait = 0.01\n\n",
     )
-    (root / "zaplite.toml").write_text(
-        "[settings]\nretry_attempts = 2\nretry_initial_wait = 0.01\n\n"
-        '[connections.files]\napp = "files"\nsource = "source.json"\nsink = "sink.json"\n'
-        'api_key = "${FILES_API_KEY}"\n'
-    )
-    zap = {
-        "id": "copy",
-        "schedule": {"every": "1m"},
-        "trigger": {"app": "files", "event": "new_line", "start": "all"},
-        "steps": [
-            {
-                "id": "w",
-                "app": "files",
-                "action": "write",
-                "params": {"email": "{{trigger.email}}", "score": "{{trigger.score}}"},
-            }
-        ],
-    }
-    (root / "zaps" / "copy.json").write_text(json.dumps(zap))
-    return root
 
 
 def zaplite(root: Path, *args: str, unset: tuple[str, ...] = ()) -> subprocess.CompletedProcess:

@@ -9,6 +9,7 @@ import time
 
 from tests.support import memory_plugin
 from tests.support.cli import Cli, stop
+from tests.support.files_project import files_project
 from tests.support.memory_plugin import memory_zap
 from tests.support.paths import PLUGINS_DIR
 from zaplite.engine.daemon import Daemon
@@ -70,22 +71,7 @@ def test_daemon_polls_on_schedule_and_never_overlaps_a_zap(project, service, cap
 
 def test_sigterm_stops_the_daemon_cleanly(tmp_path):
     """`zaplite run` in a subprocess: delivers, then SIGTERM ends it with exit 0 and a message."""
-    root = tmp_path / "proj"
-    (root / "zaps").mkdir(parents=True)
-    (root / "source.json").write_text(json.dumps([{"id": 1, "email": "a@example.com"}]))
-    (root / "zaplite.toml").write_text(
-        '[connections.files]\napp = "files"\nsource = "source.json"\nsink = "sink.json"\n'
-        'api_key = "k"\n'
-    )
-    zap = {
-        "id": "copy",
-        "schedule": {"every": "1s"},
-        "trigger": {"app": "files", "event": "new_line", "start": "all"},
-        "steps": [
-            {"id": "w", "app": "files", "action": "write", "params": {"email": "{{trigger.email}}"}}
-        ],
-    }
-    (root / "zaps" / "copy.json").write_text(json.dumps(zap))
+    root = files_project(tmp_path / "proj", [{"id": 1, "email": "a@example.com"}], every="1s")
     cli = Cli(root, env={"ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "ZAPLITE_LOAD_PLUGINS": ""})
     process = cli.start("run")
     try:
