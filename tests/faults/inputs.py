@@ -17,6 +17,8 @@ from typing import Any
 from click.testing import Result
 from hypothesis import strategies as st
 
+from tests.support.zaps import NAME, contact_zap
+
 __all__ = [
     "CONFIG",
     "ZAPS",
@@ -44,16 +46,7 @@ CONFIG: dict[str, dict[str, Any]] = {
     },
 }
 
-_PROFILE_STEP = {
-    "id": "profile",
-    "app": "clevertap",
-    "action": "upload_profile",
-    "params": {
-        "identity": "{{trigger.Email}}",
-        "ts": "{{trigger.CreatedDate}}",
-        "profile": {"Name": "{{trigger.FirstName}} {{trigger.LastName}}"},
-    },
-}
+_PROFILE_STEP = contact_zap(profile={"Name": NAME})["steps"][0]
 _EVENT_STEP = {
     "id": "event",
     "app": "clevertap",

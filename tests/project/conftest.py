@@ -1,4 +1,4 @@
-"""Fixtures of the models tests."""
+"""Fixtures of the project tests: writing zap files."""
 
 from __future__ import annotations
 

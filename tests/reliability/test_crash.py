@@ -3,8 +3,9 @@
 Both emulators run in their own processes. The daemon is started and killed again and
 again (seeded random kill points: some while it is still starting, most after it has
 sent one or two uploads of the current life, i.e. in the middle of a page), then a
-final restart runs until everything is delivered. The promise (SPEC §6): every
-record arrives, and at most the page in flight at each kill arrives twice.
+final restart runs until everything is delivered. The promise (README, "How it behaves
+when things fail"): every record arrives, and at most the page in flight at each kill
+arrives twice.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Helpers shared by the Salesforce emulator tests (a plain module: tests/ is not a package)."""
+"""Helpers shared by the Salesforce emulator tests."""
 
 from __future__ import annotations
 
