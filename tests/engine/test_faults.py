@@ -94,36 +94,8 @@ def test_one_zap_failing_never_stops_another(project, service):
     broken.poll_faults = [RuntimeError("plugin bug")] * 5
     project.add_connection("bad", "memory", name="broken")
     service.add(name="fine")
-    project.add_zap(
-        memory_zap(
-            "good",
-            trigger={"connection": "mem"},
-            steps=[
-                {
-                    "id": "out",
-                    "app": "memory",
-                    "action": "send",
-                    "connection": "mem",
-                    "params": {"to": "{{trigger.name}}"},
-                }
-            ],
-        )
-    )
-    project.add_zap(
-        memory_zap(
-            "bad",
-            trigger={"connection": "bad"},
-            steps=[
-                {
-                    "id": "out",
-                    "app": "memory",
-                    "action": "send",
-                    "connection": "bad",
-                    "params": {"to": "{{trigger.name}}"},
-                }
-            ],
-        )
-    )
+    project.add_zap(memory_zap("good", connection="mem"))
+    project.add_zap(memory_zap("bad", connection="bad"))
     results = {r.zap_id: r for r in project.run_once()}
     assert results["good"].delivered == 1
     assert results["bad"].status == "failed"

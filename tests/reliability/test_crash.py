@@ -35,16 +35,6 @@ UPLOAD = 1_000  # CleverTap records per request
 SEED = int(os.environ.get("ZAPLITE_REL_CRASH_SEED", "20260611"))
 
 
-def _settled(emulators: Emulators) -> int:
-    """Wait until no upload is in flight at CleverTap; returns the records it processed."""
-    stats = wait_for(
-        lambda: (s := emulators.ct_stats())["in_flight"] == 0 and s,
-        timeout=30,
-        what="CleverTap to finish the uploads in flight",
-    )
-    return int(stats["processed"])
-
-
 def _kill_point(
     rng: random.Random, emulators: Emulators, daemon: Daemon, base: int, *, early: bool
 ) -> tuple[str, float]:
@@ -85,11 +75,11 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, procs: Processe
     in_flight_at_kills: list[int] = []
     excess_before = 0
     for life in range(KILLS):
-        base = _settled(emulators)
+        base = emulators.ct_settled(timeout=30)
         daemon = Daemon.start(procs, root, f"daemon-{life}")
         how, after = _kill_point(rng, emulators, daemon, base, early=life % 4 == 3)
         daemon.kill()
-        processed = _settled(emulators)
+        processed = emulators.ct_settled(timeout=30)
         committed = committed_tasks(store)
         excess = processed - committed  # accepted by CleverTap but not recorded (yet)
         in_flight_at_kills.append(excess - excess_before)
@@ -123,7 +113,7 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, procs: Processe
     )
 
     assert set(counts) == set(emails), "every contact arrives, and nothing else"
-    assert _settled(emulators) == sent
+    assert emulators.ct_settled(timeout=30) == sent
     assert duplicates <= bound
     assert duplicates <= sum(in_flight_at_kills), "only what was in flight at a kill comes twice"
     assert all(0 <= n <= PAGE for n in in_flight_at_kills), in_flight_at_kills

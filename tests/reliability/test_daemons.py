@@ -45,15 +45,6 @@ def _delivered_by(daemon: Daemon) -> int:
     return sum(int(count) for _zap, count in _DELIVERED.findall(daemon.output()[0]))
 
 
-def _settled(emulators: Emulators) -> int:
-    stats = wait_for(
-        lambda: (s := emulators.ct_stats())["in_flight"] == 0 and s,
-        timeout=60,
-        what="CleverTap to finish the uploads in flight",
-    )
-    return int(stats["processed"])
-
-
 @pytest.mark.slow
 def test_two_daemons_on_one_store_never_deliver_twice(
     tmp_path: Path, procs: Processes, store_url: str
@@ -134,7 +125,7 @@ def test_sigterm_during_a_batch_finishes_it_and_exits_0(tmp_path: Path, procs: P
     wait_for(lambda: emulators.ct_stats()["in_flight"] > 0, timeout=60, what="an upload in flight")
     assert daemon.terminate(timeout=60) == 0, daemon.output()[1]
     out, err = daemon.output()
-    processed = _settled(emulators)
+    processed = emulators.ct_settled(timeout=60)
     committed = committed_tasks(store)
     print(f"SIGTERM mid-batch: CleverTap processed {processed}, store recorded {committed}")
     assert "zaplite stopped cleanly." in err

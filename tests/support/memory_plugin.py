@@ -212,17 +212,33 @@ def reset() -> None:
 
 
 def memory_zap(
-    zap_id: str = "z", *, steps: list[dict[str, Any]] | None = None, **extra: Any
+    zap_id: str = "z",
+    *,
+    steps: list[dict[str, Any]] | None = None,
+    connection: str | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """A zap from the memory trigger to the memory send action."""
-    trigger = {"app": "memory", "event": "new_item", "params": {"page_size": 2}, "start": "all"}
+    """A zap from the memory trigger to the memory send action (both on ``connection`` if named)."""
+    trigger: dict[str, Any] = {
+        "app": "memory",
+        "event": "new_item",
+        "params": {"page_size": 2},
+        "start": "all",
+    }
+    send: dict[str, Any] = {
+        "id": "out",
+        "app": "memory",
+        "action": "send",
+        "params": {"to": "{{trigger.name}}"},
+    }
+    if connection is not None:
+        trigger["connection"] = send["connection"] = connection
     trigger.update(extra.pop("trigger", {}))
     return {
         "id": zap_id,
         "name": f"test zap {zap_id}",
         "schedule": {"every": "1m"},
         "trigger": trigger,
-        "steps": steps
-        or [{"id": "out", "app": "memory", "action": "send", "params": {"to": "{{trigger.name}}"}}],
+        "steps": steps or [send],
         **extra,
     }

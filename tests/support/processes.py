@@ -190,6 +190,15 @@ class Emulators:
         response.raise_for_status()
         return dict(response.json())
 
+    def ct_settled(self, timeout: float) -> int:
+        """Wait until no upload is in flight at CleverTap; returns the records it processed."""
+        stats = wait_for(
+            lambda: (s := self.ct_stats())["in_flight"] == 0 and s,
+            timeout=timeout,
+            what="CleverTap to finish the uploads in flight",
+        )
+        return int(stats["processed"])
+
     def ct_faults(self, **spec: Any) -> None:
         """Arm or change the CleverTap emulator's faults (e.g. ``latency=0.5``)."""
         httpx.post(self.ct_url + "/__admin/faults", json=spec, timeout=10).raise_for_status()
