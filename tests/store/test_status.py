@@ -1,8 +1,6 @@
-"""Zap status (auth failures, pause), samples, and leases between daemons."""
+"""Zap status: auth failures, pause, samples, and the flags a run reads before polling."""
 
 from __future__ import annotations
-
-from concurrent.futures import ThreadPoolExecutor
 
 from zaplite.store import RunStart, Store, ZapStatus
 
@@ -66,54 +64,6 @@ def test_samples_are_saved_replaced_and_read(store: Store) -> None:
     assert store.get_status("z").paused_reason == "x"  # saving samples keeps the pause
 
 
-def test_lease_between_two_owners(store: Store) -> None:
-    assert store.acquire_lease("z", "daemon-a", 60)
-    assert not store.acquire_lease("z", "daemon-b", 60)
-    assert store.acquire_lease("z", "daemon-a", 60)  # ours: taken again, extended
-    assert store.renew_lease("z", "daemon-a", 60)
-    assert not store.renew_lease("z", "daemon-b", 60)
-    assert store.acquire_lease("other", "daemon-b", 60)  # leases are per zap
-    store.release_lease("z", "daemon-b")  # not b's: nothing happens
-    assert not store.acquire_lease("z", "daemon-b", 60)
-    store.release_lease("z", "daemon-a")
-    assert store.acquire_lease("z", "daemon-b", 60)
-    assert not store.renew_lease("z", "daemon-a", 60)
-
-
-def test_an_expired_lease_can_be_taken(store: Store) -> None:
-    assert store.acquire_lease("z", "daemon-a", 0)  # expires at once
-    assert store.acquire_lease("z", "daemon-b", 60)
-    assert not store.acquire_lease("z", "daemon-a", 60)
-    assert not store.renew_lease("z", "daemon-a", 60)
-
-
-def test_leases_are_renewed_and_released_in_batches(store: Store) -> None:
-    """A daemon renews all its leases in one call; the result says which are still its own."""
-    ids = [f"z{n}" for n in range(1203)]  # more than one IN (...) chunk
-    for zap_id in ids:
-        assert store.acquire_lease(zap_id, "daemon-a", 60)
-    assert store.acquire_lease("theirs", "daemon-b", 60)
-    assert store.renew_leases("daemon-a", [*ids, "theirs", "nobody's"], 60) == set(ids)
-    assert store.renew_leases("daemon-a", [], 60) == set()
-    store.release_lease("z7", "daemon-a")  # as if it expired
-    assert store.acquire_lease("z7", "daemon-b", 60)  # and another daemon took it
-    assert "z7" not in store.renew_leases("daemon-a", ids, 60)
-    assert store.lease_holder("z7") == "daemon-b", "renewing does not take a lease back"
-    store.release_leases("daemon-a", ["z1", "z2", "theirs"])
-    assert store.lease_holder("z1") is None and store.lease_holder("z2") is None
-    assert store.lease_holder("theirs") == "daemon-b", "only our own leases are released"
-    assert store.lease_holder("z3") == "daemon-a"
-    store.release_leases("daemon-a")  # all of them
-    assert {store.lease_holder(zap_id) for zap_id in ids} == {None, "daemon-b"}
-    assert store.lease_holder("theirs") == "daemon-b"
-
-
-def test_an_expired_lease_still_ours_is_renewed(store: Store) -> None:
-    assert store.acquire_lease("z", "daemon-a", 0)  # expired, but nobody took it
-    assert store.renew_leases("daemon-a", ["z"], 60) == {"z"}
-    assert not store.acquire_lease("z", "daemon-b", 60)
-
-
 def test_run_start_reads_flags_and_cursor_at_once(store: Store) -> None:
     """The one read a run makes before polling: pause, auth failures and cursor together."""
     assert store.run_start("z") == RunStart(None, 0, None)  # a zap the store never saw
@@ -135,19 +85,3 @@ def test_quick_reads_only_on_a_local_sqlite_file(store: Store, backend: str) -> 
     assert store.quick_reads is (backend == "sqlite")
     with Store("sqlite://") as memory:
         assert memory.quick_reads is False
-
-
-def test_only_one_of_many_racing_owners_gets_the_lease(store_url: str) -> None:
-    stores = [Store(store_url) for _ in range(2)]  # two daemons sharing one database
-    try:
-        owners = [f"daemon-{i}" for i in range(8)]
-        with ThreadPoolExecutor(len(owners)) as pool:
-            won = list(
-                pool.map(lambda i: stores[i % 2].acquire_lease("z", owners[i], 60), range(8))
-            )
-        assert won.count(True) == 1
-        winner = owners[won.index(True)]
-        assert stores[0].renew_lease("z", winner, 60)
-    finally:
-        for opened in stores:
-            opened.close()
