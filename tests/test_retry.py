@@ -70,3 +70,31 @@ def test_stopping_ends_the_backoff_after_a_first_fault() -> None:
         return calls
 
     assert asyncio.run(scenario()) == [1], "no second attempt once stopping"
+
+
+def test_attempts_count_failures_in_a_row_and_progress_starts_the_count_again() -> None:
+    """A long poll gets past faults one by one; only attempts failures with no progress give up."""
+    policy = RetryPolicy(attempts=3, initial_wait=0.0, max_wait=0.0)
+    done = {"pages": 0}
+    script = iter(["fail", "fail", "page", "fail", "fail", "page", "fail", "fail", "ok"])
+
+    async def work() -> str:
+        while True:
+            step = next(script)
+            if step == "fail":
+                raise RetryableError("503")
+            if step == "ok":
+                return "ok"
+            done["pages"] += 1
+
+    assert asyncio.run(policy.call(work, progress=lambda: done["pages"])) == "ok"
+    stuck = RetryPolicy(attempts=3, initial_wait=0.0, max_wait=0.0)
+    calls = {"n": 0}
+
+    async def never() -> str:
+        calls["n"] += 1
+        raise RetryableError("503")
+
+    with pytest.raises(RetryableError):
+        asyncio.run(stuck.call(never, progress=lambda: 0))
+    assert calls["n"] == 3

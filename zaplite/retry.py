@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
@@ -77,19 +78,39 @@ class RetryPolicy:
         """This policy, with backoffs cut short when ``stopping`` is set."""
         return replace(self, stopping=stopping)
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
+    def _backoff(self, failures: int, error: BaseException | None) -> float:
+        """The wait after ``failures`` failures in a row, the last being ``error``."""
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             return max(0.0, min(float(retry_after), self.max_wait))
-        backoff = tenacity.wait_exponential(
-            multiplier=self.initial_wait, max=self.max_wait
-        ) + tenacity.wait_random(0, self.initial_wait)
-        return min(float(backoff(state)), self.max_wait)
+        exponential = self.initial_wait * 2 ** max(0, failures - 1)
+        return min(exponential + random.uniform(0, self.initial_wait), self.max_wait)
 
-    def retrying(self, on_retry: Callable[[BaseException, int], None] | None = None) -> Any:
-        """A tenacity ``AsyncRetrying`` for this policy; re-raises the last error when it gives up."""
+    def retrying(
+        self,
+        on_retry: Callable[[BaseException, int], None] | None = None,
+        progress: Callable[[], Any] | None = None,
+    ) -> Any:
+        """A tenacity ``AsyncRetrying`` for this policy; re-raises the last error when it gives up.
+
+        ``attempts`` counts failures in a row: when ``progress()`` (any value that changes
+        when the work gets further, such as the number of pages recorded) has changed since
+        the last failure, the count starts again, so a long poll is not given up for faults
+        that it got past one by one.
+        """
         last: list[BaseException] = []
+        streak = {"failures": 0, "mark": progress() if progress is not None else None}
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            mark = progress() if progress is not None else None
+            if mark != streak["mark"]:
+                streak["mark"], streak["failures"] = mark, 0
+            streak["failures"] += 1
+            return streak["failures"] >= max(1, self.attempts)
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            return self._backoff(streak["failures"], error)
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             if state.outcome is not None:
@@ -100,8 +121,8 @@ class RetryPolicy:
                         on_retry(error, state.attempt_number)
 
         retrying = tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(max(1, self.attempts)),
-            wait=self._wait,
+            stop=stop,
+            wait=wait,
             retry=tenacity.retry_if_exception(is_transient),
             before_sleep=before_sleep,
             reraise=True,
@@ -122,9 +143,14 @@ class RetryPolicy:
         self,
         function: Callable[[], Awaitable[T]],
         on_retry: Callable[[BaseException, int], None] | None = None,
+        *,
+        progress: Callable[[], Any] | None = None,
     ) -> T:
         """Await ``function()`` until it succeeds, a non-transient error, or the attempts run out.
 
-        The first attempt is made directly (see :func:`first_try_then`).
+        The first attempt is made directly (see :func:`first_try_then`); ``progress`` is
+        as for :meth:`retrying`.
         """
-        return await first_try_then(function, lambda: self.retrying(on_retry), is_transient)
+        return await first_try_then(
+            function, lambda: self.retrying(on_retry, progress), is_transient
+        )

@@ -44,9 +44,7 @@ class CleverTapConnection(BaseModel):
     """A ``[connections.NAME]`` table with ``app = "clevertap"``.
 
     ``endpoint`` (a proxy or the sandbox emulator) overrides the host ``region`` names.
-    The ``retry_*`` settings bound how long a transient fault (429, 5xx, timeout,
-    connection error) is retried before the engine is told; the engine then retries
-    the whole batch by its own policy, so these defaults are kept modest.
+    Transient faults are retried by the engine, by ``[settings] retry_*``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -68,12 +66,6 @@ class CleverTapConnection(BaseModel):
             "table with the same account, region and value."
         ),
     )
-    retry_attempts: int = Field(4, ge=1, le=50, description="Tries of one request, in all.")
-    retry_total: float = Field(
-        60.0, ge=0, description="Seconds after which a failing request is no longer retried."
-    )
-    retry_initial: float = Field(0.5, ge=0, description="First backoff wait in seconds.")
-    retry_max_wait: float = Field(30.0, ge=0, description="Longest single backoff wait.")
 
     @field_validator("region")
     @classmethod

@@ -4,8 +4,8 @@
 :meth:`SalesforceClient.query` (pages through ``nextRecordsUrl``) and
 :meth:`SalesforceClient.describe` (cached per connection). A ``401
 INVALID_SESSION_ID`` gets a new token and repeats the request once, also in the
-middle of paging; transient faults are retried a bounded number of times, then
-raised as :class:`~zaplite.errors.RetryableError` for the engine's backoff.
+middle of paging; transient faults are raised as
+:class:`~zaplite.errors.RetryableError` for the engine to retry by its one policy.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from zaplite import jsoncodec
-from zaplite.errors import AuthError, PluginError, RateLimited, RetryableError
+from zaplite.errors import AuthError, PluginError, RetryableError
 from zaplite.httpresponses import release
-from zaplite.retry import first_try_then
 from zaplite.tls import client_context
 from zaplite_salesforce.auth import Token, fetch_token
-from zaplite_salesforce.errors import QueryLocatorExpired, SessionExpired, error_for_response
+from zaplite_salesforce.errors import SessionExpired, error_for_response
 from zaplite_salesforce.limits import LimitInfo, parse_limit_info
 from zaplite_salesforce.settings import SalesforceSettings
 
@@ -51,12 +49,6 @@ QUERY_URLS_KEPT = 4096
 """How many parsed query URLs a connection keeps (an idle zap sends the same query each poll)."""
 
 
-def _retryable(error: BaseException) -> bool:
-    return isinstance(error, RetryableError) and not isinstance(
-        error, QueryLocatorExpired | RateLimited
-    )
-
-
 class SalesforceClient:
     """A signed-in Salesforce REST client holding one pooled ``httpx.AsyncClient``."""
 
@@ -71,10 +63,6 @@ class SalesforceClient:
         # Requests wait here rather than in httpx's pool, whose queue gets slow (every freed
         # connection scans all waiting requests) when many zaps poll one connection at once.
         self._gate = asyncio.Semaphore(MAX_CONNECTIONS)
-        self.retry_attempts = 3
-        """How many times one request is tried when it fails transiently."""
-        self.retry_wait = 0.5
-        """The first wait between tries, in seconds (doubles, at most 4 s)."""
         self.limit_info = LimitInfo()
         self.server_date: datetime | None = None
         self._token: Token | None = None
@@ -125,25 +113,15 @@ class SalesforceClient:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """GET ``path`` on the instance and return the JSON body (retried when transient).
+        """GET ``path`` on the instance and return the JSON body.
 
-        The first try is a plain await (:func:`zaplite.retry.first_try_then`): setting
-        tenacity up costs more than an idle poll's request.
+        An expired session is renewed and the request made again once; a transient fault
+        is raised as :class:`~zaplite.errors.RetryableError` for the engine to retry.
         """
         try:
-            return await first_try_then(
-                lambda: self._get_once(path, params, headers),
-                lambda: AsyncRetrying(
-                    stop=stop_after_attempt(max(1, self.retry_attempts)),
-                    wait=wait_exponential(multiplier=self.retry_wait, max=4),
-                    retry=retry_if_exception(_retryable),
-                    reraise=True,
-                ),
-                _retryable,
-            )
+            return await self._get_once(path, params, headers)
         except PluginError as error:
             raise self._scrubbed(error) from None
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _get_once(
         self, path: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None

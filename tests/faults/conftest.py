@@ -34,6 +34,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         project = ZapliteProject(tmp_path / "project")
         stack.callback(project.close)
         project.use_plugins(zaplite_salesforce, zaplite_clevertap)
+        project.settings["retry_max_wait"] = 0.2  # so that a Retry-After of 0.1 s is waited out
         for name, org in orgs.items():
             project.add_connection(
                 f"sf_{name}", "salesforce", **org.connection(page_size=200, timeout=5.0)
@@ -42,12 +43,6 @@ def world(tmp_path: Path) -> Iterator[World]:
             project.add_connection(
                 f"ct_{name}",
                 "clevertap",
-                **account.connection(
-                    timeout=5.0,
-                    retry_attempts=3,
-                    retry_initial=0.01,
-                    retry_max_wait=0.2,
-                    retry_total=10.0,
-                ),
+                **account.connection(timeout=5.0),
             )
         yield World(project, orgs["bad"], orgs["good"], accounts["bad"], accounts["good"])

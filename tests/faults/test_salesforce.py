@@ -124,8 +124,10 @@ def test_a_burst_of_503s_is_retried_through(world: World) -> None:
     assert faulty.status == "ok", faulty.line()
     world.assert_delivered_once("faulty", bad)
     assert world.sf_bad.tokens() == 3  # two refused with 503, then signed in
-    # the describe, 2 pages, and the second page asked twice more (the client tries 3 times)
-    assert world.sf_bad.count("/services/data/") == 1 + 2 + 2
+    # The describe, then the first and the next page three times: the next page failed
+    # twice after the first was recorded, and each attempt of the engine's policy reads
+    # the look-back window again from that checkpoint (its known records are not sent).
+    assert world.sf_bad.count("/services/data/") == 1 + 2 * 3
     world.assert_healthy(results["healthy"], good)
     print(f"503 burst: {world.last_seconds:.2f}s")
     _finish(world, bad)
@@ -141,13 +143,30 @@ def test_a_long_outage_gives_up_in_bounded_requests_and_loses_nothing(world: Wor
         "gave up after 3 attempts: Salesforce is unavailable (HTTP 503)"
     )
     assert "nothing was lost" in faulty.message
-    # the client's 3 tries of the query, for each of the engine's 3 tries of the poll
-    assert world.sf_bad.queries() == 9
+    # one query for each of the engine's 3 attempts; the client tries a request once
+    assert world.sf_bad.queries() == 3
     assert world.tasks("faulty") == []
     world.assert_healthy(results["healthy"], good)
     print(f"long outage gave up after {world.last_seconds:.2f}s")
     runs = world.project.store.list_runs("faulty")
     assert runs[0].status == "failed" and "gave up after 3 attempts" in (runs[0].message or "")
+    world.sf_bad.emu.reset_faults()
+    _finish(world, bad)
+
+
+def test_a_next_page_that_keeps_failing_gives_up_after_the_first_page_is_recorded(
+    world: World,
+) -> None:
+    """Progress starts the count of attempts again, but a page read again records nothing."""
+    bad, good = _seed(world)
+    world.sf_bad.emu.fail_next(1000, status=500, path_contains="/query/")
+    results = world.run()
+    faulty = results["faulty"]
+    assert faulty.status == "failed"
+    assert faulty.message.startswith("gave up after 3 attempts")
+    assert faulty.delivered == 200  # the first page, recorded once
+    assert world.sf_bad.queries() == 2 * 3  # the first page and the failing next, 3 times
+    world.assert_healthy(results["healthy"], good)
     world.sf_bad.emu.reset_faults()
     _finish(world, bad)
 
@@ -178,7 +197,9 @@ def test_connection_resets_are_retried(world: World) -> None:
     faulty = results["faulty"]
     assert faulty.status == "ok", faulty.line()
     world.assert_delivered_once("faulty", bad)
-    assert world.sf_bad.queries() == 2 + 3  # two pages; the first dropped once, the next twice
+    # The first query dropped (attempt 1); then the first page (recorded) and the next
+    # page dropped twice, each attempt reading again from the checkpoint: 1 + 3 * 2.
+    assert world.sf_bad.queries() == 1 + 3 * 2
     world.assert_healthy(results["healthy"], good)
     _finish(world, bad)
 
@@ -190,7 +211,7 @@ def test_connection_resets_that_persist_give_up_and_say_so(world: World) -> None
     faulty = results["faulty"]
     assert faulty.status == "failed"
     assert faulty.message.startswith("gave up after 3 attempts: Cannot reach Salesforce at")
-    assert world.sf_bad.queries() == 9
+    assert world.sf_bad.queries() == 3
     world.assert_healthy(results["healthy"], good)
     world.sf_bad.emu.reset_faults()
     _finish(world, bad)

@@ -118,14 +118,12 @@ app = "clevertap"
 account_id = "ACC-SECRET"
 passcode = "{CT_PASSCODE}"
 endpoint = "{ct_url}"
-retry_initial = 0.01
 
 [connections.ct_env]
 app = "clevertap"
 account_id = "ACC-SECRET"
 passcode = "${{CT_PASSCODE}}"
 endpoint = "{ct_url}"
-retry_initial = 0.01
 """
     )
     (root / "zaps" / "literal.json").write_text(_zap("literal", "sf_literal", "ct_literal"))

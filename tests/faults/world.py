@@ -68,9 +68,6 @@ class World:
         async def go() -> list[list[RunResult]]:
             engine = Engine.for_workspace(workspace)
             try:
-                for name in ("sf_bad", "sf_good"):
-                    client = await engine.connections.get(name)
-                    client.retry_wait = 0.01  # the client's own backoff, fast for tests
                 done = []
                 for ids in rounds:
                     runs = (engine.run_zap(workspace.zap(i)) for i in ids)

@@ -101,10 +101,8 @@ class Org:
         return SalesforceSettings(**self.connection(auth, **overrides))
 
     def client(self, auth: str = "refresh_token", **overrides: Any) -> SalesforceClient:
-        """A client for these settings; fast retries so transient-fault tests do not sleep."""
-        client = connect(self.settings(auth, **overrides))
-        client.retry_wait = 0.0
-        return client
+        """A client for these settings."""
+        return connect(self.settings(auth, **overrides))
 
     def add_contacts(self, n: int, **extra: Any) -> list[str]:
         """Create ``n`` contacts sharing one timestamp (a bulk import); returns their emails."""

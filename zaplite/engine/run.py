@@ -308,7 +308,7 @@ class Engine:
     async def _poll_and_deliver(
         self, zap: BoundZap, run: RunRow, result: RunResult, cursor: Any
     ) -> None:
-        cursor_box = {"cursor": cursor}
+        cursor_box = {"cursor": cursor, "pages": 0}
         retry = self.retry
 
         async def poll_from_checkpoint() -> None:
@@ -333,9 +333,10 @@ class Engine:
                         ahead = await anext(pages, None)
                     if ahead is None:
                         break
-                    await self._deliver_page(
+                    if await self._deliver_page(
                         zap, run, ahead, delivery, result, cursor_box["cursor"]
-                    )
+                    ):
+                        cursor_box["pages"] += 1
                     cursor_box["cursor"] = ahead.page.cursor
                     if self.stopping.is_set() or self.leases.lost(zap.id):
                         result.cut_short = True
@@ -344,7 +345,10 @@ class Engine:
         def note(error: BaseException, attempt: int) -> None:
             log.warning("zap %s: poll attempt %d failed (%s), retrying", zap.id, attempt, error)
 
-        await retry.call(poll_from_checkpoint, note)
+        # A fault after a page was recorded starts the count of attempts again; a page read
+        # again from the checkpoint whose records are all known records nothing, so a poll
+        # that always fails past the same page still gives up.
+        await retry.call(poll_from_checkpoint, note, progress=lambda: cursor_box["pages"])
 
     async def _prepared(
         self, zap: BoundZap, delivery: Delivery, pages: AsyncIterator[Any]
@@ -369,7 +373,8 @@ class Engine:
         delivery: Delivery,
         result: RunResult,
         saved_cursor: Any,
-    ) -> None:
+    ) -> bool:
+        """Deliver a page's new records and record them; whether anything was recorded."""
         page = ahead.page
         result.pages += 1
         if page.usage:
@@ -393,7 +398,7 @@ class Engine:
             raise
         tasks = [item.task() for item in items]
         if not tasks and not page.state and page.cursor == saved_cursor:
-            return  # nothing new and nothing moved: no write at all (the idle poll's case)
+            return False  # nothing new and nothing moved: no write at all (an idle poll)
         overlap = zap.trigger.overlap_for(zap.trigger_params)
         forget_before = page.watermark - overlap if page.watermark else None
         # Delivery's gate stays shut while the page is recorded: its thread needs the GIL,
@@ -418,3 +423,4 @@ class Engine:
                 result.failed += 1
             else:
                 result.filtered += 1
+        return True

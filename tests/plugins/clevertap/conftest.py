@@ -1,4 +1,4 @@
-"""Fixtures for the CleverTap plugin tests: one emulator over loopback HTTP, fast retry settings."""
+"""Fixtures for the CleverTap plugin tests: one emulator over loopback HTTP, fast retries."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from zaplite_clevertap.connection import CleverTapClient, connect
 
 from tests.support.emulators import Account
 from zaplite import ActionContext
+from zaplite.retry import RetryPolicy
 from zaplite.sandbox.clevertap import CleverTapEmulator
 
 T = TypeVar("T")
@@ -26,7 +27,7 @@ def emu(ct_account: Account) -> CleverTapEmulator:
 
 @pytest.fixture
 def settings(ct_account: Account) -> Callable[..., Any]:
-    """Build connection settings pointing at the emulator, with retries fast enough for tests."""
+    """Build connection settings pointing at the emulator."""
 
     def make(**overrides: Any) -> CleverTapConnection:
         values: dict[str, Any] = {
@@ -34,10 +35,6 @@ def settings(ct_account: Account) -> Callable[..., Any]:
             "passcode": ct_account.emu.passcode,
             "endpoint": ct_account.url,
             "timeout": 10.0,
-            "retry_attempts": 4,
-            "retry_total": 20.0,
-            "retry_initial": 0.01,
-            "retry_max_wait": 0.05,
         }
         values.update(overrides)
         return CleverTapConnection.model_validate(values)
@@ -46,14 +43,25 @@ def settings(ct_account: Account) -> Callable[..., Any]:
 
 
 def run_with(
-    settings: CleverTapConnection, work: Callable[[ActionContext], Awaitable[T]], step: str = "ct"
+    settings: CleverTapConnection,
+    work: Callable[[ActionContext], Awaitable[T]],
+    step: str = "ct",
+    *,
+    attempts: int = 4,
+    max_wait: float = 0.05,
 ) -> T:
-    """Connect, run ``work(ctx)`` in a fresh event loop, and close the client."""
+    """Connect and run ``work(ctx)`` in a fresh event loop, retried as the engine retries it.
+
+    Transient faults are retried by zaplite's one retry policy (here with short waits),
+    as the engine does around every perform; then the client is closed.
+    """
+    policy = RetryPolicy(attempts=attempts, initial_wait=0.01, max_wait=max_wait)
 
     async def main() -> T:
         client = connect(settings)
         try:
-            return await work(context(client, step))
+            ctx = context(client, step)
+            return await policy.call(lambda: work(ctx))
         finally:
             await client.aclose()
 

@@ -95,9 +95,6 @@ def project(tmp_path: Path, emu: Any, ct_account: Account) -> Iterator[Any]:
         account_id="TEST-ZAP-LITE",
         passcode="SANDBOX-PASSCODE",
         endpoint=server.url,
-        retry_attempts=2,
-        retry_initial=0.01,
-        retry_max_wait=0.02,
     )
     zaplite_project.add_zap(ZAP)
     try:

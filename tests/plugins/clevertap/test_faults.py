@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -37,7 +38,7 @@ def test_retry_after_as_an_http_date_is_honoured(emu, settings, run) -> None:
 def test_a_5xx_burst_is_retried_and_delivered_once(emu, settings, run) -> None:
     emu.fail_next(2, 503)
     emu.fail_next(1, 500, body="Internal Server Error")
-    output = run(settings(retry_attempts=5), lambda ctx: upload_event.perform(ctx, WON))
+    output = run(settings(), lambda ctx: upload_event.perform(ctx, WON), attempts=5)
     assert output["evtName"] == "Deal Closed"
     assert emu.upload_count == 4
     assert len(emu.events) == 1
@@ -46,7 +47,7 @@ def test_a_5xx_burst_is_retried_and_delivered_once(emu, settings, run) -> None:
 def test_5xx_retries_are_bounded_then_retryable(emu, settings, run) -> None:
     emu.fail_next(10, 503)
     with pytest.raises(RetryableError, match="HTTP 503") as caught:
-        run(settings(retry_attempts=3), lambda ctx: upload_event.perform(ctx, WON))
+        run(settings(), lambda ctx: upload_event.perform(ctx, WON), attempts=3)
     assert not isinstance(caught.value, RateLimited)
     assert caught.value.code == 503
     assert emu.upload_count == 3
@@ -56,7 +57,7 @@ def test_5xx_retries_are_bounded_then_retryable(emu, settings, run) -> None:
 def test_429_retries_are_bounded_then_rate_limited(emu, settings, run) -> None:
     emu.fail_next(10, 429, retry_after=0)
     with pytest.raises(RateLimited) as caught:
-        run(settings(retry_attempts=2), lambda ctx: upload_event.perform(ctx, WON))
+        run(settings(), lambda ctx: upload_event.perform(ctx, WON), attempts=2)
     assert caught.value.retry_after == 0
     assert emu.upload_count == 2
 
@@ -71,7 +72,7 @@ def test_a_dropped_connection_is_retried(emu, settings, run) -> None:
 def test_a_timeout_is_retried_then_retryable(emu, settings, run) -> None:
     emu.latency = 1.0
     with pytest.raises(RetryableError, match="did not answer within"):
-        run(settings(timeout=0.1, retry_attempts=2), lambda ctx: upload_event.perform(ctx, WON))
+        run(settings(timeout=0.1), lambda ctx: upload_event.perform(ctx, WON), attempts=2)
     assert emu.upload_count == 2
 
 
@@ -134,8 +135,9 @@ def test_an_outage_of_one_of_several_requests_is_raised_not_recorded(emu, settin
     params = [ProfileParams(identity=f"p{n}") for n in range(4)]
     with pytest.raises(RetryableError):
         run(
-            settings(batch_size=2, retry_attempts=1),
+            settings(batch_size=2),
             lambda ctx: upload_profile.perform_batch(ctx, params),
+            attempts=1,
         )
     assert emu.upload_count == 2 and len(emu.profiles) == 2  # the other request did arrive
 
@@ -159,7 +161,7 @@ def test_concurrency_never_exceeds_the_limit(emu, settings, run, limit) -> None:
         )
         return [*first, *second]
 
-    outcomes = run(settings(batch_size=5, max_concurrency=limit, retry_attempts=1), two_zaps)
+    outcomes = run(settings(batch_size=5, max_concurrency=limit), two_zaps, attempts=1)
     assert all(isinstance(outcome, Success) for outcome in outcomes)
     stats = emu.stats()
     assert stats["throttled"] == 0
@@ -178,8 +180,8 @@ def test_two_connections_to_one_account_share_its_concurrency_limit(emu, setting
         return ActionContext(zap_id="z", step_id=step, connection=client, log=logging.getLogger())
 
     async def both() -> list[Any]:
-        first = connect(settings(batch_size=5, max_concurrency=3, retry_attempts=1))
-        second = connect(settings(batch_size=5, max_concurrency=3, retry_attempts=1))
+        first = connect(settings(batch_size=5, max_concurrency=3))
+        second = connect(settings(batch_size=5, max_concurrency=3))
         try:
             a, b = await asyncio.gather(
                 upload_profile.perform_batch(ctx(first, "profiles"), profiles),
@@ -198,9 +200,31 @@ def test_two_connections_to_one_account_share_its_concurrency_limit(emu, setting
     assert emu.upload_count == 40
 
 
-def test_a_retry_after_longer_than_our_wait_is_passed_to_the_engine(emu, settings, run) -> None:
+def test_a_retry_after_longer_than_our_longest_wait_is_cut_to_it(emu, settings, run) -> None:
+    """CleverTap says 429 with Retry-After 120; the policy waits retry_max_wait, then tries again."""
     emu.fail_next(1, 429, retry_after=120)
+    started = time.monotonic()
+    output = run(settings(), lambda ctx: upload_event.perform(ctx, WON), max_wait=0.05)
+    assert time.monotonic() - started < 30
+    assert output["status"] == "success"
+    assert emu.upload_count == 2
+
+
+def test_the_plugin_itself_tries_a_request_once(emu, settings) -> None:
+    """Retries are the engine's alone: a 429 reaches it after one request, with its wait."""
+    emu.fail_next(1, 429, retry_after=7)
+
+    async def once() -> None:
+        client = connect(settings())
+        try:
+            ctx = ActionContext(
+                zap_id="z", step_id="ct", connection=client, log=logging.getLogger()
+            )
+            await upload_event.perform(ctx, WON)
+        finally:
+            await client.aclose()
+
     with pytest.raises(RateLimited) as caught:
-        run(settings(retry_max_wait=0.05), lambda ctx: upload_event.perform(ctx, WON))
-    assert caught.value.retry_after == 120
+        asyncio.run(once())
+    assert (caught.value.code, caught.value.retry_after) == (429, 7)
     assert emu.upload_count == 1
