@@ -12,8 +12,8 @@ from __future__ import annotations
 
 __all__ = [
     "AuthError",
-    "ConfigError",
-    "ConfigurationError",
+    "FileError",
+    "ParamsRejected",
     "PermanentError",
     "PluginError",
     "QuotaExceeded",
@@ -37,8 +37,12 @@ class UsageError(ZapliteError):
     exit_code = 2
 
 
-class ConfigError(UsageError):
-    """A file the user wrote is wrong: names the file, the field and the reason."""
+class FileError(UsageError):
+    """A file the user wrote (``zaplite.toml``, a zap file) is wrong: names the file, the field and the reason.
+
+    Raised by zaplite itself, never by plugins: a plugin whose service refuses a zap's
+    params raises :class:`ParamsRejected`.
+    """
 
     def __init__(self, file: str | None, field: str | None, reason: str) -> None:
         self.file = file
@@ -93,8 +97,12 @@ class PermanentError(PluginError):
     """The service refused the request for good (a 4xx validation error): not retried."""
 
 
-class ConfigurationError(PermanentError):
-    """The zap's params do not fit the service (an unknown field or object): fix the zap."""
+class ParamsRejected(PermanentError):
+    """The service rejected what the zap's params ask for (an unknown field or object): fix the zap.
+
+    Raised by plugins (Salesforce's ``INVALID_FIELD``, say). Not retried; the run fails
+    with the service's message.
+    """
 
 
 class QuotaExceeded(PluginError):

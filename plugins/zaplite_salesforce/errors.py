@@ -13,7 +13,7 @@ import httpx
 
 from zaplite.errors import (
     AuthError,
-    ConfigurationError,
+    ParamsRejected,
     PermanentError,
     PluginError,
     QuotaExceeded,
@@ -85,7 +85,7 @@ def error_for_response(response: httpx.Response, *, usage: str | None = None) ->
     if code == "INVALID_QUERY_LOCATOR":
         return QueryLocatorExpired(f"Salesforce query cursor expired: {said}", code=code)
     if code in CONFIGURATION_CODES:
-        return ConfigurationError(f"Salesforce rejected the query: {said}", code=code)
+        return ParamsRejected(f"Salesforce rejected the query: {said}", code=code)
     if code == "QUERY_TIMEOUT":
         return RetryableError(f"Salesforce query timed out: {said}", code=code)
     if status == 429:
@@ -99,7 +99,7 @@ def error_for_response(response: httpx.Response, *, usage: str | None = None) ->
             f"Salesforce is unavailable (HTTP {status}): {said}", code=code or status
         )
     if status == 404 and code == "NOT_FOUND":
-        return ConfigurationError(f"Salesforce has no such resource: {said}", code=code)
+        return ParamsRejected(f"Salesforce has no such resource: {said}", code=code)
     return PermanentError(f"Salesforce refused the request (HTTP {status}): {said}", code=code)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from zaplite.errors import ConfigurationError, RetryableError
+from zaplite.errors import ParamsRejected, RetryableError
 from zaplite_salesforce.connection import SalesforceClient
 from zaplite_salesforce.errors import QueryLocatorExpired
 from zaplite_salesforce.records import clean_record
@@ -113,13 +113,13 @@ class Cursor:
     def load(cls, data: Any) -> Cursor:
         """Parse a saved cursor; anything else is a configuration error."""
         if not isinstance(data, Mapping):
-            raise ConfigurationError("The saved Salesforce cursor of this zap is not readable.")
+            raise ParamsRejected("The saved Salesforce cursor of this zap is not readable.")
         try:
             position = Position.load(data) if data.get("ts") else None
             origin = parse_datetime(str(data["origin"])) if data.get("origin") else None
             return cls(position=position, floor=Position.load(data.get("floor")), origin=origin)
         except (KeyError, TypeError, ValueError):
-            raise ConfigurationError(
+            raise ParamsRejected(
                 "The saved Salesforce cursor of this zap is not readable."
             ) from None
 
@@ -207,7 +207,7 @@ async def _build_plan(
     for name, value in where.items():
         resolved = await resolve_field(client, spelled_object, name)
         if not resolved.filterable:
-            raise ConfigurationError(
+            raise ParamsRejected(
                 f"The field {resolved.name!r} of Salesforce object {spelled_object!r} "
                 "cannot be used in a where condition."
             )
@@ -217,7 +217,7 @@ async def _build_plan(
     try:
         conditions = equality_conditions(spelled_where, types)
     except ValueError as error:
-        raise ConfigurationError(f"Invalid where condition: {error}.") from None
+        raise ParamsRejected(f"Invalid where condition: {error}.") from None
     return Plan(
         object_name=spelled_object,
         fields=tuple(names),

@@ -1,6 +1,6 @@
 """Checking a zap's field names against the object's ``describe``.
 
-A wrong field or object name is a :class:`~zaplite.errors.ConfigurationError` naming
+A wrong field or object name is a :class:`~zaplite.errors.ParamsRejected` naming
 both, raised before any query runs. Names come back in Salesforce's own spelling
 (``email`` → ``Email``) so that they match the keys of the records returned.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from zaplite.errors import ConfigurationError, PermanentError
+from zaplite.errors import ParamsRejected, PermanentError
 from zaplite_salesforce.connection import SalesforceClient
 
 __all__ = ["ResolvedField", "describe_object", "resolve_field"]
@@ -32,8 +32,8 @@ async def describe_object(client: SalesforceClient, object_name: str) -> dict[st
     try:
         return await client.describe(object_name)
     except PermanentError as error:
-        if isinstance(error, ConfigurationError) or error.code in ("NOT_FOUND", "INVALID_TYPE"):
-            raise ConfigurationError(
+        if isinstance(error, ParamsRejected) or error.code in ("NOT_FOUND", "INVALID_TYPE"):
+            raise ParamsRejected(
                 f"Salesforce has no object named {object_name!r} (or this user cannot see it).",
                 code=error.code,
             ) from None
@@ -44,7 +44,7 @@ async def resolve_field(client: SalesforceClient, object_name: str, path: str) -
     """Resolve a field name or dotted relationship path on ``object_name``."""
     parts = path.split(".")
     if len(parts) > _MAX_DEPTH + 1:
-        raise ConfigurationError(f"The field {path!r} goes through too many relationships.")
+        raise ParamsRejected(f"The field {path!r} goes through too many relationships.")
     current = object_name
     spelled: list[str] = []
     for index, part in enumerate(parts):
@@ -54,7 +54,7 @@ async def resolve_field(client: SalesforceClient, object_name: str, path: str) -
         if last:
             field = _find(fields, "name", part)
             if field is None:
-                raise ConfigurationError(
+                raise ParamsRejected(
                     f"Salesforce object {current!r} has no field {part!r}"
                     + (f" (in {path!r})." if len(parts) > 1 else ".")
                 )
@@ -66,7 +66,7 @@ async def resolve_field(client: SalesforceClient, object_name: str, path: str) -
             )
         field = _find(fields, "relationshipName", part)
         if field is None:
-            raise ConfigurationError(
+            raise ParamsRejected(
                 f"Salesforce object {current!r} has no relationship {part!r} (in {path!r})."
             )
         spelled.append(str(field["relationshipName"]))

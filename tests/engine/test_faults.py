@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.support.memory_plugin import memory_zap
-from zaplite import AuthError, ConfigurationError, RateLimited, RetryableError
+from zaplite import AuthError, ParamsRejected, RateLimited, RetryableError
 
 
 def test_transient_send_faults_are_retried_and_deliver_once(project, service):
@@ -45,7 +45,7 @@ def test_transient_poll_faults_resume_from_the_last_checkpoint(project, service)
 
 def test_a_configuration_error_fails_the_run_with_the_service_message(project, service):
     service.add(name="a")
-    service.poll_faults = [ConfigurationError("No such column 'Foo' on entity 'Contact'")]
+    service.poll_faults = [ParamsRejected("No such column 'Foo' on entity 'Contact'")]
     project.add_zap(memory_zap())
     [result] = project.run_once()
     assert result.status == "failed"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from zaplite.errors import ConfigError, UsageError
+from zaplite.errors import FileError, UsageError
 from zaplite.project.config import (
     DEFAULT_STORE_URL,
     Config,
@@ -122,7 +122,7 @@ def test_store_url_env_is_resolved_and_masked(tmp_path: Path) -> None:
     )
     assert config.store_url == "postgresql+psycopg://zap:hunter2@db/zaplite"
     assert "hunter2" not in config.store_url_masked
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         parse_config({"store": {"url": "postgresql://zap:${PGPASS}@db/x"}}, env={})
     assert caught.value.field == "store.url"
     assert "PGPASS" in caught.value.reason
@@ -174,7 +174,7 @@ def test_unset_variable_names_variable_and_connection_never_a_value() -> None:
         raw={"account_id": "plain-acct", "passcode": "${CLEVERTAP_PASSCODE}"},
         file="zaplite.toml",
     )
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         connection.resolve({})
     error = caught.value
     assert (error.file, error.field) == ("zaplite.toml", "connections.clevertap.passcode")
@@ -231,7 +231,7 @@ def test_config_errors_name_file_field_reason(
     tmp_path: Path, text: str, field: str, reason: str
 ) -> None:
     path = write(tmp_path, text)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         load_config(path)
     error = caught.value
     assert error.file == str(path)
@@ -242,7 +242,7 @@ def test_config_errors_name_file_field_reason(
 
 def test_toml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     path = write(tmp_path, '[store]\nurl = "sqlite:///x.db"\n\n[connections.sf\napp = "x"\n')
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         load_config(path)
     assert caught.value.field is None
     assert caught.value.reason.startswith("invalid TOML at line 4, column")
@@ -259,7 +259,7 @@ def test_toml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
 def test_file_level_errors(tmp_path: Path, setup, reason: str) -> None:
     path = tmp_path / "zaplite.toml"
     setup(path)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         load_config(path)
     assert (caught.value.file, caught.value.field, caught.value.reason) == (str(path), None, reason)
 

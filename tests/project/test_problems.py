@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from zaplite import App, hookimpl
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.project.problems import explain
 from zaplite.testing import ZapliteProject
 
@@ -69,7 +69,7 @@ def test_a_trigger_param_typo_says_param_of_the_trigger(
         }
     )
     [problem] = zaplite_project.workspace.problems
-    assert isinstance(problem, ConfigError)
+    assert isinstance(problem, FileError)
     assert problem.field == "trigger.params.objet"
     assert problem.reason == 'unknown param (did you mean "object"? expected one of: object, limit)'
 
@@ -86,7 +86,7 @@ def test_a_connection_setting_typo_is_reported_before_the_missing_setting(
     zaplite_project.add_connection("demo", "demo", url="http://x", passcod="p")
     workspace = zaplite_project.workspace
     connections = Connections(workspace.config, workspace.registry)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         asyncio.run(connections.get("demo"))
     assert caught.value.field == "connections.demo.passcod"
     assert caught.value.reason.startswith('unknown setting (did you mean "passcode"?')

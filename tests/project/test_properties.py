@@ -1,4 +1,4 @@
-"""Property-based tests: arbitrary input gives a model or a ConfigError, rendering never raises."""
+"""Property-based tests: arbitrary input gives a model or a FileError, rendering never raises."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.zaps import shipped_zap, shipped_zap_ids
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.mapping.filters import evaluate
 from zaplite.mapping.templates import TemplateError, check, references, render
 from zaplite.project.config import load_config, parse_config
@@ -48,7 +48,7 @@ zap_keys = st.sampled_from(
 def test_arbitrary_json_is_a_zap_or_a_config_error(value: Any) -> None:
     try:
         result = parse_zap_text(json.dumps(value), file="z.json")
-    except ConfigError as error:
+    except FileError as error:
         assert error.file == "z.json"
         assert str(error).startswith("z.json")
     else:
@@ -60,7 +60,7 @@ def test_arbitrary_json_is_a_zap_or_a_config_error(value: Any) -> None:
 def test_zap_shaped_objects_are_a_zap_or_a_config_error(value: dict[str, Any]) -> None:
     try:
         parse_zap(value, file="z.json")
-    except ConfigError as error:
+    except FileError as error:
         assert error.reason
 
 
@@ -97,14 +97,14 @@ def test_mutated_examples_are_a_zap_or_a_config_error(
         return
     try:
         parse_zap(data, file="z.json")
-    except ConfigError as error:
+    except FileError as error:
         assert error.file == "z.json"
 
 
 @FAST
 @given(st.text(max_size=200))
 def test_arbitrary_text_is_a_zap_or_a_config_error(text: str) -> None:
-    with contextlib.suppress(ConfigError):
+    with contextlib.suppress(FileError):
         parse_zap_text(text, file="z.json")
 
 
@@ -124,13 +124,13 @@ toml_docs = st.recursive(
 def test_toml_ish_documents_are_a_config_or_a_config_error(document: dict[str, Any]) -> None:
     try:
         config = parse_config(document, path=Path("zaplite.toml"), base_dir=Path("/tmp"), env={})
-    except ConfigError as error:
+    except FileError as error:
         assert error.file == "zaplite.toml"
     else:
         for connection in config.connections.values():
             try:
                 connection.resolve({})
-            except ConfigError as error:
+            except FileError as error:
                 assert "environment variable" in error.reason
 
 
@@ -161,7 +161,7 @@ def test_arbitrary_toml_text_is_a_config_or_a_config_error(tmp_path: Path, text:
     path.write_text(text, encoding="utf-8")
     try:
         load_config(path)
-    except ConfigError as error:
+    except FileError as error:
         assert error.file == str(path)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.zaps import shipped_zap, shipped_zap_ids
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.project.zapfile import (
     ActionStep,
     AnyOf,
@@ -398,7 +398,7 @@ def test_zap_errors_name_file_field_reason(
     data = shipped_zap(example)
     change(data)
     path = write_zap(data)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         load_zap(path)
     error = caught.value
     assert error.file == str(path)
@@ -458,17 +458,17 @@ def test_nested_any_groups_parse_into_models() -> None:
 )
 def test_malformed_files(text: str, reason: str, write_zap) -> None:
     path = write_zap(text)
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         load_zap(path)
     assert (caught.value.file, caught.value.field, caught.value.reason) == (str(path), None, reason)
 
 
 def test_file_level_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="the zap file does not exist"):
+    with pytest.raises(FileError, match="the zap file does not exist"):
         load_zap(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_bytes(b'{"id": "\xff"}')
-    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+    with pytest.raises(FileError, match="is not UTF-8 text"):
         load_zap(bad)
 
 
@@ -485,7 +485,7 @@ def test_load_zaps_reports_bad_files_and_keeps_good_ones(tmp_path: Path, write_z
     write_zap(shipped_zap(NEW_CONTACT), "d.json")  # the same id as a.json
     write_zap("not even json", ".hidden.json")
     write_zap("ignored", "notes.txt")
-    seen: list[ConfigError] = []
+    seen: list[FileError] = []
     zaps, errors = load_zaps(tmp_path / "zaps", on_error=seen.append)
     assert [z.id for z in zaps] == [NEW_CONTACT, CLOSED_WON]
     assert [z.source.name for z in zaps if z.source] == ["a.json", "c.json"]
@@ -508,7 +508,7 @@ def test_load_zaps_missing_folder(tmp_path: Path) -> None:
 
 
 def test_parse_zap_text_without_a_file_name() -> None:
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         parse_zap_text("{}")
     assert caught.value.file is None
     assert str(caught.value).startswith("id: required field is missing")

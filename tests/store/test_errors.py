@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from tests.support.stores import needs_postgres
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.store import Store
 
 
-def _refused(url: str, **options: object) -> ConfigError:
-    with pytest.raises(ConfigError) as caught:
+def _refused(url: str, **options: object) -> FileError:
+    with pytest.raises(FileError) as caught:
         Store(url, **options)  # type: ignore[arg-type]
     error = caught.value
     assert error.field == "store.url"
@@ -58,7 +58,7 @@ def _open_in_child(url: str, *, uid: int | None) -> str:
             try:
                 Store(url).close()
                 report = "opened"
-            except ConfigError as error:
+            except FileError as error:
                 report = str(error)
             except BaseException as error:
                 report = f"{type(error).__name__}: {error}"

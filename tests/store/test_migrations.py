@@ -13,7 +13,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.store import NewTask, Store
 from zaplite.store.connect import create_store_engine, parse_url
 from zaplite.store.migrate import (
@@ -163,7 +163,7 @@ def test_a_database_from_a_newer_release_is_refused(store_url: str, backend: str
             connection.execute(sa.text("UPDATE alembic_version SET version_num = '0099_future'"))
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(FileError) as caught:
         Store(store_url)
     message = str(caught.value)
     assert "newer zaplite release" in message and "0099_future" in message
@@ -178,14 +178,12 @@ def test_tables_of_another_program_are_not_taken_over(store_url: str) -> None:
             connection.execute(sa.text("CREATE TABLE tasks (id INTEGER PRIMARY KEY, what TEXT)"))
     finally:
         engine.dispose()
-    with pytest.raises(ConfigError, match=r"tables zaplite did not create \(tasks\)"):
+    with pytest.raises(FileError, match=r"tables zaplite did not create \(tasks\)"):
         Store(store_url)
 
 
 def test_create_false_needs_an_existing_store(store_url: str, backend: str) -> None:
-    with pytest.raises(
-        ConfigError, match="does not exist" if backend == "sqlite" else "no zaplite"
-    ):
+    with pytest.raises(FileError, match="does not exist" if backend == "sqlite" else "no zaplite"):
         Store(store_url, create=False)
     Store(store_url).close()
     with Store(store_url, create=False) as store:

@@ -14,7 +14,7 @@ import click
 from rich.console import Console
 
 from zaplite.engine.gctune import tune_after_startup
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.project.workspace import Workspace
 
 __all__ = [
@@ -99,7 +99,7 @@ def setup_logging(
         try:
             to_file = WatchedFileHandler(log_file, encoding="utf-8")
         except OSError as error:
-            raise ConfigError(
+            raise FileError(
                 str(config_file) if config_file else None,
                 "settings.log_file",
                 f"cannot write {log_file} ({error.strerror or error})",

@@ -18,7 +18,7 @@ from zaplite.cli.common import (
 )
 from zaplite.engine.run import Engine
 from zaplite.engine.trials import fetch_samples, try_step
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.project.binding import template_warnings
 from zaplite.project.connections import Connections
 from zaplite.project.workspace import Workspace
@@ -37,7 +37,7 @@ def validate(workspace: Workspace, as_json: bool) -> None:
     for name in workspace.config.connections:
         try:
             connections.settings(name)
-        except ConfigError as error:
+        except FileError as error:
             errors.append(str(error))
     warnings: list[str] = []
     for zap in workspace.zaps.values():

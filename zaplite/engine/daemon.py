@@ -29,13 +29,13 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from zaplite.engine.run import Engine, RunResult
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.project.binding import BoundZap
 from zaplite.store import StoreUnusable
 
 __all__ = ["Daemon", "Reload", "schedule_trigger"]
 
-ZapLoader = Callable[[], tuple[dict[str, BoundZap], list[ConfigError]]]
+ZapLoader = Callable[[], tuple[dict[str, BoundZap], list[FileError]]]
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Reload:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
-    problems: list[ConfigError] = field(default_factory=list)
+    problems: list[FileError] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """One line per change and per problem, for the daemon's output."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.mapping import templates
 from zaplite.plugin.api import Action, Trigger
 from zaplite.plugin.manager import Registry
@@ -69,9 +69,9 @@ def _connection_for(
     if wanted is not None:
         entry = config.connections.get(wanted)
         if entry is None:
-            raise ConfigError(file, where, f"no connection named {wanted!r} is configured")
+            raise FileError(file, where, f"no connection named {wanted!r} is configured")
         if entry.app != app_name:
-            raise ConfigError(
+            raise FileError(
                 file, where, f"the connection {wanted!r} is for app {entry.app!r}, not {app_name!r}"
             )
         return wanted
@@ -81,11 +81,11 @@ def _connection_for(
     if len(candidates) == 1:
         return candidates[0].name
     if not candidates:
-        raise ConfigError(
+        raise FileError(
             file, where, f"no connection of app {app_name!r} is configured in the config file"
         )
     names = ", ".join(c.name for c in candidates)
-    raise ConfigError(
+    raise FileError(
         file, where, f"several connections of app {app_name!r} exist ({names}): name one"
     )
 
@@ -98,7 +98,7 @@ def bind_zap(zap: Zap, registry: Registry, config: Config) -> BoundZap:
         trigger = registry.trigger(spec.app, spec.event)
     except KeyError as error:
         field_name = "trigger.app" if spec.app not in registry.apps else "trigger.event"
-        raise ConfigError(file, field_name, error.args[0]) from None
+        raise FileError(file, field_name, error.args[0]) from None
     connection = _connection_for(
         spec.app, spec.connection, config, registry, file, "trigger.connection"
     )
@@ -125,14 +125,14 @@ def bind_zap(zap: Zap, registry: Registry, config: Config) -> BoundZap:
             action = registry.action(step.app, step.action)
         except KeyError as error:
             field_name = f"{where}.app" if step.app not in registry.apps else f"{where}.action"
-            raise ConfigError(file, field_name, error.args[0]) from None
+            raise FileError(file, field_name, error.args[0]) from None
         step_connection = _connection_for(
             step.app, step.connection, config, registry, file, f"{where}.connection"
         )
         try:
             params = templates.parse_json_strings(dict(step.params), action.params)
         except ValueError as error:
-            raise ConfigError(file, f"{where}.params", str(error)) from None
+            raise FileError(file, f"{where}.params", str(error)) from None
         _check_action_params(params, action, file, where)
         steps.append(
             BoundStep(

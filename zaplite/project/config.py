@@ -6,7 +6,7 @@
     for connection in config.connections_of("salesforce"):
         settings = connection.resolve()      # "${VAR}" replaced from the environment
 
-Every problem is a :class:`~zaplite.errors.ConfigError` naming the file, the field
+Every problem is a :class:`~zaplite.errors.FileError` naming the file, the field
 (``settings.retry_attempts``) and the reason in one sentence. Values of connections
 are never put in an error message: they may be secrets.
 """
@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.project.problems import explain
 
 __all__ = [
@@ -76,7 +76,7 @@ def resolve_env(value: Any, env: Mapping[str, str], *, file: str | None, where: 
     """Replace ``${VAR}`` (and ``${VAR:-default}``) in every string of ``value`` from ``env``.
 
     ``$${`` stands for a literal ``${``. An unset variable without a default raises
-    :class:`ConfigError` at ``where`` naming the variable (never any value).
+    :class:`FileError` at ``where`` naming the variable (never any value).
     """
     if isinstance(value, str):
         if "${" not in value:
@@ -87,14 +87,14 @@ def resolve_env(value: Any, env: Mapping[str, str], *, file: str | None, where: 
                 return "${" + match.group(2) + "}"
             name, default = _split_var(match.group(2))
             if not _VAR_NAME.fullmatch(name):
-                raise ConfigError(
+                raise FileError(
                     file, where, f'"${{{name}}}" is not a valid environment variable reference'
                 )
             if name in env:
                 return env[name]
             if default is not None:
                 return default
-            raise ConfigError(file, where, f"environment variable {name} is not set")
+            raise FileError(file, where, f"environment variable {name} is not set")
 
         return _VAR.sub(substitute, value)
     if isinstance(value, Mapping):
@@ -130,7 +130,7 @@ class ConnectionConfig:
     def resolve(self, env: Mapping[str, str] | None = None) -> dict[str, Any]:
         """The settings with every ``${VAR}`` replaced from ``env`` (default ``os.environ``).
 
-        An unset variable raises :class:`ConfigError` naming the file, the field
+        An unset variable raises :class:`FileError` naming the file, the field
         (``connections.<name>.<key>``) and the variable.
         """
         environ = os.environ if env is None else env
@@ -355,7 +355,7 @@ def parse_config(
     base = (base_dir if base_dir is not None else Path.cwd()).resolve()
     environ = os.environ if env is None else env
     if not isinstance(data, Mapping):
-        raise ConfigError(file, None, "the configuration must be a TOML document of tables")
+        raise FileError(file, None, "the configuration must be a TOML document of tables")
     document = dict(data)
     for table in ("store", "settings"):
         if isinstance(document.get(table), Mapping):
@@ -395,22 +395,22 @@ def parse_config(
 
 
 def read_user_file(path: Path, file: str, kind: str) -> str:
-    """The text of a file the user wrote; one clear :class:`ConfigError` when it cannot be read.
+    """The text of a file the user wrote; one clear :class:`FileError` when it cannot be read.
 
     ``file`` is how messages name it; ``kind`` says what it should be ("zap file").
     """
     if path.is_dir():
-        raise ConfigError(file, None, f"is a folder, not a {kind}")
+        raise FileError(file, None, f"is a folder, not a {kind}")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(file, None, f"the {kind} does not exist") from None
+        raise FileError(file, None, f"the {kind} does not exist") from None
     except OSError as error:
-        raise ConfigError(file, None, f"cannot be read ({error.strerror or error})") from None
+        raise FileError(file, None, f"cannot be read ({error.strerror or error})") from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ConfigError(file, None, "is not UTF-8 text") from None
+        raise FileError(file, None, "is not UTF-8 text") from None
 
 
 def load_config(
@@ -421,7 +421,7 @@ def load_config(
 ) -> Config:
     """Read and validate ``path`` (``None``: the defaults, relative to ``cwd``).
 
-    Raises :class:`ConfigError` for a missing or unreadable file, a TOML syntax error
+    Raises :class:`FileError` for a missing or unreadable file, a TOML syntax error
     (with line and column), unknown tables or keys, wrong types, and a connection
     without ``app``.
     """
@@ -433,5 +433,5 @@ def load_config(
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(file, None, _toml_position(str(error))) from None
+        raise FileError(file, None, _toml_position(str(error))) from None
     return parse_config(data, path=path, base_dir=actual.parent, env=env)

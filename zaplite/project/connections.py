@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.plugin.calls import call
 from zaplite.plugin.manager import Registry
 from zaplite.project.config import Config, ConnectionConfig
@@ -38,7 +38,7 @@ class Connections:
         try:
             return self.config.connections[name]
         except KeyError:
-            raise ConfigError(
+            raise FileError(
                 self._file(), f"connections.{name}", "no such connection is configured"
             ) from None
 
@@ -48,7 +48,7 @@ class Connections:
         try:
             app = self.registry.app(entry.app)
         except KeyError as error:
-            raise ConfigError(self._file(), f"connections.{name}.app", str(error.args[0])) from None
+            raise FileError(self._file(), f"connections.{name}.app", str(error.args[0])) from None
         values = entry.resolve()
         if app.connection is None:
             return None

@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 
 __all__ = ["describe", "explain", "field_name", "problem_error", "problems"]
 
@@ -158,8 +158,8 @@ def explain(
     object_word: str = "an object",
     known_fields: KnownFields | None = None,
     merge_unions: bool = False,
-) -> ConfigError:
-    """One :class:`~zaplite.errors.ConfigError` for the first problem of ``error``.
+) -> FileError:
+    """One :class:`~zaplite.errors.FileError` for the first problem of ``error``.
 
     The field is ``prefix`` followed by the problem's location; location parts in
     ``tags`` that follow a list index (the tags of discriminated unions) are left out.
@@ -189,7 +189,7 @@ def problem_error(
     tags: Iterable[str] = (),
     object_word: str = "an object",
     known_fields: KnownFields | None = None,
-) -> ConfigError:
+) -> FileError:
     """:func:`explain` for one problem of :func:`problems` (for callers that pick which)."""
     where = field_name(tuple(problem.get("loc", ())), tags)
     if prefix:
@@ -200,7 +200,7 @@ def problem_error(
     if isinstance(sub, str) and sub:
         where = sub if not where else where + (sub if sub.startswith("[") else f".{sub}")
         reason = str(getattr(cause, "reason", reason))
-    return ConfigError(file, where or None, reason)
+    return FileError(file, where or None, reason)
 
 
 def _kind(value: Any) -> str:

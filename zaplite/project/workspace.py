@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zaplite.errors import ConfigError, UsageError
+from zaplite.errors import FileError, UsageError
 from zaplite.plugin.manager import Registry, load_registry
 from zaplite.project.binding import BoundZap, bind_zap
 from zaplite.project.config import Config, find_config, load_config
@@ -29,7 +29,7 @@ class Workspace:
     config: Config
     registry: Registry
     zaps: dict[str, BoundZap] = field(default_factory=dict)
-    problems: list[ConfigError] = field(default_factory=list)
+    problems: list[FileError] = field(default_factory=list)
     _store: Store | None = None
 
     @classmethod
@@ -54,14 +54,14 @@ class Workspace:
         workspace.reload_zaps()
         return workspace
 
-    def reload_zaps(self) -> tuple[dict[str, BoundZap], list[ConfigError]]:
+    def reload_zaps(self) -> tuple[dict[str, BoundZap], list[FileError]]:
         """Read and bind every zap file again; returns the bound zaps and the broken files."""
         zaps, problems = load_zaps(self.config.settings.zaps_dir)
         bound: dict[str, BoundZap] = {}
         for zap in zaps:
             try:
                 bound[zap.id] = bind_zap(zap, self.registry, self.config)
-            except ConfigError as error:
+            except FileError as error:
                 problems.append(error)
         self.zaps, self.problems = bound, problems
         return bound, problems

@@ -5,7 +5,7 @@
     zaps, errors = load_zaps(config.settings.zaps_dir)   # bad files reported, good ones kept
     zap = load_zap(Path("zaps/new-contact-to-profile.json"))
 
-Every problem is a :class:`~zaplite.errors.ConfigError` naming the file, the JSON path
+Every problem is a :class:`~zaplite.errors.FileError` naming the file, the JSON path
 of the field (``steps[1].params.identity``, ``trigger.start``) and the reason.
 Checked here: JSON syntax (line and column), unknown keys, wrong types, the schedule,
 unique step ids, template syntax everywhere templates appear, and that
@@ -38,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 from zaplite.mapping.filters import OPERATORS
 from zaplite.mapping.templates import TemplateError, check, references_with_paths, single_reference
 from zaplite.project.config import read_user_file
@@ -477,39 +477,39 @@ def _no_constants(name: str) -> Any:
 
 
 def parse_zap(data: Any, *, file: str | None = None) -> Zap:
-    """Validate parsed JSON into a :class:`Zap`, or raise :class:`ConfigError` naming the field."""
+    """Validate parsed JSON into a :class:`Zap`, or raise :class:`FileError` naming the field."""
     if not isinstance(data, dict):
-        raise ConfigError(file, None, "a zap file must hold one JSON object")
+        raise FileError(file, None, "a zap file must hold one JSON object")
     try:
         return Zap.model_validate(data)
     except ValidationError as error:
         raise explain(error, file=file, tags=_TAGS, known_fields=_known_fields) from None
     except RecursionError:
-        raise ConfigError(file, None, "the zap is nested too deeply") from None
+        raise FileError(file, None, "the zap is nested too deeply") from None
 
 
 def parse_zap_text(text: str, *, file: str | None = None) -> Zap:
     """Parse and validate the JSON text of a zap file."""
     if not text.strip():
-        raise ConfigError(file, None, "the file is empty; a zap file holds one JSON object")
+        raise FileError(file, None, "the file is empty; a zap file holds one JSON object")
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
     except json.JSONDecodeError as error:
         detail = error.msg[:1].lower() + error.msg[1:]
-        raise ConfigError(
+        raise FileError(
             file, None, f"invalid JSON at line {error.lineno}, column {error.colno}: {detail}"
         ) from None
     except _DuplicateKey as error:
-        raise ConfigError(file, None, f'the key "{error}" appears twice in one object') from None
+        raise FileError(file, None, f'the key "{error}" appears twice in one object') from None
     except RecursionError:
-        raise ConfigError(file, None, "the JSON is nested too deeply") from None
+        raise FileError(file, None, "the JSON is nested too deeply") from None
     except ValueError as error:
-        raise ConfigError(file, None, f"invalid JSON: {error}") from None
+        raise FileError(file, None, f"invalid JSON: {error}") from None
     return parse_zap(data, file=file)
 
 
 def load_zap(path: Path) -> Zap:
-    """Read one zap file; :class:`ConfigError` (file, field, reason) when anything is wrong."""
+    """Read one zap file; :class:`FileError` (file, field, reason) when anything is wrong."""
     file = str(path)
     zap = parse_zap_text(read_user_file(path, file, "zap file"), file=file)
     zap.source = path
@@ -517,23 +517,23 @@ def load_zap(path: Path) -> Zap:
 
 
 def load_zaps(
-    directory: Path, *, on_error: Callable[[ConfigError], None] | None = None
-) -> tuple[list[Zap], list[ConfigError]]:
+    directory: Path, *, on_error: Callable[[FileError], None] | None = None
+) -> tuple[list[Zap], list[FileError]]:
     """Load every ``*.json`` in ``directory`` (sorted by name; names starting with ``.`` skipped).
 
-    Returns the valid zaps and one :class:`ConfigError` per bad file; a zap whose id an
+    Returns the valid zaps and one :class:`FileError` per bad file; a zap whose id an
     earlier file already uses is an error for the later file, naming the first.
     ``on_error`` (optional) is called with each error as it is found.
     """
-    errors: list[ConfigError] = []
+    errors: list[FileError] = []
 
-    def report(error: ConfigError) -> None:
+    def report(error: FileError) -> None:
         errors.append(error)
         if on_error is not None:
             on_error(error)
 
     if not directory.is_dir():
-        report(ConfigError(str(directory), None, "the zaps folder does not exist"))
+        report(FileError(str(directory), None, "the zaps folder does not exist"))
         return [], errors
     zaps: list[Zap] = []
     owners: dict[str, Path] = {}
@@ -541,12 +541,12 @@ def load_zaps(
     for path in files:
         try:
             zap = load_zap(path)
-        except ConfigError as error:
+        except FileError as error:
             report(error)
             continue
         if zap.id in owners:
             report(
-                ConfigError(
+                FileError(
                     str(path), "id", f'the zap id "{zap.id}" is already used by {owners[zap.id]}'
                 )
             )

@@ -20,7 +20,7 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from zaplite.errors import ConfigError, UsageError
+from zaplite.errors import FileError, UsageError
 from zaplite.store import migrate
 from zaplite.store.connect import (
     FIELD,
@@ -79,11 +79,11 @@ class StoreBase:
         self._url = parsed
         path = sqlite_path(parsed)
         if path is not None and not create and not Path(path).exists():
-            raise ConfigError(path, FIELD, "the database file does not exist")
+            raise FileError(path, FIELD, "the database file does not exist")
         if path is not None and create and not Path(path).exists():
             problem = unopenable_reason(Path(path))
             if problem is not None:  # before the migrations, so the reason is about the file
-                raise ConfigError(path, FIELD, problem)
+                raise FileError(path, FIELD, problem)
         self._engine = create_store_engine(parsed)
         self._dialect = self._engine.dialect.name
         self.quick_reads: bool = path is not None
@@ -99,7 +99,7 @@ class StoreBase:
             migrate.upgrade(self._engine, create=create)
         except migrate.NewerDatabase as exc:
             self._engine.dispose()
-            raise ConfigError(
+            raise FileError(
                 location(parsed),
                 FIELD,
                 f"the database was written by a newer zaplite release (schema revision "
@@ -107,12 +107,12 @@ class StoreBase:
             ) from None
         except migrate.EmptyDatabase:
             self._engine.dispose()
-            raise ConfigError(
+            raise FileError(
                 location(parsed), FIELD, "the database holds no zaplite store"
             ) from None
         except migrate.ForeignTables as exc:
             self._engine.dispose()
-            raise ConfigError(
+            raise FileError(
                 location(parsed),
                 FIELD,
                 f"the database already holds tables zaplite did not create "
@@ -125,7 +125,7 @@ class StoreBase:
     # ------------------------------------------------------------------ plumbing
 
     def check_writable(self) -> None:
-        """Raise a :class:`~zaplite.errors.ConfigError` unless this store can be written.
+        """Raise a :class:`~zaplite.errors.FileError` unless this store can be written.
 
         Opening only reads (a read-only SQLite file opens fine), so a command that
         writes asks first: a write statement that changes nothing, rolled back.

@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import QueuePool
 
 from zaplite import jsoncodec
-from zaplite.errors import ConfigError
+from zaplite.errors import FileError
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
@@ -51,9 +51,7 @@ def parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except Exception:  # ArgumentError, ValueError: the text is not a URL at all
-        raise ConfigError(
-            None, FIELD, "is not a database URL (e.g. sqlite:///zaplite.db)"
-        ) from None
+        raise FileError(None, FIELD, "is not a database URL (e.g. sqlite:///zaplite.db)") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -83,7 +81,7 @@ def create_store_engine(url: URL) -> Engine:
     """Create the engine for ``url`` (SQLite or PostgreSQL); it connects lazily."""
     backend = url.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
-        raise ConfigError(
+        raise FileError(
             display_url(url), FIELD, f"zaplite stores live in SQLite or PostgreSQL, not {backend}"
         )
     try:
@@ -96,14 +94,14 @@ def create_store_engine(url: URL) -> Engine:
             connect_args={"connect_timeout": 10, "application_name": "zaplite"},
         )
     except ImportError as exc:
-        raise ConfigError(
+        raise FileError(
             display_url(url),
             FIELD,
             f"the database driver is not installed ({exc.name or exc}); "
             "install it, e.g. pip install 'zaplite[postgres]'",
         ) from None
     except sa.exc.NoSuchModuleError:
-        raise ConfigError(
+        raise FileError(
             display_url(url), FIELD, f"unknown database driver {url.drivername!r}"
         ) from None
 
@@ -154,7 +152,7 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
-class StoreUnusable(ConfigError):
+class StoreUnusable(FileError):
     """The store cannot be used any more (a damaged or read-only SQLite file): stop, don't retry."""
 
 
@@ -171,7 +169,7 @@ def unusable(exc: BaseException, url: URL) -> StoreUnusable | None:
     return StoreUnusable(error.file, error.field, error.reason)
 
 
-def store_error(exc: BaseException, url: URL) -> ConfigError:
+def store_error(exc: BaseException, url: URL) -> FileError:
     """Describe why the store at ``url`` could not be opened, in one sentence."""
     original = getattr(exc, "orig", None) or exc
     text = str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
@@ -182,7 +180,7 @@ def store_error(exc: BaseException, url: URL) -> ConfigError:
         reason = _sqlite_reason(text, path)
     else:
         reason = _server_reason(text, url)
-    return ConfigError(location(url), FIELD, reason)
+    return FileError(location(url), FIELD, reason)
 
 
 def _sqlite_reason(text: str, path: str | None) -> str:

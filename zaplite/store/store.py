@@ -24,5 +24,5 @@ class Store(PageRecords, History, ZapStatuses, Leases):
 
     ``Store(url)`` opens (and, with ``create``, creates) the database and upgrades
     its schema to this release. Any problem opening it is a
-    :class:`~zaplite.errors.ConfigError` naming the file or the masked URL.
+    :class:`~zaplite.errors.FileError` naming the file or the masked URL.
     """

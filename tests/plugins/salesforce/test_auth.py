@@ -11,7 +11,7 @@ from zaplite_salesforce.connection import verify_connection
 
 from zaplite.errors import (
     AuthError,
-    ConfigurationError,
+    ParamsRejected,
     PermanentError,
     PluginError,
     QuotaExceeded,
@@ -121,9 +121,9 @@ async def test_session_refused_even_after_renewal_is_an_auth_error(org, client, 
 @pytest.mark.parametrize(
     ("status", "code", "kind"),
     [
-        (400, "INVALID_FIELD", ConfigurationError),
-        (400, "MALFORMED_QUERY", ConfigurationError),
-        (400, "INVALID_TYPE", ConfigurationError),
+        (400, "INVALID_FIELD", ParamsRejected),
+        (400, "MALFORMED_QUERY", ParamsRejected),
+        (400, "INVALID_TYPE", ParamsRejected),
         (400, "QUERY_TIMEOUT", RetryableError),
         (500, "UNKNOWN_EXCEPTION", RetryableError),
         (503, "SERVER_UNAVAILABLE", RetryableError),

@@ -10,7 +10,7 @@ from zaplite_salesforce import NewRecordParams, app
 
 from tests.plugins.salesforce.harness import DictState
 from zaplite import PollContext
-from zaplite.errors import ConfigurationError
+from zaplite.errors import ParamsRejected
 
 pytestmark = pytest.mark.anyio
 
@@ -153,7 +153,7 @@ async def test_watch_fields_with_start_all_fire_on_first_sight(org, client, zap)
 )
 async def test_unknown_names_are_configuration_errors(org, client, zap, params, named) -> None:
     watcher = zap("new_record", client, start="all", **params)
-    with pytest.raises(ConfigurationError) as raised:
+    with pytest.raises(ParamsRejected) as raised:
         await watcher.poll()
     assert named in str(raised.value)
 

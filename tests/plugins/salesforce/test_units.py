@@ -32,7 +32,7 @@ from zaplite_salesforce.soql import (
 
 from zaplite.errors import (
     AuthError,
-    ConfigurationError,
+    ParamsRejected,
     PermanentError,
     QuotaExceeded,
     RateLimited,
@@ -234,9 +234,9 @@ def _response(status: int, body: object, headers: dict[str, str] | None = None) 
     ("status", "code", "kind"),
     [
         (403, "REQUEST_LIMIT_EXCEEDED", QuotaExceeded),
-        (400, "INVALID_FIELD", ConfigurationError),
-        (400, "MALFORMED_QUERY", ConfigurationError),
-        (400, "INVALID_TYPE", ConfigurationError),
+        (400, "INVALID_FIELD", ParamsRejected),
+        (400, "MALFORMED_QUERY", ParamsRejected),
+        (400, "INVALID_TYPE", ParamsRejected),
         (400, "INVALID_QUERY_LOCATOR", QueryLocatorExpired),
         (400, "QUERY_TIMEOUT", RetryableError),
         (500, "UNKNOWN_EXCEPTION", RetryableError),
@@ -327,7 +327,7 @@ def test_cursor_conditions_overlap_and_floor() -> None:
     ]
     assert cursor.conditions(_plan(timedelta(minutes=1))) == ["CreatedDate >= 2026-01-01T11:59:00Z"]
     assert Cursor().conditions(_plan(timedelta(minutes=5))) == []
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ParamsRejected):
         Cursor.load("garbage")
 
 
