@@ -2,6 +2,12 @@
 
 The plugin-author API is re-exported here: ``App``, the ``hookimpl`` marker, the
 objects a trigger or action exchanges with the engine, and the typed errors.
+
+Public besides this package: :mod:`zaplite.errors`, :mod:`zaplite.jsoncodec`,
+:mod:`zaplite.tls`, :mod:`zaplite.httpresponses`, :mod:`zaplite.retry`,
+:mod:`zaplite.testing` (the pytest plugin for plugin authors) and the emulators in
+:mod:`zaplite.sandbox`. The other modules are zaplite's own and may change between
+releases (ARCHITECTURE.md maps them).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """One TLS context for every HTTP client a plugin opens in this process.
 
 ``httpx`` builds a verifying ``ssl.SSLContext`` for each client it creates, and
-loading the certificate authorities into it takes tens of milliseconds of CPU (two
-clients were 2% of a 100,000-record run, measured with py-spy). A zaplite process
-opens one client per connection, so plugins pass this shared context instead:
+loading the certificate authorities into it takes tens of milliseconds of CPU. A
+zaplite process opens one client per connection, so plugins pass this shared context
+instead:
 ``httpx.AsyncClient(verify=zaplite.tls.client_context())``. It verifies
 certificates as httpx's default does, and honours ``SSL_CERT_FILE`` and
 ``SSL_CERT_DIR``.

@@ -204,8 +204,8 @@ class Delivery:
     ) -> list[tuple[BaseModel | None, Any, str | None]]:
         """:meth:`prepare_params` for several records, their params validated in one call.
 
-        One pydantic call for the whole list instead of one per record (a fifth of the
-        preparation's time for a page of contacts). If any record's params are refused,
+        One pydantic call for the whole list is cheaper than one per record. If any
+        record's params are refused,
         or the model raises, each record is validated on its own, so each gets its own
         outcome and reason, exactly as :meth:`prepare_params` gives them.
         """

@@ -7,10 +7,8 @@ An :class:`AheadGate` is open only while the delivery waits for its actions' ans
 or for the next page; the preparation waits for it before each slice.
 
 It stays shut while a page is recorded: the store's thread needs the GIL for the
-Python part of the commit, and Python running on the loop then slows it (measured with
-``bench/page_timeline.py``: outcomes 20 → 6 ms and the uploads' wait 44 → 34 ms per
-2,000-record page once the commit was left alone; measured again after SQLite took 90
-rows per statement, opening the gate during the commit was still slower end to end).
+Python part of the commit, and Python running on the loop then slows it
+(``bench/page_timeline.py`` shows each page's stages; BENCHMARKS.md has the numbers).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Delivering a backlog allocates millions of short-lived objects (records, params,
 upload records, history rows). With CPython's defaults a collection of the youngest
 generation runs every 700 allocations, every few records, and the older collections
-walk every live object, the imported libraries' included: a quarter of a
-100,000-record backlog's CPU (see BENCHMARKS.md). Those objects are freed by
+walk every live object, the imported libraries' included (BENCHMARKS.md has what
+that costs). Those objects are freed by
 reference counting as soon as a page is recorded (they form no cycles), so once the
 workspace is loaded zaplite moves what start-up created out of the collector's sight
 (:func:`gc.freeze`) and collects less often. Cycles are still collected, later.

@@ -1,4 +1,4 @@
-"""``zaplite.toml``: the store, the connections and the settings (SPEC §3.1).
+"""``zaplite.toml``: the store, the connections and the settings.
 
 ::
 

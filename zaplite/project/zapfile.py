@@ -1,4 +1,4 @@
-"""``zaps/*.json``: one zap per file, as validated pydantic models (SPEC §3.2).
+"""``zaps/*.json``: one zap per file, as validated pydantic models.
 
 ::
 
