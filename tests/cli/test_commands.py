@@ -22,7 +22,7 @@ def cli_project(tmp_path):
         [{"id": i, "email": f"user{i}@example.com", "score": i} for i in range(1, 4)],
         api_key="${FILES_API_KEY}",
         params={"email": "{{trigger.email}}", "score": "{{trigger.score}}"},
-        settings="[settings]\nretry_attempts = 2\nretry_initial_wait = 0.01\n\n",
+        settings={"retry_attempts": 2, "retry_initial_wait": 0.01},
     )
 
 

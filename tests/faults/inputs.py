@@ -17,6 +17,7 @@ from typing import Any
 from click.testing import Result
 from hypothesis import strategies as st
 
+from tests.support.config import write_config
 from tests.support.zaps import NAME, contact_zap
 
 __all__ = [
@@ -24,7 +25,6 @@ __all__ = [
     "ZAPS",
     "assert_clean",
     "json_values",
-    "toml_value",
     "write_project",
 ]
 
@@ -122,32 +122,6 @@ json_values = st.recursive(
     max_leaves=12,
 )
 """Arbitrary JSON values."""
-
-
-def toml_value(value: Any) -> str:
-    """``value`` written as a TOML value (JSON's string escapes are TOML's too)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        inner = ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items())
-        return "{" + inner + "}"
-    return json.dumps(str(value))
-
-
-def write_config(root: Path, config: dict[str, dict[str, Any]]) -> Path:
-    """Write ``zaplite.toml`` from tables of scalar and list values."""
-    lines = ['[store]\nurl = "sqlite:///zaplite.db"\n']
-    for table, values in config.items():
-        lines.append(f"[{table}]")
-        lines += [f"{json.dumps(key)} = {toml_value(value)}" for key, value in values.items()]
-        lines.append("")
-    path = root / "zaplite.toml"
-    path.write_text("\n".join(lines))
-    return path
 
 
 def write_project(

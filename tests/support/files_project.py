@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests.support.config import write_config
+
 __all__ = ["files_project"]
 
 
@@ -21,19 +23,21 @@ def files_project(
     every: str = "1m",
     api_key: str = "k",
     params: dict[str, str] | None = None,
-    settings: str = "",
+    settings: dict[str, Any] | None = None,
 ) -> Path:
     """Write the project at ``root`` with one zap, ``copy``, and the ``records`` to copy; returns root.
 
-    ``params`` are the write step's (default: the email); ``settings`` is a ``[settings]`` table.
+    ``params`` are the write step's (default: the email); ``settings`` is the ``[settings]`` table.
     """
     (root / "zaps").mkdir(parents=True)
     (root / "source.json").write_text(json.dumps(records))
-    (root / "zaplite.toml").write_text(
-        settings
-        + '[connections.files]\napp = "files"\nsource = "source.json"\nsink = "sink.json"\n'
-        f'api_key = "{api_key}"\n'
+    files = {"app": "files", "source": "source.json", "sink": "sink.json", "api_key": api_key}
+    tables = (
+        {"settings": settings, "connections.files": files}
+        if settings
+        else {"connections.files": files}
     )
+    write_config(root, tables, store_url=None)
     zap = {
         "id": "copy",
         "schedule": {"every": every},

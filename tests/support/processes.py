@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.support.cli import clean_env, zaplite_exe
+from tests.support.config import write_config
 from tests.support.zaps import NAME, contact_zap
 from zaplite.sandbox.server import free_port
 
@@ -280,27 +281,29 @@ def write_project(
     store_url: str = "sqlite:///zaplite.db",
     zaps: list[dict[str, Any]] | None = None,
     retry_initial_wait: float = 0.2,
+    retry_max_wait: float = 2.0,
 ) -> Path:
     """Write ``zaplite.toml`` and ``zaps/*.json`` for the emulators into ``root``."""
     creds = emulators.sf_credentials()
     (root / "zaps").mkdir(parents=True, exist_ok=True)
-    config = (
-        f"[store]\nurl = {json.dumps(store_url)}\n\n"
-        "[settings]\nretry_attempts = 5\n"
-        f"retry_initial_wait = {retry_initial_wait}\nretry_max_wait = 2.0\n\n"
-        '[connections.salesforce]\napp = "salesforce"\n'
-        f'login_url = {json.dumps(emulators.sf_url)}\nauth = "refresh_token"\n'
-        f"client_id = {json.dumps(creds['client_id'])}\n"
-        f"client_secret = {json.dumps(creds['client_secret'])}\n"
-        f"refresh_token = {json.dumps(creds['refresh_token'])}\n\n"
-        '[connections.clevertap]\napp = "clevertap"\n'
-        f"account_id = {json.dumps(CT_ACCOUNT)}\npasscode = {json.dumps(CT_PASSCODE)}\n"
-        f"endpoint = {json.dumps(emulators.ct_url)}\n"
-    )
-    (root / "zaplite.toml").write_text(config)
+    settings = {
+        "retry_attempts": 5,
+        "retry_initial_wait": retry_initial_wait,
+        "retry_max_wait": retry_max_wait,
+    }
+    salesforce = {"app": "salesforce", "login_url": emulators.sf_url, "auth": "refresh_token"}
+    salesforce.update({key: creds[key] for key in ("client_id", "client_secret", "refresh_token")})
+    clevertap = {"app": "clevertap", "account_id": CT_ACCOUNT, "passcode": CT_PASSCODE}
+    clevertap["endpoint"] = emulators.ct_url
+    tables = {
+        "settings": settings,
+        "connections.salesforce": salesforce,
+        "connections.clevertap": clevertap,
+    }
+    config = write_config(root, tables, store_url=store_url)
     for zap in zaps if zaps is not None else [contacts_zap()]:
         (root / "zaps" / f"{zap['id']}.json").write_text(json.dumps(zap, indent=2))
-    return root / "zaplite.toml"
+    return config
 
 
 @dataclass
