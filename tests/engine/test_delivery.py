@@ -58,7 +58,9 @@ def _delivery(model: type[BaseModel]) -> tuple[Delivery, BoundStep]:
     params = {"name": "{{trigger.name}}", "count": "{{trigger.count}}"}
     if model is not Counted:
         params = {"name": "{{trigger.name}}"}
-    step = BoundStep(id="act", index=0, action=action, connection=None, params=params)
+    step = BoundStep(
+        id="act", index=0, action=action, connection=None, params=params, plugin="test_plugin"
+    )
     zap = SimpleNamespace(id="z", steps=[step])
     return Delivery(zap, connections=None, policy=RetryPolicy()), step  # type: ignore[arg-type]
 
@@ -110,7 +112,9 @@ def test_only_the_refused_records_fail_and_each_says_why() -> None:
     assert prepared[1][0] is None
     assert prepared[1][2] is not None and prepared[1][2].startswith("params.count: ")
     assert prepared[2][0] is None
-    assert prepared[2][2] == "the plugin action test.act raised RuntimeError: the model broke"
+    assert prepared[2][2] == (
+        "the plugin 'test_plugin' failed in the action test.act: RuntimeError: the model broke"
+    )
 
 
 def test_a_model_with_its_own_model_validate_is_called_for_every_record() -> None:

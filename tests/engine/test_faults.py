@@ -99,7 +99,9 @@ def test_one_zap_failing_never_stops_another(project, service):
     results = {r.zap_id: r for r in project.run_once()}
     assert results["good"].delivered == 1
     assert results["bad"].status == "failed"
-    assert "memory.new_item raised RuntimeError: plugin bug" in results["bad"].message
+    assert results["bad"].message == (
+        "the plugin 'memory_plugin' failed in the trigger memory.new_item: RuntimeError: plugin bug"
+    )
 
 
 def test_a_params_model_that_raises_fails_its_record_alone(project, service):
@@ -112,4 +114,7 @@ def test_a_params_model_that_raises_fails_its_record_alone(project, service):
     assert [item["to"] for item in service.received] == ["a", "b"]
     [failed] = project.tasks(status="failed")
     assert failed.record["name"] == "params bug"
-    assert "memory.send raised RuntimeError: the params model broke" in failed.error
+    assert failed.error == (
+        "step 'out': the plugin 'memory_plugin' failed in the action memory.send: "
+        "RuntimeError: the params model broke"
+    )

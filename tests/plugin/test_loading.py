@@ -80,8 +80,11 @@ def test_a_misspelt_hook_is_a_startup_error():
 
 def test_plugin_that_fails_to_import_is_named(tmp_path):
     (tmp_path / "boom.py").write_text("raise ImportError('no such thing')\n")
-    with pytest.raises(StartupError, match=r"boom\.py: the plugin failed to import"):
+    with pytest.raises(StartupError) as error:
         get_plugin_manager(tmp_path, entry_points=False)
+    assert str(error.value) == (
+        f"The plugin 'boom' could not be loaded from {tmp_path}: ImportError: no such thing."
+    )
 
 
 def test_every_hook_is_documented_and_exercised():

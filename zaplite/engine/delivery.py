@@ -27,7 +27,7 @@ from zaplite.errors import AuthError, PermanentError, PluginError, QuotaExceeded
 from zaplite.mapping import filters
 from zaplite.mapping.compiled import compile_template
 from zaplite.plugin.api import ActionContext, Failure, Outcome, Page, Record, Success
-from zaplite.plugin.calls import call
+from zaplite.plugin.calls import call, describe_error
 from zaplite.project.binding import BoundStep, BoundZap
 from zaplite.retry import RetryPolicy, is_transient
 from zaplite.store import NewTask
@@ -339,8 +339,8 @@ class Delivery:
         outcomes = list(outcomes or [])
         if len(outcomes) != len(chunk):
             message = (
-                f"the batch perform of {action.app}.{action.name} returned {len(outcomes)} "
-                f"outcomes for {len(chunk)} records"
+                f"the plugin {step.plugin!r} returned {len(outcomes)} outcomes for "
+                f"{len(chunk)} records from the batch perform of {action.app}.{action.name}"
             )
             for entry in chunk:
                 self._apply(step, entry, Failure(message))
@@ -348,8 +348,8 @@ class Delivery:
         for entry, outcome in zip(chunk, outcomes, strict=True):
             if not isinstance(outcome, Success | Failure):
                 outcome = Failure(
-                    f"the batch perform of {action.app}.{action.name} returned "
-                    f"{type(outcome).__name__}, not Success or Failure"
+                    f"the plugin {step.plugin!r} returned {type(outcome).__name__}, not Success "
+                    f"or Failure, from the batch perform of {action.app}.{action.name}"
                 )
             self._apply(step, entry, outcome)
 
@@ -376,6 +376,6 @@ class Delivery:
         if isinstance(error, PermanentError | PluginError):
             return Failure(str(error), getattr(error, "code", None))
         action = step.action
-        where = f"{action.app}.{action.name}" if action else step.id
+        where = f"the action {action.app}.{action.name}" if action else f"step {step.id!r}"
         self.log.debug("plugin error in %s", where, exc_info=error)
-        return Failure(f"the plugin action {where} raised {type(error).__name__}: {error}")
+        return Failure(f"the plugin {step.plugin!r} failed in {where}: {describe_error(error)}")

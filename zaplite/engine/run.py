@@ -30,7 +30,7 @@ from zaplite.errors import (
     ZapliteError,
 )
 from zaplite.plugin.api import Page, PollContext
-from zaplite.plugin.calls import iterate
+from zaplite.plugin.calls import describe_error, iterate
 from zaplite.project.binding import BoundZap
 from zaplite.project.connections import Connections
 from zaplite.retry import RetryPolicy, is_transient
@@ -301,8 +301,8 @@ class Engine:
         else:
             log.debug("unexpected error in zap %s", zap.id, exc_info=error)
             result.message = (
-                f"the plugin trigger {zap.trigger.app}.{zap.trigger.name} raised "
-                f"{type(error).__name__}: {error}"
+                f"the plugin {zap.plugin!r} failed in the trigger "
+                f"{zap.trigger.app}.{zap.trigger.name}: {describe_error(error)}"
             )
 
     async def _poll_and_deliver(
@@ -358,8 +358,8 @@ class Engine:
             async for page in pages:
                 if not isinstance(page, Page):
                     raise PluginError(
-                        f"the trigger {zap.trigger.app}.{zap.trigger.name} yielded "
-                        f"{type(page).__name__}, not a zaplite.Page"
+                        f"the plugin {zap.plugin!r} yielded {type(page).__name__}, not a "
+                        f"zaplite.Page, from the trigger {zap.trigger.app}.{zap.trigger.name}"
                     )
                 yield await delivery.prepare(page)
         finally:

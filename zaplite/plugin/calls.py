@@ -11,9 +11,14 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-__all__ = ["call", "iterate"]
+__all__ = ["call", "describe_error", "iterate"]
 
 _DONE = object()
+
+
+def describe_error(error: BaseException) -> str:
+    """What plugin code raised, for a message that names the plugin: ``ValueError: the reason``."""
+    return f"{type(error).__name__}: {str(error).rstrip('.')}"
 
 
 async def call(function: Callable[..., Any], *args: Any) -> Any:

@@ -8,6 +8,7 @@ plugin for its apps and checks what it registered.
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import importlib.util
 import os
@@ -24,6 +25,7 @@ from pydantic import BaseModel
 from zaplite.errors import StartupError, UsageError
 from zaplite.plugin import hookspecs
 from zaplite.plugin.api import Action, App, Trigger
+from zaplite.plugin.calls import describe_error
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -49,6 +51,10 @@ def get_plugin_manager(
     ``ZAPLITE_LOAD_PLUGINS`` (a comma-separated list of entry-point names) limits which
     installed plugins load; set to an empty string it loads none of them.
     ``ZAPLITE_PLUGINS_DIR`` is used when ``plugins_dir`` is not given.
+
+    Every problem is a :class:`StartupError` that names the plugin once, by the name
+    it is registered under: its entry-point name, its file name without ``.py``, or
+    (for a plugin object) its module's ``__name__`` or its class name.
     """
     env = os.environ if env is None else env
     pm = pluggy.PluginManager("zaplite")
@@ -65,7 +71,7 @@ def get_plugin_manager(
                 module = ep.load()
             except Exception as error:
                 raise StartupError(
-                    f"The plugin {ep.name!r} ({ep.value}) could not be loaded: {error}."
+                    f"The plugin {ep.name!r} could not be loaded: {describe_error(error)}."
                 ) from error
             _register(pm, module, ep.name)
     folder = plugins_dir or (
@@ -74,23 +80,80 @@ def get_plugin_manager(
     if folder is not None:
         for module, name in _load_folder(folder):
             _register(pm, module, name)
-    for index, plugin in enumerate(plugins):
-        name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}-{index}"
-        _register(pm, plugin, name)
+    for plugin in plugins:
+        _register(pm, plugin, _object_name(pm, plugin))
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as error:
-        raise StartupError(f"The plugin {error.plugin!r} is not valid: {error}.") from error
+        raise _unknown_hook(pm, error) from error
     return pm
+
+
+def _object_name(pm: pluggy.PluginManager, plugin: Any) -> str:
+    """The name a plugin object is registered under: a module's name, else its class's."""
+    name = getattr(plugin, "__name__", None) or type(plugin).__name__
+    candidate, number = name, 1
+    while pm.has_plugin(candidate) and pm.get_plugin(candidate) is not plugin:
+        number += 1
+        candidate = f"{name}-{number}"
+    return candidate
 
 
 def _register(pm: pluggy.PluginManager, plugin: Any, name: str) -> None:
     try:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as error:
-        raise StartupError(f"The plugin {name!r} is not valid: {error}.") from error
+        raise _invalid_hook(pm, name, error) from error
     except ValueError as error:
-        raise StartupError(f"The plugin {name!r} is registered twice: {error}.") from error
+        if pm.get_plugin(name) is plugin:
+            raise StartupError(f"The plugin {name!r} is given twice.") from error
+        other = pm.get_name(plugin)
+        if other is not None:
+            raise StartupError(
+                f"The plugin {name!r} is already loaded under the name {other!r}."
+            ) from error
+        raise StartupError(
+            f"Two plugins are named {name!r}; each plugin needs a name of its own."
+        ) from error
+
+
+def _unknown_hook(pm: pluggy.PluginManager, error: pluggy.PluginValidationError) -> StartupError:
+    """The error for a hook implementation no hookspec matches (a misspelt hook name)."""
+    name = pm.get_name(error.plugin)
+    known = sorted(
+        hook
+        for hook, caller in vars(pm.hook).items()
+        if not hook.startswith("_") and caller.has_spec()
+    )
+    unknown = sorted(
+        caller.name for caller in pm.get_hookcallers(error.plugin) or [] if not caller.has_spec()
+    )
+    hook = unknown[0] if unknown else "?"
+    close = difflib.get_close_matches(hook, known, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"zaplite's hooks are {', '.join(known)}"
+    return StartupError(
+        f"The plugin {name!r} implements the hook {hook!r}, which zaplite does not have ({hint})."
+    )
+
+
+def _invalid_hook(
+    pm: pluggy.PluginManager, name: str, error: pluggy.PluginValidationError
+) -> StartupError:
+    """pluggy's complaint about one hook implementation, naming the plugin once."""
+    text = str(error)
+    hook_match = re.search(r"hook '([^']+)'", text)
+    hook = hook_match.group(1) if hook_match else "a hook"
+    extra = re.search(r"Argument\(s\) \{(.*)\} are declared", text)
+    if extra and hasattr(pm.hook, hook):
+        takes = ", ".join(re.findall(r"'([^']+)'", extra.group(1)))
+        passes = ", ".join(getattr(pm.hook, hook).spec.argnames) or "nothing"
+        return StartupError(
+            f"The plugin {name!r} implements {hook} with the argument(s) {takes}, "
+            f"which zaplite does not pass (it passes {passes})."
+        )
+    reason = text.splitlines()[-1].rstrip(".")
+    reason = reason[:1].lower() + reason[1:]
+    return StartupError(f"The plugin {name!r} implements {hook} wrongly: {reason}.")
 
 
 def _load_folder(folder: Path) -> Iterable[tuple[Any, str]]:
@@ -102,14 +165,19 @@ def _load_folder(folder: Path) -> Iterable[tuple[Any, str]]:
         module_name = f"zaplite_plugins_dir.{path.stem}"
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
-            raise StartupError(f"{path}: the plugin file could not be imported.")
+            raise StartupError(
+                f"The plugin {path.stem!r} could not be loaded from {folder}: "
+                "it is not an importable Python file."
+            )
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)
         except Exception as error:
             sys.modules.pop(module_name, None)
-            raise StartupError(f"{path}: the plugin failed to import: {error}.") from error
+            raise StartupError(
+                f"The plugin {path.stem!r} could not be loaded from {folder}: {describe_error(error)}."
+            ) from error
         yield module, path.stem
 
 
@@ -169,7 +237,7 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
             raise
         except Exception as error:
             raise StartupError(
-                f"The plugin {plugin!r} failed in register_apps: {type(error).__name__}: {error}."
+                f"The plugin {plugin!r} failed in register_apps: {describe_error(error)}."
             ) from error
     return registry
 

@@ -34,6 +34,8 @@ class BoundStep:
     connection: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     conditions: list[Any] | None = None
+    plugin: str | None = None
+    """The name of the plugin whose app the action belongs to, for messages."""
 
     @property
     def is_filter(self) -> bool:
@@ -50,6 +52,8 @@ class BoundZap:
     trigger_params: BaseModel
     connection: str | None
     steps: list[BoundStep]
+    plugin: str | None = None
+    """The name of the plugin whose app the trigger belongs to, for messages."""
 
     @property
     def id(self) -> str:
@@ -136,11 +140,21 @@ def bind_zap(zap: Zap, registry: Registry, config: Config) -> BoundZap:
         _check_action_params(params, action, file, where)
         steps.append(
             BoundStep(
-                id=step.id, index=index, action=action, connection=step_connection, params=params
+                id=step.id,
+                index=index,
+                action=action,
+                connection=step_connection,
+                params=params,
+                plugin=registry.owners.get(step.app),
             )
         )
     return BoundZap(
-        zap=zap, trigger=trigger, trigger_params=trigger_params, connection=connection, steps=steps
+        zap=zap,
+        trigger=trigger,
+        trigger_params=trigger_params,
+        connection=connection,
+        steps=steps,
+        plugin=registry.owners.get(spec.app),
     )
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from zaplite.errors import FileError
-from zaplite.plugin.calls import call
+from zaplite.errors import FileError, PluginError, ZapliteError
+from zaplite.plugin.calls import call, describe_error
 from zaplite.plugin.manager import Registry
 from zaplite.project.config import Config, ConnectionConfig
 from zaplite.project.problems import explain
@@ -87,10 +87,18 @@ class Connections:
         """Sign in with connection ``name`` through its app's test; returns what it reached."""
         entry = self.entry(name)
         app = self.registry.app(entry.app)
-        client = await self.get(name)
-        if app.test is None:
-            return "settings are valid (this app has no sign-in test)"
-        return str(await call(app.test, client))
+        try:
+            client = await self.get(name)
+            if app.test is None:
+                return "settings are valid (this app has no sign-in test)"
+            return str(await call(app.test, client))
+        except ZapliteError:
+            raise
+        except Exception as error:
+            plugin = self.registry.owners.get(entry.app)
+            raise PluginError(
+                f"the plugin {plugin!r} failed in the sign-in test: {describe_error(error)}"
+            ) from error
 
     async def close(self) -> None:
         """Close every open client (``aclose()`` or ``close()``)."""
