@@ -3,7 +3,8 @@
 Fixtures:
 
 - ``zaplite_project``: a :class:`ZapliteProject` in a temporary folder: add
-  connections and zaps, register your plugin objects, run zaps once, read the store.
+  connections and zaps, register your plugin objects, run zaps once, read the store,
+  run ``zaplite`` commands in-process (they see the plugins you registered).
 - ``zaplite_store``: a fresh SQLite :class:`~zaplite.store.Store` in a temporary folder.
 - ``zaplite_postgres_url``: the URL of a new, empty PostgreSQL database on the server
   named by ``ZAPLITE_TEST_POSTGRES_URL``, dropped after the test; the test is skipped,
@@ -21,18 +22,21 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from zaplite.engine.replay import replay_task
 from zaplite.engine.run import Engine
+
+if TYPE_CHECKING:
+    import click.testing
 
 __all__ = ["ZapliteProject", "zaplite_postgres_url", "zaplite_project", "zaplite_store"]
 
@@ -49,6 +53,27 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, Path):
         value = str(value)
     return json.dumps(str(value))
+
+
+@contextlib.contextmanager
+def _logging_restored() -> Iterator[None]:
+    """Put logging back as it was after a command set it up for itself (so caplog still works)."""
+    from zaplite.cli.common import QUIET_LOGGERS
+
+    own = logging.getLogger("zaplite")
+    handlers, level, propagate = list(own.handlers), own.level, own.propagate
+    levels = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
+    try:
+        yield
+    finally:
+        for handler in own.handlers:
+            if handler not in handlers:
+                handler.close()
+        own.handlers[:] = handlers
+        own.setLevel(level)
+        own.propagate = propagate
+        for name, quiet_level in levels.items():
+            logging.getLogger(name).setLevel(quiet_level)
 
 
 class ZapliteProject:
@@ -128,13 +153,11 @@ class ZapliteProject:
     def workspace(self) -> Any:
         """The loaded :class:`~zaplite.project.workspace.Workspace` (reloaded after any change)."""
         if self._workspace is None:
-            from zaplite.plugin.manager import build_registry, get_plugin_manager
             from zaplite.project.workspace import Workspace
 
-            registry = build_registry(
-                get_plugin_manager(plugins=self.plugins, entry_points=self.entry_points)
+            self._workspace = Workspace.load(
+                self.config_path, plugins=self.plugins, entry_points=self.entry_points
             )
-            self._workspace = Workspace.load(self.config_path, registry=registry)
         return self._workspace
 
     @property
@@ -176,21 +199,27 @@ class ZapliteProject:
         filters.setdefault("limit", 100_000)
         return self.store.list_tasks(**filters)
 
-    def cli(
-        self, *args: str, env: dict[str, str] | None = None, timeout: float = 120
-    ) -> subprocess.CompletedProcess[str]:
-        """Run the installed ``zaplite`` command with this project's config, in a subprocess."""
-        command = [sys.executable, "-m", "zaplite", *args]
-        full_env = {**os.environ, "ZAPLITE_CONFIG": str(self.config_path), **(env or {})}
-        return subprocess.run(
-            command,
-            cwd=self.root,
-            env=full_env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> click.testing.Result:
+        """Run ``zaplite ARGS`` in this process, in the project folder, with the project's plugins.
+
+        The command sees this project's config and the plugin objects given to
+        :meth:`use_plugins` (and the installed plugins when the project loads them),
+        so a test's plugin is found by the command line exactly as it would be when
+        installed. ``env`` adds environment variables for the run. Returns click's
+        result: ``exit_code``, ``stdout``, ``stderr`` (and ``exception`` when the
+        command raised one).
+        """
+        from click.testing import CliRunner
+
+        from zaplite.cli.main import cli
+        from zaplite.cli.plugins import PluginChoice
+
+        choice = PluginChoice(objects=tuple(self.plugins), entry_points=self.entry_points)
+        environment = {"ZAPLITE_CONFIG": str(self.config_path), **(env or {})}
+        with contextlib.chdir(self.root), _logging_restored():
+            return CliRunner().invoke(
+                cli, list(args), env=environment, obj=choice, prog_name="zaplite"
+            )
 
     def close(self) -> None:
         """Close the store."""

@@ -6,6 +6,7 @@ time (a trigger, an action, a batch perform, a sign-in test) alike.
 
 from __future__ import annotations
 
+import json
 import types
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,16 @@ def test_an_installed_plugin_given_again_as_an_object() -> None:
     )
 
 
+def test_the_cli_shows_a_start_up_error_as_one_line(zaplite_project: ZapliteProject) -> None:
+    zaplite_project.use_plugins(Misspelt())
+    result = zaplite_project.cli("validate")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: The plugin 'Misspelt' implements the hook 'register_app', which zaplite does "
+        "not have (did you mean 'register_apps'?).\n"
+    )
+
+
 # ---------------------------------------------------------------- plugin code at run time
 
 
@@ -222,3 +233,14 @@ def test_a_failing_action_names_its_plugin_once(
     [result] = zaplite_project.run_once("bugs")
     assert (result.delivered, result.failed) == (0, 2)
     assert [task.error for task in zaplite_project.tasks()] == [f"step 'fix': {message}"] * 2
+
+
+def test_a_failing_sign_in_test_names_its_plugin_once(zaplite_project: ZapliteProject) -> None:
+    zaplite_project.use_plugins(Buggy("nothing")).add_connection("bugs", "bugs")
+    result = zaplite_project.cli("connections", "--test", "--json")
+    assert result.exit_code == 1, result.output
+    [row] = json.loads(result.stdout)
+    assert row["test"] == {
+        "ok": False,
+        "message": "the plugin 'Buggy' failed in the sign-in test: ValueError: no such account",
+    }

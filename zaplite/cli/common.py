@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from zaplite.cli.plugins import plugin_choice
 from zaplite.engine.gctune import tune_after_startup
 from zaplite.errors import FileError
 from zaplite.project.workspace import Workspace
 
 __all__ = [
+    "QUIET_LOGGERS",
     "console",
     "echo_json",
     "err_console",
@@ -26,6 +28,9 @@ __all__ = [
     "setup_logging",
     "workspace_options",
 ]
+
+QUIET_LOGGERS = ("apscheduler", "httpx", "httpcore")
+"""Libraries' loggers that :func:`setup_logging` limits to warnings."""
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -65,8 +70,15 @@ def workspace_options(function: F) -> F:
 def load_workspace(
     config_path: Path | None, zaps_dir: Path | None, plugins_dir: Path | None
 ) -> Workspace:
-    """Load the workspace the options point at."""
-    return Workspace.load(config_path, zaps_dir=zaps_dir, plugins_dir=plugins_dir)
+    """Load the workspace the options point at, with the plugins the command line chose."""
+    choice = plugin_choice()
+    return Workspace.load(
+        config_path,
+        zaps_dir=zaps_dir,
+        plugins_dir=plugins_dir,
+        plugins=choice.objects,
+        entry_points=choice.entry_points,
+    )
 
 
 def echo_json(value: Any) -> None:
@@ -113,7 +125,7 @@ def setup_logging(
     root.handlers[:] = handlers
     root.setLevel(min(h.level for h in handlers))
     root.propagate = False
-    for noisy in ("apscheduler", "httpx", "httpcore"):
+    for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

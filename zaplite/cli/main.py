@@ -10,13 +10,69 @@ import click
 
 from zaplite import __version__
 from zaplite.cli.common import err_console
+from zaplite.cli.plugins import plugin_choice, plugin_commands
 from zaplite.errors import ZapliteError
 
 __all__ = ["cli", "main"]
 
 
+_ARGS = "zaplite.command_args"
+"""Where a context keeps the arguments after the command's name, for reading ahead."""
+_PLUGIN_COMMANDS = "zaplite.plugin_commands"
+"""Where a context keeps the plugins' commands once loaded: (commands, the error if they failed)."""
+
+
 class ZapliteGroup(click.Group):
-    """A click group that shows zaplite's errors as one sentence with the right exit code."""
+    """The ``zaplite`` group: the built-in commands, then the plugins' (loaded when asked for).
+
+    Errors become one sentence with the right exit code. The plugins' commands are
+    never added to the group itself, so each command line (and each in-process run
+    of the test kit) sees the plugins its own options and project choose.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The built-in commands and those of the plugins that load (for ``--help``)."""
+        _add_commands()
+        commands, _ = self._plugin_commands(ctx, [])
+        return sorted({*self.commands, *commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A built-in command, else a plugin's; a plugin that cannot load is a clear error."""
+        _add_commands()
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        commands, error = self._plugin_commands(ctx, ctx.meta.get(_ARGS, []))
+        if cmd_name in commands:
+            return commands[cmd_name]
+        if error is not None and not ctx.resilient_parsing:  # shell completion stays quiet
+            raise error
+        return None
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """Find the command, reading ahead in its arguments for the options that choose plugins."""
+        ctx.meta[_ARGS] = list(args[1:])
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands; say why the plugins' are missing when they could not be loaded."""
+        super().format_commands(ctx, formatter)
+        _, error = self._plugin_commands(ctx, [])
+        if error is not None:
+            with formatter.section("Plugin commands"):
+                formatter.write_text(f"Not listed: {error}")
+
+    def _plugin_commands(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[dict[str, click.Command], ZapliteError | None]:
+        if _PLUGIN_COMMANDS not in ctx.meta:
+            try:
+                found = plugin_commands(args, plugin_choice(ctx), reserved=self.commands)
+                ctx.meta[_PLUGIN_COMMANDS] = (found, None)
+            except ZapliteError as error:
+                ctx.meta[_PLUGIN_COMMANDS] = ({}, error)
+        return ctx.meta[_PLUGIN_COMMANDS]
 
     def invoke(self, ctx: click.Context) -> Any:
         """Run the command; turn errors into one clear message and an exit code."""
@@ -49,6 +105,9 @@ def cli() -> None:
 
 
 def _add_commands() -> None:
+    """Add the built-in commands to the group (once; their modules load on first use)."""
+    if cli.commands:
+        return
     from zaplite.cli import develop, inspect, replay, run, sandbox
 
     for module in (run, develop, inspect, replay, sandbox):
@@ -56,21 +115,8 @@ def _add_commands() -> None:
             cli.add_command(command)
 
 
-def _add_plugin_commands() -> None:
-    from zaplite.plugin.manager import get_plugin_manager
-
-    try:
-        pm = get_plugin_manager()
-    except ZapliteError:
-        return  # the commands that load plugins report the problem themselves
-    pm.hook.register_commands(cli=cli)
-
-
 def main(argv: list[str] | None = None) -> None:
     """The ``zaplite`` console script."""
-    if not cli.commands:
-        _add_commands()
-        _add_plugin_commands()
     try:
         cli.main(args=argv, prog_name="zaplite", standalone_mode=True)
     except ZapliteError as error:  # raised while parsing, before invoke

@@ -2,7 +2,8 @@
 
 A plugin is a module (or object) with functions decorated by ``zaplite.hookimpl``
 whose names match the hooks below. It is found through the ``zaplite`` entry-point
-group, or as a ``*.py`` file in ``--plugins-dir`` / ``ZAPLITE_PLUGINS_DIR``.
+group, or as a ``*.py`` file in a plugins folder (``--plugins-dir``,
+``ZAPLITE_PLUGINS_DIR`` or ``[settings] plugins_dir``).
 The built-in Salesforce and CleverTap apps are plugins of exactly this kind.
 """
 
@@ -37,6 +38,9 @@ def register_apps(register: Callable[[App], None]) -> None:
 def register_commands(cli: click.Group) -> None:
     """Add commands to the ``zaplite`` command line.
 
-    Called once when the CLI starts, with the top-level ``click.Group``; add
-    commands with ``@cli.command()``. Return nothing.
+    Called when a command line needs the plugins' commands (to run one, or for
+    ``zaplite --help``), with a ``click.Group``: add commands with ``@cli.command()``
+    (or ``cli.add_command``). They become ``zaplite`` commands and also accept
+    ``--config`` and ``--plugins-dir``. A name zaplite or another plugin already
+    uses is a start-up error naming the plugin. Return nothing.
     """

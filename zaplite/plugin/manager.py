@@ -42,6 +42,7 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 def get_plugin_manager(
     plugins_dir: Path | None = None,
     *,
+    configured_dir: Path | None = None,
     plugins: Iterable[Any] = (),
     entry_points: bool = True,
     env: Mapping[str, str] | None = None,
@@ -50,7 +51,8 @@ def get_plugin_manager(
 
     ``ZAPLITE_LOAD_PLUGINS`` (a comma-separated list of entry-point names) limits which
     installed plugins load; set to an empty string it loads none of them.
-    ``ZAPLITE_PLUGINS_DIR`` is used when ``plugins_dir`` is not given.
+    The plugins folder is ``plugins_dir`` (``--plugins-dir``), else
+    ``$ZAPLITE_PLUGINS_DIR``, else ``configured_dir`` (``[settings] plugins_dir``).
 
     Every problem is a :class:`StartupError` that names the plugin once, by the name
     it is registered under: its entry-point name, its file name without ``.py``, or
@@ -74,8 +76,10 @@ def get_plugin_manager(
                     f"The plugin {ep.name!r} could not be loaded: {describe_error(error)}."
                 ) from error
             _register(pm, module, ep.name)
-    folder = plugins_dir or (
-        Path(env["ZAPLITE_PLUGINS_DIR"]) if env.get("ZAPLITE_PLUGINS_DIR") else None
+    folder = (
+        plugins_dir
+        or (Path(env["ZAPLITE_PLUGINS_DIR"]) if env.get("ZAPLITE_PLUGINS_DIR") else None)
+        or configured_dir
     )
     if folder is not None:
         for module, name in _load_folder(folder):
@@ -242,9 +246,9 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     return registry
 
 
-def load_registry(plugins_dir: Path | None = None, *, plugins: Iterable[Any] = ()) -> Registry:
-    """Plugin manager and registry in one step: what the CLI and the test kit use."""
-    return build_registry(get_plugin_manager(plugins_dir, plugins=plugins))
+def load_registry(plugins_dir: Path | None = None, **options: Any) -> Registry:
+    """Plugin manager and registry in one step (``options`` as :func:`get_plugin_manager` takes them)."""
+    return build_registry(get_plugin_manager(plugins_dir, **options))
 
 
 def _check_app(app: Any, plugin: str) -> None:

@@ -12,14 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pluggy
+
 from zaplite.errors import FileError, UsageError
-from zaplite.plugin.manager import Registry, load_registry
+from zaplite.plugin.manager import Registry, build_registry, get_plugin_manager
 from zaplite.project.binding import BoundZap, bind_zap
 from zaplite.project.config import Config, find_config, load_config
 from zaplite.project.zapfile import load_zaps
 from zaplite.store import Store
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "plugin_manager"]
 
 
 @dataclass
@@ -40,16 +42,22 @@ class Workspace:
         zaps_dir: Path | None = None,
         plugins_dir: Path | None = None,
         plugins: Iterable[Any] = (),
+        entry_points: bool = True,
         cwd: Path | None = None,
         registry: Registry | None = None,
     ) -> Workspace:
-        """Read the config (``--config`` / ``ZAPLITE_CONFIG`` / ``./zaplite.toml``), plugins and zaps."""
+        """Read the config (``--config`` / ``ZAPLITE_CONFIG`` / ``./zaplite.toml``), plugins and zaps.
+
+        The plugins are those :func:`plugin_manager` loads: the installed ones (unless
+        ``entry_points`` is false), a plugins folder and the given plugin objects.
+        """
         config = load_config(find_config(config_path, cwd=cwd), cwd=cwd)
         if zaps_dir is not None:
             settings = dataclasses.replace(config.settings, zaps_dir=zaps_dir.resolve())
             config = dataclasses.replace(config, settings=settings)
-        folder = plugins_dir or config.settings.plugins_dir
-        registry = registry or load_registry(folder, plugins=plugins)
+        registry = registry or build_registry(
+            _plugin_manager(config, plugins_dir, plugins=plugins, entry_points=entry_points)
+        )
         workspace = cls(config=config, registry=registry)
         workspace.reload_zaps()
         return workspace
@@ -90,3 +98,30 @@ class Workspace:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def plugin_manager(
+    config_path: Path | None = None,
+    *,
+    plugins_dir: Path | None = None,
+    plugins: Iterable[Any] = (),
+    entry_points: bool = True,
+) -> pluggy.PluginManager:
+    """The plugin manager of the project at ``config_path``, with the plugins :meth:`Workspace.load` loads.
+
+    The plugins folder is ``plugins_dir`` (``--plugins-dir``), else
+    ``$ZAPLITE_PLUGINS_DIR``, else the config's ``[settings] plugins_dir``.
+    """
+    config = load_config(find_config(config_path))
+    return _plugin_manager(config, plugins_dir, plugins=plugins, entry_points=entry_points)
+
+
+def _plugin_manager(
+    config: Config, plugins_dir: Path | None, *, plugins: Iterable[Any], entry_points: bool
+) -> pluggy.PluginManager:
+    return get_plugin_manager(
+        plugins_dir,
+        configured_dir=config.settings.plugins_dir,
+        plugins=plugins,
+        entry_points=entry_points,
+    )
