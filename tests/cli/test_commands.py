@@ -131,7 +131,9 @@ def test_apps_connections_masked_and_test(cli_project):
 def test_test_trigger_and_test_step_move_no_cursor(cli_project):
     trig = zaplite(cli_project, "test-trigger", "copy", "--json")
     assert trig.returncode == 0, trig.stderr
-    assert [r["id"] for r in json.loads(trig.stdout)] == [3, 2, 1]
+    shown = json.loads(trig.stdout)
+    assert shown["built_in_sample"] is False
+    assert [r["id"] for r in shown["records"]] == [3, 2, 1]
     dry = zaplite(cli_project, "test-step", "copy", "--dry-run", "--json")
     report = json.loads(dry.stdout)
     assert report["status"] == "dry-run" and report["params"]["email"] == "user3@example.com"

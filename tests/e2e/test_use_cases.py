@@ -25,7 +25,9 @@ def test_connections_test_signs_in_to_both(cli, sandbox):
 
 
 def test_test_trigger_shows_three_samples_and_test_step_sends(cli, sandbox):
-    samples = cli.json("test-trigger", "new-contact-to-profile")
+    shown = cli.json("test-trigger", "new-contact-to-profile")
+    assert shown["built_in_sample"] is False
+    samples = shown["records"]
     assert len(samples) == 3
     assert all(set(s) >= {"Id", "Email", "FirstName", "LastName"} for s in samples)
     newest = sorted(sandbox.salesforce.records("Contact"), key=lambda r: r["CreatedDate"])[-1]

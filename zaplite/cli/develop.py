@@ -17,7 +17,7 @@ from zaplite.cli.common import (
     workspace_options,
 )
 from zaplite.engine.run import Engine
-from zaplite.engine.trials import fetch_samples, try_step
+from zaplite.engine.trials import TriggerRecords, fetch_samples, try_step
 from zaplite.errors import FileError
 from zaplite.project.binding import template_warnings
 from zaplite.project.connections import Connections
@@ -73,24 +73,41 @@ def test_trigger(
     setup_logging(verbose)
     zap = workspace.zap(zap_id)
 
-    async def go() -> list[dict[str, Any]]:
+    async def go() -> TriggerRecords:
         engine = Engine.for_workspace(workspace)
         try:
             return await fetch_samples(engine, zap, limit)
         finally:
             await engine.connections.close()
 
-    records = run_async(go())
-    if as_json:
-        echo_json(records)
-        return
+    found = run_async(go())
+    records = found.records
     trigger = f"{zap.trigger.app}.{zap.trigger.name}"
-    if not records:
-        console.print(f"{trigger} found no records for {zap_id}.", markup=False)
+    if as_json:
+        echo_json(
+            {
+                "zap": zap_id,
+                "trigger": trigger,
+                "built_in_sample": found.built_in_sample,
+                "records": records,
+            }
+        )
         return
+    if found.built_in_sample:
+        console.print(
+            f"The trigger {trigger} cannot fetch real records; "
+            + ("showing its built-in sample instead." if records else "it has no built-in sample."),
+            style="yellow",
+            markup=False,
+        )
+    elif not records:
+        console.print(f"{trigger} found no records for {zap_id}.", markup=False)
+    if not records:
+        return
+    source = f"the built-in sample of {trigger}" if found.built_in_sample else trigger
     for index, record in enumerate(records, 1):
         console.print(
-            f"record {index} of {len(records)} from {trigger}:", style="bold", markup=False
+            f"record {index} of {len(records)} from {source}:", style="bold", markup=False
         )
         console.print_json(json.dumps(record, default=str))
     console.print(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from zaplite.engine.delivery import Delivery, WorkItem
@@ -17,13 +18,27 @@ from zaplite.plugin.api import ActionContext, Failure, PollContext, Record, Succ
 from zaplite.plugin.calls import call
 from zaplite.project.binding import BoundZap
 
-__all__ = ["fetch_samples", "sample_record", "try_step"]
+__all__ = ["TriggerRecords", "fetch_samples", "sample_record", "try_step"]
 
 
-async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> list[Record]:
-    """Fetch up to ``limit`` recent records the trigger would see; keep them as samples."""
+@dataclass(frozen=True)
+class TriggerRecords:
+    """What ``test-trigger`` shows: the records, and whether they are the trigger's built-in sample."""
+
+    records: list[Record]
+    built_in_sample: bool
+    """True when the trigger cannot fetch real records (it has no ``recent`` function)."""
+
+
+async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> TriggerRecords:
+    """Fetch up to ``limit`` recent records the trigger would see; keep them as samples.
+
+    A trigger without a ``recent`` function cannot fetch real records: its built-in
+    sample is kept and returned instead, and the result says so.
+    """
     trigger = zap.trigger
-    if trigger.recent is None:
+    built_in = trigger.recent is None
+    if built_in:
         records = [dict(trigger.sample)] if trigger.sample else []
     else:
         ctx = PollContext(
@@ -39,7 +54,7 @@ async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> list[R
         recent = trigger.recent
         records = list(await engine.policy.call(lambda: call(recent, ctx)))[:limit]
     await asyncio.to_thread(engine.store.save_samples, zap.id, records)
-    return records
+    return TriggerRecords(records, built_in_sample=built_in)
 
 
 async def sample_record(engine: Engine, zap: BoundZap) -> tuple[Record, str]:

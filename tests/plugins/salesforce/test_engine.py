@@ -207,7 +207,9 @@ def test_test_trigger_shows_recent_records_and_moves_no_cursor(
     async def go() -> list[dict[str, Any]]:
         engine = Engine.for_workspace(workspace)
         try:
-            return await fetch_samples(engine, workspace.zap("new-contact"), limit=2)
+            shown = await fetch_samples(engine, workspace.zap("new-contact"), limit=2)
+            assert not shown.built_in_sample
+            return shown.records
         finally:
             await engine.connections.close()
 
