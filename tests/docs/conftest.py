@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from shop_service import Shop
-
+from tests.docs.shop_service import Shop
 from zaplite.sandbox.server import serve_in_thread
 
 

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.paths import REPO
 from zaplite.testing import ZapliteProject
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = REPO / "README.md"
 
 
 def python_blocks(heading: str, next_heading: str) -> list[str]:

@@ -6,13 +6,11 @@ script, since it parses the real command line.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import Cli
 from zaplite.testing import ZapliteProject
 
 HELLO = '''
@@ -157,19 +155,7 @@ def test_a_bad_register_commands_names_its_plugin_once(
 
 
 def test_the_installed_script_finds_a_settings_plugins_dir_command(tmp_path: Path) -> None:
-    exe = shutil.which("zaplite")
-    assert exe, "the zaplite console script is not installed"
     plugin_folder(tmp_path, "plugins")
     (tmp_path / "zaplite.toml").write_text('[settings]\nplugins_dir = "plugins"\n')
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZAPLITE_")}
-    env["ZAPLITE_LOAD_PLUGINS"] = ""
-    done = subprocess.run(
-        [exe, "hello", "--name", "ada"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    done = Cli(tmp_path, env={"ZAPLITE_LOAD_PLUGINS": ""})("hello", "--name", "ada")
     assert (done.returncode, done.stdout, done.stderr) == (0, "hello ada from plugins\n", "")
