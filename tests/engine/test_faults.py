@@ -100,7 +100,8 @@ def test_one_zap_failing_never_stops_another(project, service):
     assert results["good"].delivered == 1
     assert results["bad"].status == "failed"
     assert results["bad"].message == (
-        "the plugin 'memory_plugin' failed in the trigger memory.new_item: RuntimeError: plugin bug"
+        "the plugin 'tests.support.memory_plugin' failed in the trigger memory.new_item: "
+        "RuntimeError: plugin bug"
     )
 
 
@@ -115,6 +116,6 @@ def test_a_params_model_that_raises_fails_its_record_alone(project, service):
     [failed] = project.tasks(status="failed")
     assert failed.record["name"] == "params bug"
     assert failed.error == (
-        "step 'out': the plugin 'memory_plugin' failed in the action memory.send: "
+        "step 'out': the plugin 'tests.support.memory_plugin' failed in the action memory.send: "
         "RuntimeError: the params model broke"
     )
