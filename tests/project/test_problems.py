@@ -90,3 +90,34 @@ def test_a_connection_setting_typo_is_reported_before_the_missing_setting(
         asyncio.run(connections.get("demo"))
     assert caught.value.field == "connections.demo.passcod"
     assert caught.value.reason.startswith('unknown setting (did you mean "passcode"?')
+
+
+def test_a_connect_function_that_raises_is_blamed_on_its_own_plugin(
+    zaplite_project: ZapliteProject,
+) -> None:
+    """Not on the zap's trigger: the step's app opened the connection."""
+    import asyncio
+    import sys
+
+    from zaplite.errors import PluginError
+    from zaplite.project.connections import Connections
+
+    broken = App("broken", connection=Settings, connect=lambda settings: 1 / 0)
+
+    class BrokenPlugin:
+        __name__ = "broken_plugin"
+
+        @hookimpl
+        def register_apps(self, register):  # type: ignore[no-untyped-def]
+            register(broken)
+
+    zaplite_project.use_plugins(sys.modules[__name__], BrokenPlugin())
+    zaplite_project.add_connection("b", "broken", url="http://x", passcode="p")
+    workspace = zaplite_project.workspace
+    connections = Connections(workspace.config, workspace.registry)
+    with pytest.raises(PluginError) as caught:
+        asyncio.run(connections.get("b"))
+    assert str(caught.value) == (
+        "the plugin 'broken_plugin' failed to open the connection 'b': "
+        "ZeroDivisionError: division by zero"
+    )

@@ -15,6 +15,7 @@ from zaplite.plugin.calls import call, describe_error
 from zaplite.plugin.manager import Registry
 from zaplite.project.config import Config, ConnectionConfig
 from zaplite.project.problems import explain
+from zaplite.retry import is_transient
 
 __all__ = ["Connections", "mask_settings"]
 
@@ -79,7 +80,17 @@ class Connections:
                 entry = self.entry(name)
                 app = self.registry.app(entry.app)
                 settings = self.settings(name)
-                client = await call(app.connect, settings) if app.connect else settings
+                try:
+                    client = await call(app.connect, settings) if app.connect else settings
+                except Exception as error:
+                    if isinstance(error, ZapliteError) or is_transient(error):
+                        raise
+                    # A bug in the plugin's connect: name the plugin, not the zap's trigger.
+                    plugin = self.registry.owners.get(entry.app, entry.app)
+                    raise PluginError(
+                        f"the plugin {plugin!r} failed to open the connection {name!r}: "
+                        f"{describe_error(error)}"
+                    ) from error
                 self._open[name] = client
             return self._open[name]
 
