@@ -8,7 +8,8 @@
 - ``POST /__admin/faults``: any of ``{"expire_tokens": true}``, ``{"fail_next": {"n", "status",
   "body", "path_contains", "headers"}}``, ``{"drop_next": {"n", "path_contains"}}``, ``{"latency": 0.1}``,
   ``{"exhaust_quota": true}``, ``{"set_quota": {"max": 5000, "used": 0}}``,
-  ``{"expire_query_locators": true}``, ``{"reset": true}``.
+  ``{"expire_query_locators": true}``, ``{"expire_bulk_jobs": true}``,
+  ``{"bulk_processing_seconds": 2.0}``, ``{"reset": true}``.
 - ``POST /__admin/objects`` (``{"name", "fields", "label"}``), ``POST /__admin/fields``
   (``{"object", "name", "type"}``), ``POST /__admin/seed``.
 - ``GET /__admin/stats``, ``GET /__admin/credentials`` (the emulator's own fake credentials).
@@ -110,6 +111,10 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
             emu.exhaust_quota()
         if body.get("expire_query_locators"):
             emu.expire_query_locators()
+        if body.get("expire_bulk_jobs"):
+            emu.expire_bulk_jobs()
+        if "bulk_processing_seconds" in body:
+            emu.bulk_processing_seconds = float(body["bulk_processing_seconds"])
         if "latency" in body:
             emu.latency = float(body["latency"])
         if "set_quota" in body:
@@ -151,6 +156,7 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
                 "api_usage": emu.api_used,
                 "api_max": emu.api_max,
                 "open_query_locators": len(emu.cursors),
+                "bulk_query_jobs": len(emu.jobs),
                 "records": {
                     obj.name: len(emu.store.rows(obj.name)) for obj in emu.schema.objects()
                 },

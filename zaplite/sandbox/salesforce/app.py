@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from .admin import admin_routes
 from .auth import OAuthError, grant_token
+from .composite import SUBREQUEST, CompositeError, run_composite
 from .cursors import parse_locator
 from .data import RecordError, format_datetime, parse_datetime
 from .faults import FaultMiddleware
@@ -105,7 +106,8 @@ def build_app(emu: SalesforceEmulator) -> Any:
             response = sf_error(401, "Session expired or invalid", "INVALID_SESSION_ID")
             response.headers["WWW-Authenticate"] = "Token"
             return response
-        if not emu.use_api():
+        # A composite call is one API call: its subrequests are not counted again.
+        if not request.scope.get(SUBREQUEST) and not emu.use_api():
             return sf_error(403, "TotalRequests Limit exceeded.", "REQUEST_LIMIT_EXCEEDED")
         try:
             return await handler(request, version)
@@ -145,7 +147,16 @@ def build_app(emu: SalesforceEmulator) -> Any:
 
     async def resources(request: Request, version: str) -> Response:
         base = f"/services/data/v{version}"
-        names = ("sobjects", "query", "queryAll", "limits", "search", "tooling")
+        names = (
+            "sobjects",
+            "query",
+            "queryAll",
+            "limits",
+            "search",
+            "tooling",
+            "composite",
+            "jobs",
+        )
         return sf_json({name: f"{base}/{name}" for name in names})
 
     async def limits(request: Request, version: str) -> Response:
@@ -154,6 +165,7 @@ def build_app(emu: SalesforceEmulator) -> Any:
             {
                 "DailyApiRequests": {"Max": emu.api_max, "Remaining": max(0, emu.api_max - used)},
                 "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
+                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000 - len(emu.jobs)},
                 "DataStorageMB": {"Max": 5, "Remaining": 5},
                 "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
             }
@@ -291,6 +303,52 @@ def build_app(emu: SalesforceEmulator) -> Any:
         with emu.store.lock:
             return sf_json(emu.store.to_json(obj, row, version, fields))
 
+    async def composite(request: Request, version: str) -> Response:
+        if request.scope.get(SUBREQUEST):
+            return sf_error(400, "A composite request cannot contain one.", "INVALID_INPUT")
+        body = await _json_body(request)
+        try:
+            result = await run_composite(strip_slash, request.scope, body, emu.faults)
+        except CompositeError as exc:
+            return sf_error(400, exc.message, exc.code)
+        return sf_json(result)
+
+    async def create_job(request: Request, version: str) -> Response:
+        body = await _json_body(request)
+        job = await run_in_threadpool(
+            emu.jobs.create, body, emu.compile, user_id=emu.user_id, version=version
+        )
+        return sf_json(job.info())
+
+    async def job(request: Request, version: str) -> Response:
+        job_id = request.path_params["job_id"]
+        if request.method == "DELETE":
+            emu.jobs.delete(job_id)
+            return Response(status_code=204)
+        if request.method == "PATCH":
+            body = await _json_body(request)
+            if not isinstance(body, dict) or body.get("state") != "Aborted":
+                raise RecordError("A query job can only be set to Aborted.", "INVALIDJOBSTATE")
+            return sf_json(emu.jobs.abort(job_id).info())
+        found = await run_in_threadpool(emu.jobs.get, job_id)
+        return sf_json(found.info())
+
+    async def job_results(request: Request, version: str) -> Response:
+        raw = request.query_params.get("maxRecords")
+        if raw is not None and not raw.isdigit():
+            raise RecordError("maxRecords must be a positive number.", "INVALIDJOB")
+        text, locator, count = await run_in_threadpool(
+            emu.jobs.results,
+            request.path_params["job_id"],
+            locator=request.query_params.get("locator"),
+            max_records=int(raw) if raw is not None else None,
+        )
+        return Response(
+            text,
+            media_type="text/csv",
+            headers={"Sforce-Locator": locator, "Sforce-NumberOfRecords": str(count)},
+        )
+
     base = "/services/data/v{version}"
     routes = [
         Route("/services/data", versions, methods=["GET"]),
@@ -301,6 +359,10 @@ def build_app(emu: SalesforceEmulator) -> Any:
         Route(f"{base}/queryAll", api(query_all), methods=["GET"]),
         Route(f"{base}/query/{{locator}}", api(query_more), methods=["GET"]),
         Route(f"{base}/queryAll/{{locator}}", api(query_more), methods=["GET"]),
+        Route(f"{base}/composite", api(composite), methods=["POST"]),
+        Route(f"{base}/jobs/query", api(create_job), methods=["POST"]),
+        Route(f"{base}/jobs/query/{{job_id}}", api(job), methods=["GET", "PATCH", "DELETE"]),
+        Route(f"{base}/jobs/query/{{job_id}}/results", api(job_results), methods=["GET"]),
         Route(f"{base}/sobjects", api(describe_global), methods=["GET"]),
         Route(f"{base}/sobjects/{{sobject}}", api(sobject), methods=["GET", "POST"]),
         Route(f"{base}/sobjects/{{sobject}}/describe", api(describe), methods=["GET"]),

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from .auth import SalesforceCredentials, TokenStore, default_credentials
+from .bulk import QueryJob, QueryJobs
 from .cursors import Cursor, CursorStore
 from .data import RecordStore, Row
 from .faults import Faults, RequestLog
@@ -52,6 +53,8 @@ class SalesforceEmulator:
         self.cursors = CursorStore(max_open=max_open_cursors)
         self.usage = ApiUsage(api_max, clock)
         """API calls of the last 24 hours against the daily allocation (see ``usage.py``)."""
+        self.jobs = QueryJobs(self._run_job)
+        """Bulk API 2.0 query jobs (see ``bulk.py``)."""
         self._app: Any = None
         admin = self.store.insert(
             "User",
@@ -261,6 +264,27 @@ class SalesforceEmulator:
                 return {"totalSize": len(rows), "done": True, "records": []}
             cursor = Cursor(compiled, rows)
             return self._page(cursor, None, 0, batch_size, version, include_deleted)
+
+    def _run_job(self, job: QueryJob) -> list[Row]:
+        """Every row a Bulk API 2.0 query job finds, as of now."""
+        with self.store.lock:
+            return job.compiled.run(
+                self.store.rows(job.compiled.obj.name),
+                include_deleted=job.operation == "queryAll",
+            )
+
+    @property
+    def bulk_processing_seconds(self) -> float:
+        """How long a Bulk API 2.0 query job takes before it is ``JobComplete``."""
+        return self.jobs.processing_seconds
+
+    @bulk_processing_seconds.setter
+    def bulk_processing_seconds(self, seconds: float) -> None:
+        self.jobs.processing_seconds = max(0.0, float(seconds))
+
+    def expire_bulk_jobs(self) -> None:
+        """Forget every Bulk API 2.0 query job, as Salesforce does 7 days after it was created."""
+        self.jobs.expire_all()
 
     def query_more(
         self,

@@ -77,10 +77,16 @@ class Faults:
         with self._lock:
             self.armed.append(ArmedFailure(n, path_contains=path_contains, drop=True))
 
-    def take(self, path: str) -> ArmedFailure | None:
-        """The armed fault that applies to a request for ``path`` (consuming one use), or ``None``."""
+    def take(self, path: str, *, named_only: bool = False) -> ArmedFailure | None:
+        """The armed fault that applies to a request for ``path`` (consuming one use), or ``None``.
+
+        With ``named_only`` (a composite call's subrequests) only failures armed for a
+        path (``path_contains``) apply, and never a dropped connection.
+        """
         with self._lock:
             for fault in self.armed:
+                if named_only and (fault.path_contains is None or fault.drop):
+                    continue
                 if fault.matches(path):
                     fault.remaining -= 1
                     if fault.remaining <= 0:

@@ -14,9 +14,17 @@ from .emulator import SalesforceEmulator
 __all__ = ["build_emulator", "main", "serve"]
 
 
-def build_emulator(*, seed: bool = False, records: int = 0) -> SalesforceEmulator:
-    """A new emulator, with the demo data when ``seed`` and ``records`` extra bulk-inserted contacts."""
+def build_emulator(
+    *, seed: bool = False, records: int = 0, latency: float = 0.0, bulk_seconds: float = 0.0
+) -> SalesforceEmulator:
+    """A new emulator, with the demo data when ``seed`` and ``records`` extra bulk-inserted contacts.
+
+    ``latency`` seconds are added to every API response (a real org answers in hundreds
+    of milliseconds); a Bulk API 2.0 query job takes ``bulk_seconds`` to complete.
+    """
     emu = SalesforceEmulator()
+    emu.latency = latency
+    emu.bulk_processing_seconds = bulk_seconds
     if seed:
         emu.seed_demo_data()
     if records:
@@ -39,10 +47,16 @@ def build_emulator(*, seed: bool = False, records: int = 0) -> SalesforceEmulato
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = 8081, *, seed: bool = False, records: int = 0
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    *,
+    seed: bool = False,
+    records: int = 0,
+    latency: float = 0.0,
+    bulk_seconds: float = 0.0,
 ) -> None:
     """Serve a new emulator on ``host:port`` until interrupted."""
-    emu = build_emulator(seed=seed, records=records)
+    emu = build_emulator(seed=seed, records=records, latency=latency, bulk_seconds=bulk_seconds)
     print(f"Salesforce emulator on http://{host}:{port} (admin API under /__admin/)", flush=True)
     uvicorn.run(
         emu.app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
@@ -50,7 +64,7 @@ def serve(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The command line: ``--host``, ``--port``, ``--seed``, ``--records N``."""
+    """The command line: ``--host``, ``--port``, ``--seed``, ``--records N``, ``--latency S``, ``--bulk-seconds S``."""
     parser = argparse.ArgumentParser(
         prog="python -m zaplite.sandbox.salesforce", description=__doc__
     )
@@ -60,9 +74,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8081, help="TCP port (default 8081)")
     parser.add_argument("--seed", action="store_true", help="add the demo data")
     parser.add_argument("--records", type=int, default=0, help="bulk-insert N extra contacts")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to every API response"
+    )
+    parser.add_argument(
+        "--bulk-seconds",
+        type=float,
+        default=0.0,
+        help="seconds a Bulk API 2.0 query job takes to complete",
+    )
     args = parser.parse_args(argv)
     try:
-        serve(args.host, args.port, seed=args.seed, records=args.records)
+        serve(
+            args.host,
+            args.port,
+            seed=args.seed,
+            records=args.records,
+            latency=args.latency,
+            bulk_seconds=args.bulk_seconds,
+        )
     except KeyboardInterrupt:
         return 0
     except OSError as exc:
