@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from tests.support.processes import dead_pid
 from zaplite.engine.daemon import Daemon
 from zaplite.engine.leases import owner_for
 from zaplite.engine.run import Engine, RunResult
+from zaplite.engine.schedules import grid_offset
 from zaplite.project.connections import Connections
 from zaplite.store import Store
 from zaplite.testing import ZapliteProject
@@ -110,11 +110,15 @@ def test_a_daemon_keeps_its_lease_between_idle_runs_and_releases_it_on_stop(
 def test_a_run_that_delivers_gives_the_lease_up_and_the_next_takes_it_again(
     project: ZapliteProject, service: memory_plugin.MemoryService
 ) -> None:
-    """Busy zaps are shared between daemons as before: only idle runs keep the lease."""
+    """Busy zaps are shared between daemons: only idle runs keep the lease.
+
+    A delivering run holds the lease on only until just before the zap's next tick, so
+    that no daemon runs the zap again in the same interval.
+    """
     project.add_zap(memory_zap(schedule=EVERY))
     workspace = project.workspace
     store = workspace.store
-    calls = Calls(store, "acquire_lease", "release_lease")
+    calls = Calls(store, "acquire_lease", "release_lease", "renew_lease")
     engine = Engine.for_workspace(workspace, owner="daemon-a")
     results: list[RunResult] = []
     daemon = Daemon(engine, workspace.zaps, on_result=results.append)
@@ -124,7 +128,10 @@ def test_a_run_that_delivers_gives_the_lease_up_and_the_next_takes_it_again(
         await wait_for(lambda: service.polls >= 2)
         service.add(name="news")
         await wait_for(lambda: any(result.delivered for result in results))
-        assert calls.by("release_lease", "daemon-a") == 1, "the delivering run gave the lease up"
+        await wait_for(lambda: calls.by("renew_lease", "daemon-a") == 1)
+        parked_for = calls.args["renew_lease"][0][2]
+        assert 0 < parked_for < 0.2, "held on only until the next tick"
+        assert engine.leases.kept == frozenset(), "the delivering run gave the lease up"
         polls = service.polls
         await wait_for(lambda: service.polls >= polls + 2)
         daemon.stop()
@@ -133,8 +140,8 @@ def test_a_run_that_delivers_gives_the_lease_up_and_the_next_takes_it_again(
     asyncio.run(scenario())
     assert [item["to"] for item in service.received] == ["news"]
     assert calls.by("acquire_lease", "daemon-a") == 2, "taken again by the run after, then kept"
-    assert calls.by("release_lease", "daemon-a") == 1
-    assert store.lease_holder("z") is None
+    assert calls.by("release_lease", "daemon-a") == 0
+    assert store.lease_holder("z") is None, "released when the daemon stopped"
 
 
 def test_leases_are_renewed_in_one_batch_and_a_lost_one_stops_the_zap_here(
@@ -335,61 +342,62 @@ HOURLY = {"every": "1h"}
 
 def _next_tick_after_first_run(
     project: ZapliteProject, service: memory_plugin.MemoryService, *, owner: str | None
-) -> tuple[float, float, list[RunResult]]:
-    """Run a daemon (seeded) until its zap's first run ends: (seconds to the next tick, the
-    draw the daemon's generator makes first, the results)."""
+) -> tuple[datetime, datetime, list[RunResult]]:
+    """Run a daemon until its zap's first run ends: (when that run started, the next tick, the results)."""
     workspace = project.workspace
     engine = Engine.for_workspace(workspace, owner=owner)
     results: list[RunResult] = []
-    daemon = Daemon(engine, workspace.zaps, on_result=results.append, rng=random.Random(7))
-    draw = random.Random(7).uniform(360, 3600)
+    daemon = Daemon(engine, workspace.zaps, on_result=results.append)
 
-    async def scenario() -> float:
+    async def scenario() -> tuple[datetime, datetime]:
+        started = datetime.now(UTC)
         runner = asyncio.create_task(daemon.run(install_signals=False))
         await wait_for(lambda: len(results) >= 1)
         assert daemon.scheduler is not None
         job = daemon.scheduler.get_job("z")
-        left = (job.next_run_time - datetime.now(UTC)).total_seconds()
+        next_run = job.next_run_time
         daemon.stop()
         await asyncio.wait_for(runner, 10)
-        return left
+        return started, next_run
 
-    return asyncio.run(scenario()), draw, results
+    started, next_run = asyncio.run(scenario())
+    return started, next_run, results
 
 
-def test_after_a_run_that_gave_its_lease_up_the_next_tick_is_drawn_at_random(
+def _on_the_grid(project: ZapliteProject, moment: datetime, interval: float) -> bool:
+    zap = project.workspace.zaps["z"]
+    offset = grid_offset(zap.connection or "", interval)
+    return (
+        abs(
+            (moment.timestamp() - offset) / interval
+            - round((moment.timestamp() - offset) / interval)
+        )
+        < 1e-6
+    )
+
+
+def test_after_a_run_that_gave_its_lease_up_the_next_tick_stays_on_the_grid(
     project: ZapliteProject, service: memory_plugin.MemoryService
 ) -> None:
-    """Daemons on fixed grids would race for a freed lease in the same order every time."""
+    """No random next tick: a zap polls once per interval whichever daemon runs it."""
     service.add(name="news")
     project.add_zap(memory_zap(schedule=HOURLY))
-    left, draw, results = _next_tick_after_first_run(project, service, owner="daemon-a")
+    started, next_run, results = _next_tick_after_first_run(project, service, owner="daemon-a")
 
     assert results[0].delivered == 1
-    assert draw < 3000  # the seed's draw, far from the grid's next tick (an hour, +6 min)
-    assert draw - 5 < left <= draw
+    assert _on_the_grid(project, next_run, 3600)
+    assert 3600 <= (next_run - started).total_seconds() < 7200 + 5
 
 
 def test_a_run_that_keeps_its_lease_stays_on_the_grid(
     project: ZapliteProject, service: memory_plugin.MemoryService
 ) -> None:
     project.add_zap(memory_zap(schedule=HOURLY))  # nothing to deliver: the lease is kept
-    left, draw, results = _next_tick_after_first_run(project, service, owner="daemon-a")
+    started, next_run, results = _next_tick_after_first_run(project, service, owner="daemon-a")
 
     assert results[0].delivered == 0
-    assert 3600 - 5 < left <= 3600 + 360  # an hour, plus the schedule's jitter
-    assert not draw - 5 < left <= draw
-
-
-def test_without_leases_the_next_tick_stays_on_the_grid(
-    project: ZapliteProject, service: memory_plugin.MemoryService
-) -> None:
-    service.add(name="news")
-    project.add_zap(memory_zap(schedule=HOURLY))
-    left, _draw, results = _next_tick_after_first_run(project, service, owner=None)
-
-    assert results[0].delivered == 1
-    assert 3600 - 5 < left <= 3600 + 360
+    assert _on_the_grid(project, next_run, 3600)
+    assert 3600 <= (next_run - started).total_seconds() < 7200 + 5
 
 
 def test_a_cron_schedule_keeps_its_times_after_a_delivering_run(
@@ -403,7 +411,6 @@ def test_a_cron_schedule_keeps_its_times_after_a_delivering_run(
         Engine.for_workspace(workspace, owner="daemon-a"),
         workspace.zaps,
         on_result=results.append,
-        rng=random.Random(7),
     )
 
     async def scenario() -> datetime:

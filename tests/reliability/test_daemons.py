@@ -7,8 +7,10 @@ SQLite files (and PostgreSQL when ``ZAPLITE_TEST_POSTGRES_URL`` is set).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -312,3 +314,63 @@ def test_a_crashed_holder_on_this_host_is_taken_over_but_a_live_one_is_not(
             assert asyncio.run(once()) == expected, holder
     finally:
         workspace.close()
+
+
+_RUN_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO zaplite\.engine: (\S+): ")
+
+
+def _run_times(log: Path, zap_id: str) -> list[float]:
+    """When each run of ``zap_id`` ended, from the INFO lines of a shared log file."""
+    times = []
+    for line in log.read_text(errors="replace").splitlines():
+        match = _RUN_LINE.match(line)
+        if match and match[2] == zap_id:
+            moment = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")
+            times.append(moment.timestamp())
+    return sorted(times)
+
+
+@pytest.mark.slow
+def test_a_busy_zap_polls_once_per_interval_with_one_daemon_then_two(
+    tmp_path: Path, procs: Processes
+) -> None:
+    """No random next tick: with contacts arriving all the time, the 1 s zap runs once a second.
+
+    First one `zaplite run`, then a second one on the same store; every run is logged by
+    the daemon that made it, in the shared log file.
+    """
+    emulators = Emulators.start(procs)
+    root = tmp_path / "project"
+    config = write_project(root, emulators, zaps=[event_zap("ticker", every="1s")])
+    config.write_text(
+        config.read_text().replace("[settings]\n", '[settings]\nlog_file = "zaplite.log"\n')
+    )
+    log = root / "zaplite.log"
+    first = Daemon.start(procs, root, "daemon-a")
+    count = 0
+
+    def trickle(seconds: float) -> None:
+        nonlocal count
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            load_contacts(emulators.sf_url, 3, first=count)
+            count += 3
+            time.sleep(0.3)
+
+    wait_for(lambda: log.exists() and _run_times(log, "ticker"), timeout=30, what="a first run")
+    trickle(6)
+    alone = len(_run_times(log, "ticker"))
+    second = Daemon.start(procs, root, "daemon-b")
+    trickle(8)
+    store = f"sqlite:///{root / 'zaplite.db'}"
+    wait_for(lambda: committed_tasks(store) >= count, timeout=30, what="every contact")
+    assert first.terminate() == 0 and second.terminate() == 0
+    times = _run_times(log, "ticker")
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    print(f"runs: {alone} alone, {len(times) - alone} with two daemons; gaps {gaps}")
+    assert 5 <= alone <= 8
+    assert 6 <= len(times) - alone <= 10
+    # A run ends within a few hundred ms of its tick: two runs of one tick would be closer.
+    assert min(gaps) > 0.5, gaps
+    counts = deliveries(emulators.ct_url)
+    assert set(counts.values()) == {1} and len(counts) == count

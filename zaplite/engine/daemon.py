@@ -1,9 +1,17 @@
 """The daemon: every enabled zap polled on its schedule with APScheduler, until SIGINT/SIGTERM.
 
-A zap never runs twice at once (``max_instances=1`` here, a lease in the store
-across daemons; the daemon keeps a zap's lease between its idle runs). On a signal
-the daemon stops scheduling, lets each run finish the page in flight (a page is
-recorded whole or not at all), closes its connections and returns.
+A zap polls at most once per interval, on a grid shared by the zaps of its connection
+(see :mod:`zaplite.engine.schedules`). It never runs twice at once (``max_instances=1``
+here, a lease in the store across daemons; the daemon keeps a zap's lease between its
+idle runs). On a signal the daemon stops scheduling, lets each run finish the page in
+flight (a page is recorded whole or not at all), closes its connections and returns.
+
+Daemons sharing a store tick at the same instants. A zap whose lease is free goes to
+the daemon that holds the fewest leases: once a daemon has met another one (it found
+a zap's lease held elsewhere), it waits before taking a free lease a little longer the
+more leases it holds, and a step longer for a zap it gave up itself after its last
+run. So busy zaps, whose lease is given up after every run that delivered something,
+pass between the daemons instead of staying with whichever is quickest.
 
 With a ``reload`` function and a folder to watch, zap files changed while the daemon
 runs are picked up without a restart (watchfiles); a broken edit is reported and the
@@ -15,25 +23,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import watchfiles
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from zaplite.engine.run import Engine, RunResult
+from zaplite.engine.schedules import GridTrigger, schedule_trigger
 from zaplite.errors import FileError
 from zaplite.project.binding import BoundZap
 from zaplite.store import StoreUnusable
 
-__all__ = ["Daemon", "Reload", "schedule_trigger"]
+__all__ = ["COURTESY_BASE", "COURTESY_STEP", "Daemon", "Reload", "schedule_trigger"]
+
+COURTESY_BASE = 0.05
+"""Seconds a daemon that has met another one waits before it takes a free lease."""
+
+COURTESY_STEP = 0.02
+"""Seconds more per lease it holds, and once more for a zap it gave up itself."""
+
+PARK_MARGIN = 0.25
+"""Seconds before a zap's next tick at which a lease given up after a run is free again."""
+
+COURTESY_MAX = 2.0
+"""The longest courtesy wait (also never more than a quarter of the zap's interval)."""
+
+RIVALS_FORGOTTEN = 600.0
+"""Seconds after which a daemon that has not met another one takes free leases at once."""
 
 ZapLoader = Callable[[], tuple[dict[str, BoundZap], list[FileError]]]
 
@@ -68,21 +89,6 @@ class Reload:
 log = logging.getLogger("zaplite.daemon")
 
 
-def schedule_trigger(zap: BoundZap) -> BaseTrigger:
-    """The APScheduler trigger for a zap's ``schedule`` (``every`` or ``cron``), in UTC.
-
-    Intervals get a jitter of up to a tenth of the interval (at most 10 s): daemons that
-    share a store and started together would otherwise tick in lockstep, and the one
-    whose ticks fall just behind the other's would always find the zap's lease taken.
-    """
-    schedule = zap.zap.schedule
-    if schedule.cron:
-        return CronTrigger.from_crontab(schedule.cron, timezone=UTC)
-    assert schedule.every is not None
-    seconds = schedule.every.total_seconds()
-    return IntervalTrigger(seconds=seconds, jitter=min(seconds / 10, 10.0), timezone=UTC)
-
-
 class Daemon:
     """Schedules the given zaps on an engine and runs until :meth:`stop` (or a signal)."""
 
@@ -95,7 +101,6 @@ class Daemon:
         reload: ZapLoader | None = None,
         watch: Path | None = None,
         on_reload: Callable[[Reload], None] | None = None,
-        rng: random.Random | None = None,
     ) -> None:
         self.engine = engine
         self.zaps = {zap_id: zap for zap_id, zap in zaps.items() if zap.zap.enabled}
@@ -108,8 +113,10 @@ class Daemon:
         self._last_status: dict[str, str] = {}
         self.scheduler: AsyncIOScheduler | None = None
         self.fatal: StoreUnusable | None = None
-        self._random = rng or random.Random()
-        """Where a zap's next tick falls after a run that gave its lease up (see :meth:`_rephase`)."""
+        self._rival_seen: float | None = None
+        """When this daemon last found a zap's lease held by another daemon (monotonic)."""
+        self._gave_up: set[str] = set()
+        """Zaps whose last run here gave their lease up (it delivered something)."""
 
     def stop(self) -> None:
         """Ask the daemon to stop: no new runs; runs in flight finish their page."""
@@ -124,6 +131,12 @@ class Daemon:
         if task is not None:
             self._running.add(task)  # type: ignore[arg-type]
         try:
+            courtesy = self.courtesy(zap_id)
+            if courtesy > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), courtesy)
+                if self._stopped.is_set():
+                    return
             result = await self.engine.run_zap(zap)
         except StoreUnusable as error:  # damaged or read-only: every zap would fail, so stop
             self.fatal = self.fatal or error
@@ -135,33 +148,61 @@ class Daemon:
         finally:
             if task is not None:
                 self._running.discard(task)  # type: ignore[arg-type]
-        if result.status != "skipped":
-            self._rephase(zap_id)
+        self._note_lease(zap_id, result)
         repeated_pause = result.status == "paused" and self._last_status.get(zap_id) == "paused"
         self._last_status[zap_id] = result.status
         if self.on_result is not None and result.status != "skipped" and not repeated_pause:
             self.on_result(result)  # a paused zap is reported once, not at every tick
 
-    def _rephase(self, zap_id: str) -> None:
-        """After a run that gave the zap's lease up, move its next tick to a random point.
+    def courtesy(self, zap_id: str) -> float:
+        """Seconds to wait before this daemon tries to take the zap's free lease (0: at once).
 
-        A lease given up after a busy run goes to whichever daemon sharing the store
-        ticks first. On fixed grids the same daemon ticks first every time, so the one
-        whose ticks fall just after another's lost nearly every race (one daemon
-        delivered 10,000 of 11,250 records in the two-daemon reliability test). A next
-        tick at a random point of the next interval, past its first tenth, makes each
-        race a fair draw; the ticks after it keep the interval, and one daemon alone
-        polls about as often as before (a run's end falls anywhere in the interval).
-        Cron schedules keep their times, and a lease kept over an idle run changes nothing.
+        Nothing while this daemon holds the lease or runs without leases. A daemon that
+        has met another one (within :data:`RIVALS_FORGOTTEN` seconds) waits
+        :data:`COURTESY_BASE` plus :data:`COURTESY_STEP` per lease it holds, and one
+        step more if it gave the zap up after its last run: the daemon holding the
+        fewest leases tries first and gets it. One that has met no other daemon waits
+        only for a zap it gave up itself, one step past the base, so that a daemon it
+        has not met (one holding no lease yet) can take that zap first.
         """
-        if self.engine.owner is None or zap_id in self.engine.leases.kept:
-            return
+        leases = self.engine.leases
+        if self.engine.owner is None or leases.holds(zap_id):
+            return 0.0
+        gave_up = zap_id in self._gave_up
+        if self._rival_seen is not None and time.monotonic() - self._rival_seen < RIVALS_FORGOTTEN:
+            wait = COURTESY_BASE + COURTESY_STEP * (len(leases.kept) + gave_up)
+        elif gave_up:
+            wait = COURTESY_BASE + COURTESY_STEP
+        else:
+            return 0.0
         job = self.scheduler.get_job(zap_id) if self.scheduler is not None else None
-        if job is None or not isinstance(job.trigger, IntervalTrigger):
-            return
-        seconds = job.trigger.interval.total_seconds()
-        delay = self._random.uniform(seconds / 10, seconds)
-        job.modify(next_run_time=datetime.now(UTC) + timedelta(seconds=delay))
+        if job is not None and isinstance(job.trigger, GridTrigger):
+            return min(wait, COURTESY_MAX, job.trigger.period / 4)
+        return min(wait, COURTESY_MAX)
+
+    def parking(self, zap_id: str) -> float:
+        """Seconds to hold a lease given up after a run: until just before the zap's next tick.
+
+        Daemons sharing a store then cannot run the zap twice in one interval: the lease
+        is free again only when every daemon ticks.
+        """
+        job = self.scheduler.get_job(zap_id) if self.scheduler is not None else None
+        if job is None or job.next_run_time is None:
+            return 0.0
+        left = (job.next_run_time - datetime.now(UTC)).total_seconds()
+        margin = PARK_MARGIN
+        if isinstance(job.trigger, GridTrigger):
+            margin = min(margin, job.trigger.period / 10)
+        return left - margin
+
+    def _note_lease(self, zap_id: str, result: RunResult) -> None:
+        """Remember whether another daemon holds leases, and whether this run gave its lease up."""
+        if result.held_elsewhere:
+            self._rival_seen = time.monotonic()
+        if result.status == "skipped" or zap_id in self.engine.leases.kept:
+            self._gave_up.discard(zap_id)
+        else:
+            self._gave_up.add(zap_id)
 
     def _add_job(self, zap_id: str, zap: BoundZap) -> None:
         assert self.scheduler is not None
@@ -248,6 +289,7 @@ class Daemon:
         """
         scheduler = AsyncIOScheduler(timezone=UTC)
         self.scheduler = scheduler
+        self.engine.leases.parking = self.parking
         for zap_id, zap in self.zaps.items():
             self._add_job(zap_id, zap)
         signals = self._install_signals() if install_signals else []

@@ -15,7 +15,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from zaplite.store import Store
 
@@ -95,6 +95,8 @@ class LeaseKeeper:
         self._let_go_after_run: set[str] = set()
         self._running: set[str] = set()
         self._lost: set[str] = set()
+        self.parking: Callable[[str], float] | None = None
+        """Seconds a lease given up after a run stays held first (the daemon: until the zap's next tick)."""
 
     @property
     def kept(self) -> frozenset[str]:
@@ -164,12 +166,24 @@ class LeaseKeeper:
                     await heartbeat
 
     async def after_run(self, zap_id: str, *, idle: bool) -> None:
-        """Keep the lease after an idle run of a kept zap; give it up otherwise."""
+        """Keep the lease after an idle run of a kept zap; give it up otherwise.
+
+        A lease given up after a run is first held on for :attr:`parking` seconds (if
+        set): no other daemon runs the zap again before its next tick.
+        """
         if self.owner is None:
             return
         keeps = self._keeping and zap_id in self._kept and zap_id not in self._let_go_after_run
-        if not (idle and keeps):
+        if idle and keeps:
+            return
+        hold = 0.0
+        if self.parking is not None and zap_id not in self._let_go_after_run:
+            hold = self.parking(zap_id)
+        if hold <= 0:
             await self.let_go(zap_id)
+            return
+        self._kept.pop(zap_id, None)
+        await asyncio.to_thread(self.store.renew_lease, zap_id, self.owner, hold)
 
     async def let_go(self, zap_id: str) -> None:
         """Release the zap's lease (if it is still ours) and forget it was kept."""

@@ -128,6 +128,8 @@ class RunResult:
     task_ids: list[int] = field(default_factory=list)
     cut_short: bool = False
     """The run stopped between pages (a signal, or its lease was lost) before the poll ended."""
+    held_elsewhere: bool = False
+    """The run was skipped because another daemon holds the zap's lease."""
 
     def line(self) -> str:
         """A one-line summary for logs and ``zaplite run`` output."""
@@ -226,6 +228,7 @@ class Engine:
         if start is None:
             if not await self.leases.take(zap.id):
                 result.status, result.message = "skipped", "another daemon is running this zap"
+                result.held_elsewhere = True
                 return result
             cursor = await asyncio.to_thread(self.store.get_cursor, zap.id)
         else:
