@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -265,7 +266,39 @@ def test_0002_keeps_the_dedup_keys_and_tasks_of_a_0001_store(store_url: str) -> 
         assert [t.record_key for t in store.list_tasks(zap_id="z", status="failed")] == ["k2"]
         store.commit_page("z", None, tasks=[], cursor=1, keys=["k2", "k3"])  # k2: kept as is
         assert store.known_keys("z", ["k1", "k2", "k3"]) == {"k1", "k2", "k3"}
-    assert _revisions(store_url) == ("0002",)
+    assert _revisions(store_url) == (HEAD_REVISION,)
+
+
+def test_0003_counts_the_tasks_of_a_0002_store_by_hour(store_url: str) -> None:
+    engine = _engine(store_url)
+    try:
+        with engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "0002")
+        with engine.begin() as connection:  # written by the 0002 release
+            connection.execute(
+                sa.text(
+                    "INSERT INTO tasks (zap_id, record_key, record, status, steps, attempts, "
+                    "created_at, updated_at) VALUES "
+                    "('z', 'a', '{}', 'success', '[]', 1, '2026-01-08 12:00:00', "
+                    "'2026-01-08 12:00:00'), "
+                    "('z', 'b', '{}', 'success', '[]', 1, '2026-01-08 12:59:59.5', "
+                    "'2026-01-08 12:59:59.5'), "
+                    "('z', 'c|1', '{}', 'failed', '[]', 1, '2026-01-08 13:10:00', "
+                    "'2026-01-08 13:10:00'), "
+                    "('y', 'a', '{}', 'success', '[]', 1, '2026-01-08 13:10:00', "
+                    "'2026-01-08 13:10:00')"
+                )
+            )
+    finally:
+        engine.dispose()
+    with Store(store_url) as store:
+        at = datetime(2026, 1, 8, 13, 30, tzinfo=UTC)
+        activity = store.zap_activity(["z", "y"], now=at)
+        assert activity["z"].counts == {"success": 2, "failed": 1, "filtered": 0}
+        assert activity["z"].hourly[-2:] == [2, 0]
+        assert activity["y"].hourly[-1] == 1
+        assert [t.record_key for t in store.search_tasks("z", "c")] == ["c|1"]
+    assert _revisions(store_url) == (HEAD_REVISION,)
 
 
 def test_0002_downgrades_to_0001_and_back_keeping_the_keys(store_url: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from zaplite.store.base import DEFAULT_MAX_KEYS_PER_ZAP, NotFound
 from zaplite.store.connect import NotJSONCompatible, StoreUnusable
 from zaplite.store.history import RUN_STATUSES
+from zaplite.store.overview import ConnectionStatus, ZapActivity
 from zaplite.store.records import (
     TASK_STATUSES,
     NewTask,
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_MAX_KEYS_PER_ZAP",
     "RUN_STATUSES",
     "TASK_STATUSES",
+    "ConnectionStatus",
     "NewTask",
     "NotFound",
     "NotJSONCompatible",
@@ -31,5 +33,6 @@ __all__ = [
     "Store",
     "StoreUnusable",
     "TaskRecord",
+    "ZapActivity",
     "ZapStatus",
 ]

@@ -10,7 +10,7 @@ the same way.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from zaplite.store.connect import (
     unopenable_reason,
     unusable,
 )
-from zaplite.store.schema import leases
+from zaplite.store.schema import leases, task_hours
 
 __all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "NotFound", "StoreBase", "chunks", "utc_now"]
 
@@ -211,6 +211,24 @@ class StoreBase:
             index_elements=list(index),
             set_={name: statement.excluded[name] for name in update},
         )
+
+    def _count_hours(
+        self, connection: sa.Connection, zap_id: str, at: datetime, counts: Mapping[str, int]
+    ) -> None:
+        """Add ``counts`` (status: tasks, negative to take away) to the zap's hour of ``at``."""
+        hour = at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        statement = self._insert(task_hours)
+        statement = statement.on_conflict_do_update(
+            index_elements=["zap_id", "hour", "status"],
+            set_={"count": task_hours.c.count + statement.excluded["count"]},
+        )
+        rows = [
+            {"zap_id": zap_id, "hour": hour, "status": status, "count": count}
+            for status, count in counts.items()
+            if count
+        ]
+        if rows:
+            connection.execute(statement, rows)
 
     def _db_now(self, connection: sa.Connection) -> datetime:
         """The shared clock: the server's on PostgreSQL (daemons on several machines)."""

@@ -105,6 +105,15 @@ class History(StoreBase):
         if status not in TASK_STATUSES:
             raise ValueError(f"unknown task status {status!r}")
         with self._write() as connection:
+            before = connection.execute(
+                sa.select(tasks.c.status, tasks.c.zap_id, tasks.c.created_at).where(
+                    tasks.c.id == task_id
+                )
+            ).first()
+            if before is not None and before.status != status:
+                self._count_hours(
+                    connection, before.zap_id, before.created_at, {before.status: -1, status: 1}
+                )
             result = connection.execute(
                 sa.update(tasks)
                 .where(tasks.c.id == task_id)

@@ -192,6 +192,8 @@ class PageRecords(StoreBase):
                 self._trim_keys(connection, zap_id, len(unique_keys))
             if run_id is not None and tasks:
                 self._count_into_run(connection, run_id, tasks)
+            if tasks:
+                self._count_hours(connection, zap_id, now, Counter(t.status for t in tasks))
         return ids
 
     def _task_rows(

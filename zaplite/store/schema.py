@@ -22,9 +22,11 @@ __all__ = [
     "NOT_SUCCEEDED",
     "JSONValue",
     "UTCDateTime",
+    "connection_status",
     "leases",
     "metadata",
     "runs",
+    "task_hours",
     "tasks",
     "zap_cursors",
     "zap_keys",
@@ -169,6 +171,37 @@ tasks = sa.Table(
     ),
     sa.Index(None, "zap_id", "id"),
     sa.Index(None, "status", "id", sqlite_where=NOT_SUCCEEDED, postgresql_where=NOT_SUCCEEDED),
+    # The console's search by record id: an exact key, or the record's keys of an
+    # updated-record trigger ("<Id>|<SystemModstamp>") by prefix. text_pattern_ops lets
+    # PostgreSQL serve the prefix LIKE whatever the database's collation.
+    sa.Index(None, "zap_id", "record_key", postgresql_ops={"record_key": "text_pattern_ops"}),
+)
+
+# Tasks per zap, per hour of their creation and per status: what the console's counts of
+# the last 24 hours and its charts read, instead of counting a million task rows. Kept in
+# the transaction that records the tasks (and moved by a replay that changes a status).
+task_hours = sa.Table(
+    "task_hours",
+    metadata,
+    sa.Column("zap_id", ZapId, primary_key=True),
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("status", sa.String(20), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index(None, "hour"),
+)
+
+# What the daemons last saw of each connection: a sign-in that worked, the last error, and
+# the API usage the service reported (Salesforce's Sforce-Limit-Info).
+connection_status = sa.Table(
+    "connection_status",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("last_ok_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("last_error_at", UTCDateTime, nullable=True),
+    sa.Column("usage_used", sa.BigInteger, nullable=True),
+    sa.Column("usage_limit", sa.BigInteger, nullable=True),
+    sa.Column("usage_at", UTCDateTime, nullable=True),
 )
 
 # Which daemon runs each zap, until when (several daemons may share one store).

@@ -7,19 +7,21 @@ Each part of the store lives in its own module; :class:`Store` is all of them:
 - :mod:`zaplite.store.history`: runs and tasks.
 - :mod:`zaplite.store.status`: paused zaps, authentication failures, samples.
 - :mod:`zaplite.store.leases`: which daemon runs which zap.
+- :mod:`zaplite.store.overview`: the console's reads, and the connections' status.
 """
 
 from __future__ import annotations
 
 from zaplite.store.history import History
 from zaplite.store.leases import Leases
+from zaplite.store.overview import Overview
 from zaplite.store.pages import PageRecords
 from zaplite.store.status import ZapStatuses
 
 __all__ = ["Store"]
 
 
-class Store(PageRecords, History, ZapStatuses, Leases):
+class Store(PageRecords, History, ZapStatuses, Leases, Overview):
     """The durable memory of zaplite: cursors, dedup keys, trigger state, runs, tasks, leases.
 
     ``Store(url)`` opens (and, with ``create``, creates) the database and upgrades
