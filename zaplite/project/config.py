@@ -29,13 +29,16 @@ from zaplite.project.problems import explain
 __all__ = [
     "CONFIG_ENV",
     "CONFIG_NAME",
+    "DEFAULT_HTTP_PORT",
     "DEFAULT_STORE_URL",
     "Config",
     "ConnectionConfig",
+    "HttpSettings",
     "Settings",
     "find_config",
     "load_config",
     "parse_config",
+    "parse_listen",
     "resolve_env",
 ]
 
@@ -45,6 +48,8 @@ CONFIG_ENV = "ZAPLITE_CONFIG"
 """The environment variable naming the config file."""
 DEFAULT_STORE_URL = "sqlite:///zaplite.db"
 """The store used when the config names none (relative to the config folder)."""
+DEFAULT_HTTP_PORT = 8642
+"""The console's port when ``--http`` / ``[http] listen`` names only a host."""
 
 _VAR = re.compile(r"\$(\$?)\{([^{}]*)\}")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -185,6 +190,48 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class HttpSettings:
+    """The ``[http]`` table: where the daemon's HTTP server listens, and its token.
+
+    ``listen`` is ``None`` when the table does not ask for a server (``--http`` may
+    still). ``token`` is resolved from ``${VAR}``; it is a secret and never shown.
+    """
+
+    listen: tuple[str, int] | None = None
+    token: str | None = field(default=None, repr=False)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``"127.0.0.1:8642"``, ``"8642"``, ``"[::1]:8642"`` or ``"0.0.0.0"`` as (host, port).
+
+    A missing host is 127.0.0.1 (loopback, the safe default); a missing port is
+    :data:`DEFAULT_HTTP_PORT`. Raises ``ValueError`` with the reason.
+    """
+    value = text.strip()
+    if not value:
+        raise ValueError("must be [HOST:]PORT, e.g. 127.0.0.1:8642")
+    if value.isdigit():
+        host, port_text = "127.0.0.1", value
+    elif value.startswith("["):
+        host, sep, rest = value[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"{text!r} is not [HOST]:PORT")
+        port_text = rest[1:] or str(DEFAULT_HTTP_PORT)
+    elif value.count(":") == 1:
+        host, port_text = value.split(":")
+        host = host or "127.0.0.1"
+    elif ":" in value:  # a bare IPv6 address
+        host, port_text = value, str(DEFAULT_HTTP_PORT)
+    else:
+        host, port_text = value, str(DEFAULT_HTTP_PORT)
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{text!r} has no valid port (0-65535)")
+    if not host or any(ch.isspace() or ch in "/?#@" for ch in host):
+        raise ValueError(f"{text!r} has no valid host")
+    return host, int(port_text)
+
+
+@dataclass(frozen=True)
 class Config:
     """A loaded ``zaplite.toml`` (or the defaults, when there is none)."""
 
@@ -193,6 +240,7 @@ class Config:
     store_url: str
     connections: dict[str, ConnectionConfig] = field(default_factory=dict)
     settings: Settings = field(default_factory=lambda: Settings(zaps_dir=Path("zaps")))
+    http: HttpSettings = field(default_factory=HttpSettings)
 
     def connections_of(self, app: str) -> list[ConnectionConfig]:
         """The connections of ``app``, in the order they are written."""
@@ -246,6 +294,29 @@ class _SettingsModel(BaseModel):
         return value
 
 
+class _HttpModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    listen: str | None = None
+    token: str | None = None
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
+        return value
+
+    @field_validator("token")
+    @classmethod
+    def _token_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError(
+                "must be at least 16 characters (generate one with `openssl rand -hex 32`)"
+            )
+        return value
+
+
 class _ConnectionModel(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
@@ -264,6 +335,7 @@ class _ConfigModel(BaseModel):
 
     store: _StoreModel = Field(default_factory=_StoreModel)
     settings: _SettingsModel = Field(default_factory=_SettingsModel)
+    http: _HttpModel = Field(default_factory=_HttpModel)
     connections: dict[str, _ConnectionModel] = Field(default_factory=dict)
 
 
@@ -272,6 +344,7 @@ def _toml_known_fields(loc: tuple[Any, ...]) -> list[str] | None:
         (): _ConfigModel,
         ("store",): _StoreModel,
         ("settings",): _SettingsModel,
+        ("http",): _HttpModel,
     }
     model = models.get(loc)
     return list(model.model_fields) if model else None
@@ -348,7 +421,7 @@ def parse_config(
 ) -> Config:
     """Validate a parsed TOML document into a :class:`Config` (paths against ``base_dir``).
 
-    ``${VAR}`` in ``[store]`` and ``[settings]`` is resolved now (from ``env``, default
+    ``${VAR}`` in ``[store]``, ``[settings]`` and ``[http]`` is resolved now (from ``env``, default
     ``os.environ``); in connections it is kept for :meth:`ConnectionConfig.resolve`.
     """
     file = str(path) if path is not None else None
@@ -357,7 +430,7 @@ def parse_config(
     if not isinstance(data, Mapping):
         raise FileError(file, None, "the configuration must be a TOML document of tables")
     document = dict(data)
-    for table in ("store", "settings"):
+    for table in ("store", "settings", "http"):
         if isinstance(document.get(table), Mapping):
             document[table] = resolve_env(document[table], environ, file=file, where=table)
     try:
@@ -391,6 +464,10 @@ def parse_config(
         store_url=_absolute_sqlite(model.store.url, base),
         connections=connections,
         settings=settings,
+        http=HttpSettings(
+            listen=parse_listen(model.http.listen) if model.http.listen else None,
+            token=model.http.token,
+        ),
     )
 
 
