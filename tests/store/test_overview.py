@@ -20,7 +20,10 @@ def test_activity_counts_the_last_24_hours_and_the_last_run(store: Store) -> Non
     store.commit_page("a", run, tasks=_tasks("a", "ssfx"), cursor=1, keys=[])
     store.finish_run(run, "ok")
     store.pause("b", "paused from the console")
-    activity = store.zap_activity(["a", "b", "never"])
+    other = store.start_run("c")
+    store.finish_run(other, "failed", "no sign-in")
+    activity = store.zap_activity(["a", "b", "never", "c"])
+    assert activity["c"].last_run is not None and activity["c"].last_run.id == other
     a = activity["a"]
     assert a.counts == {"success": 2, "failed": 1, "filtered": 1}
     assert a.hourly[-1] == 2 and sum(a.hourly) == 2

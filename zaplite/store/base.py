@@ -137,6 +137,11 @@ class StoreBase:
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             raise store_error(exc, self._url) from None
 
+    def ping(self) -> None:
+        """Read one row of the store (its leases): raises if the store cannot be read now."""
+        with self._read() as connection:
+            connection.execute(sa.select(leases.c.zap_id).limit(1)).all()
+
     def close(self) -> None:
         """Close every pooled connection; the store must not be used afterwards."""
         self._engine.dispose()
