@@ -294,6 +294,7 @@ def add_triggers(app: App) -> None:
         sample=CONTACT_SAMPLE,
         output_fields=_output_fields("CreatedDate"),
         recent=recent_created,
+        time_field="CreatedDate",
     )
     async def new_record(ctx: PollContext) -> AsyncIterator[Page]:
         """Fires when a record of the chosen object is created."""
@@ -309,6 +310,7 @@ def add_triggers(app: App) -> None:
         sample=CONTACT_SAMPLE,
         output_fields=_output_fields("CreatedDate"),
         recent=recent_created,
+        time_field="CreatedDate",
     )
     async def new_contact(ctx: PollContext) -> AsyncIterator[Page]:
         """Fires when a Contact is created."""
@@ -324,6 +326,7 @@ def add_triggers(app: App) -> None:
         sample=OPPORTUNITY_SAMPLE,
         output_fields=_output_fields("SystemModstamp"),
         recent=recent_updated,
+        time_field="SystemModstamp",
     )
     async def updated_record(ctx: PollContext) -> AsyncIterator[Page]:
         """Fires when a record of the chosen object is created or changed."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from zaplite.cli.common import console, run_async, setup_logging, with_workspace, workspace_options
-from zaplite.engine.replay import replay_task
+from zaplite.engine.replay import failed_task_ids, replay_task
 from zaplite.engine.run import Engine
 from zaplite.errors import UsageError
 from zaplite.project.workspace import Workspace
@@ -28,17 +28,16 @@ def replay(
     if not task_ids and not failed:
         raise UsageError("Name the tasks to replay (TASK_ID...) or use --failed (with --zap ID).")
     ids = list(task_ids)
+    engine = Engine.for_workspace(workspace)
     if failed:
         if zap_id:
             workspace.zap(zap_id)
-        tasks = workspace.store.list_tasks(zap_id=zap_id, status="failed", limit=1_000_000)
-        ids.extend(task.id for task in reversed(tasks))
+        ids.extend(failed_task_ids(engine, zap_id))
     if not ids:
         console.print("There are no failed tasks to replay.")
         return
 
     async def go() -> list[tuple[int, str]]:
-        engine = Engine.for_workspace(workspace)
         try:
             return [
                 (task_id, await replay_task(engine, task_id, workspace.zaps)) for task_id in ids

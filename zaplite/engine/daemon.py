@@ -118,6 +118,28 @@ class Daemon:
         self._gave_up: set[str] = set()
         """Zaps whose last run here gave their lease up (it delivered something)."""
 
+    @property
+    def alive(self) -> bool:
+        """Whether the scheduler is running and the daemon has not been asked to stop."""
+        return self.scheduler is not None and self.scheduler.running and not self._stopped.is_set()
+
+    def next_run_at(self, zap_id: str) -> datetime | None:
+        """When this daemon next runs the zap (``None``: it does not schedule it)."""
+        job = self.scheduler.get_job(zap_id) if self.scheduler is not None else None
+        return job.next_run_time if job is not None else None
+
+    def run_now(self, zap_id: str) -> bool:
+        """Move the zap's next tick to now; ``False`` if this daemon does not schedule it.
+
+        The run is an ordinary tick: it takes the zap's lease (so it is skipped while
+        another daemon runs the zap) and never overlaps a run in flight.
+        """
+        job = self.scheduler.get_job(zap_id) if self.scheduler is not None else None
+        if job is None or self._stopped.is_set():
+            return False
+        job.modify(next_run_time=datetime.now(UTC))
+        return True
+
     def stop(self) -> None:
         """Ask the daemon to stop: no new runs; runs in flight finish their page."""
         self.engine.stopping.set()
@@ -206,6 +228,8 @@ class Daemon:
 
     def _add_job(self, zap_id: str, zap: BoundZap) -> None:
         assert self.scheduler is not None
+        every = zap.zap.schedule.every
+        self.engine.metrics.scheduled(zap_id, every.total_seconds() if every else None)
         self.scheduler.add_job(
             self._run,
             trigger=schedule_trigger(zap),
@@ -235,6 +259,7 @@ class Daemon:
             if zap_id not in fresh:
                 report.removed.append(zap_id)
                 self.zaps.pop(zap_id)
+                self.engine.metrics.scheduled(zap_id, None)
                 if self.scheduler is not None and self.scheduler.get_job(zap_id):
                     self.scheduler.remove_job(zap_id)
         for zap_id, zap in fresh.items():

@@ -10,7 +10,13 @@ from zaplite.errors import AuthError, QuotaExceeded, UsageError
 from zaplite.project.binding import BoundZap
 from zaplite.retry import is_transient
 
-__all__ = ["replay_task"]
+__all__ = ["failed_task_ids", "replay_task"]
+
+
+def failed_task_ids(engine: Engine, zap_id: str | None) -> list[int]:
+    """The ids of every failed task (of one zap, or of all), oldest first: the replay order."""
+    tasks = engine.store.list_tasks(zap_id=zap_id, status="failed", limit=1_000_000)
+    return [task.id for task in reversed(tasks)]
 
 
 async def replay_task(engine: Engine, task_id: int, zaps: dict[str, BoundZap]) -> str:
@@ -36,7 +42,9 @@ async def replay_task(engine: Engine, task_id: int, zaps: dict[str, BoundZap]) -
         if not is_transient(error):
             raise
         item.status, item.error = "failed", f"gave up after retries: {error}"
+    status = item.status or "success"
     await asyncio.to_thread(
-        engine.store.update_task, task_id, status=item.status, steps=item.steps, error=item.error
+        engine.store.update_task, task_id, status=status, steps=item.steps, error=item.error
     )
-    return item.status or "success"
+    engine.metrics.replayed(task.zap_id, status)
+    return status

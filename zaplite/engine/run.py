@@ -19,8 +19,10 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from zaplite.engine.connbook import ConnectionBook
 from zaplite.engine.delivery import Delivery, PreparedPage, WorkItem
 from zaplite.engine.leases import LeaseKeeper
+from zaplite.engine.metrics import Metrics, parse_usage, record_time
 from zaplite.engine.readahead import prefetch
 from zaplite.errors import (
     AuthError,
@@ -130,6 +132,10 @@ class RunResult:
     """The run stopped between pages (a signal, or its lease was lost) before the poll ended."""
     held_elsewhere: bool = False
     """The run was skipped because another daemon holds the zap's lease."""
+    delivering: bool = False
+    """Whether the run was delivering (not polling) when it failed: whose connection failed."""
+    auth_or_outage: bool = False
+    """Whether it failed because a service refused the sign-in or could not be reached."""
 
     def line(self) -> str:
         """A one-line summary for logs and ``zaplite run`` output."""
@@ -163,6 +169,7 @@ class Engine:
         pause_after_auth_failures: int = 3,
         owner: str | None = None,
         lease_seconds: float = 30.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.connections = connections
@@ -171,6 +178,10 @@ class Engine:
         self.leases = LeaseKeeper(store, owner, lease_seconds)
         self.stopping = asyncio.Event()
         self.quota_wait: dict[str, float] = {}
+        self.metrics = metrics or Metrics()
+        """What this engine did, for ``/metrics``."""
+        self.connection_book = ConnectionBook()
+        """What this engine saw of each connection, written to the store for the console."""
 
     @classmethod
     def for_workspace(cls, workspace: Workspace, *, owner: str | None = None) -> Engine:
@@ -219,6 +230,7 @@ class Engine:
             if kept:
                 await self.leases.let_go(zap.id)
             result.status, result.message = "paused", paused_reason
+            self.metrics.pause_changed(zap.id, True)
             return result
         wait_until = self.quota_wait.get(zap.connection or "")
         if wait_until and time.time() < wait_until:
@@ -263,15 +275,41 @@ class Engine:
             if not idle:  # an idle poll records no run
                 await run.finish(result.status, result.message)
             await self.leases.after_run(zap.id, idle=idle)
+            self.metrics.run_finished(zap.id, result.status, result.seconds)
+            await self._note_connections(zap, result, error=interrupted)
         log.info("%s", result.line())
         if interrupted is not None:
             raise interrupted  # recorded as interrupted; cancellation still propagates
         return result
 
+    async def _note_connections(
+        self, zap: BoundZap, result: RunResult, *, error: BaseException | None
+    ) -> None:
+        """Tell the connection book what the run showed, and write what is due to the store."""
+        book = self.connection_book
+        action_connections = {s.connection for s in zap.steps if not s.is_filter}
+        if result.status == "ok":
+            book.ok(zap.connection)
+            if result.delivered:
+                for name in action_connections:
+                    book.ok(name)
+        elif result.status in ("failed", "paused") and result.message and result.auth_or_outage:
+            for name in action_connections if result.delivering else {zap.connection}:
+                book.error(name, result.message)
+        if error is not None and isinstance(error, StoreUnusable):
+            return
+        due = book.due()
+        if due:
+            try:
+                await asyncio.to_thread(self.store.save_connection_statuses, due)
+            except Exception as problem:  # news for the console never fails a run
+                log.warning("could not save the connections' status (%s)", problem)
+
     async def _handle_failure(self, zap: BoundZap, result: RunResult, error: BaseException) -> None:
         result.status = "failed"
         if isinstance(error, DeliveryAborted) and error.__cause__ is not None:
             error = error.__cause__
+        result.auth_or_outage = isinstance(error, AuthError) or is_transient(error)
         if isinstance(error, AuthError):
             count = await asyncio.to_thread(self.store.record_auth_failure, zap.id)
             result.message = f"authentication failed: {error}"
@@ -382,6 +420,10 @@ class Engine:
         result.pages += 1
         if page.usage:
             result.usage = page.usage
+            self.metrics.usage_seen(zap.trigger.app, zap.connection, page.usage)
+            api = parse_usage(page.usage).get("api-usage")
+            if api is not None:
+                self.connection_book.usage(zap.connection, *api)
         known = await asyncio.to_thread(
             self.store.known_keys, zap.id, [item.key for item in ahead.items]
         )
@@ -393,12 +435,14 @@ class Engine:
                 continue
             taken.add(item.key)
             fresh.append(item)
+        result.delivering = True
         try:
             items = await delivery.deliver(fresh) if fresh else []
         except BaseException as error:
             if is_transient(error):
                 raise DeliveryAborted(str(error)) from error
             raise
+        result.delivering = False
         tasks = [item.task() for item in items]
         if not tasks and not page.state and page.cursor == saved_cursor:
             return False  # nothing new and nothing moved: no write at all (an idle poll)
@@ -418,6 +462,13 @@ class Engine:
             state=page.state,
         )
         result.task_ids.extend(ids)
+        self.metrics.tasks_recorded(zap.id, (item.status or "success" for item in items))
+        if zap.trigger.time_field is not None:
+            self.metrics.delivered(
+                record_time(zap.trigger.time_of(item.record))
+                for item in items
+                if item.status in (None, "success")
+            )
         for item in items:
             result.found += 1
             if item.status == "success":

@@ -40,6 +40,7 @@ __all__ = [
     "ActionContext",
     "App",
     "Failure",
+    "HttpRoute",
     "NoParams",
     "Outcome",
     "Page",
@@ -137,6 +138,9 @@ class Trigger:
     - ``output_fields``: dotted field names the records carry, or a function of the params.
     - ``recent``: optional function returning up to ``ctx.limit`` recent records for
       ``test-trigger``; without it, ``test-trigger`` shows the sample.
+    - ``time_field``: optional field name (or function of the record) giving the record's
+      time at the service (a datetime or ISO-8601 text, e.g. ``CreatedDate``); the
+      ``zaplite_delivery_lag_seconds`` metric measures from it to the delivery.
     """
 
     app: str
@@ -150,6 +154,7 @@ class Trigger:
     sample: Record = field(default_factory=dict)
     output_fields: Sequence[str] | Callable[[BaseModel], Sequence[str]] = ()
     recent: RecentFunction | None = None
+    time_field: str | Callable[[Record], Any] | None = None
 
     def key_of(self, record: Record) -> str:
         """The dedup key of ``record``."""
@@ -159,6 +164,15 @@ class Trigger:
         if isinstance(key, str):
             return str(record.get(key))
         return "|".join(str(record.get(name)) for name in key)
+
+    def time_of(self, record: Record) -> Any:
+        """The record's time at the service as the trigger gives it (``None`` if it gives none)."""
+        field_ = self.time_field
+        if field_ is None:
+            return None
+        if callable(field_):
+            return field_(record)
+        return record.get(field_)
 
     def overlap_for(self, params: BaseModel) -> timedelta:
         """The look-back overlap for these params."""
@@ -317,6 +331,29 @@ class App:
         if action.name in self.actions:
             raise ValueError(f"app {self.name!r} already has an action named {action.name!r}")
         self.actions[action.name] = action
+
+
+# --------------------------------------------------------------------------- HTTP routes
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """A route a plugin adds to the daemon's HTTP server (see the ``register_routes`` hook).
+
+    ``endpoint`` is ``async def endpoint(request, server)``: a starlette ``Request`` and
+    the running server's context (its store, workspace, engine and daemon); it returns
+    a starlette ``Response``. Routes live under ``/hooks/``. With ``console_token``
+    (the default), a request needs the console's token as the pages do when the server
+    listens beyond loopback; without it the route is open and must check its caller
+    itself (a shared secret in the URL, a signature). Plugin routes are never asked for
+    the console's CSRF token: their callers are services, not browsers.
+    """
+
+    path: str
+    endpoint: Callable[..., Any]
+    methods: tuple[str, ...] = ("POST",)
+    console_token: bool = True
+    plugin: str = ""
 
 
 def _flatten_keys(record: Mapping[str, Any], prefix: str = "") -> Iterator[str]:
