@@ -94,7 +94,7 @@ def test_every_hook_is_documented_and_exercised():
         for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
         if hasattr(fn, "zaplite_spec")
     ]
-    assert set(hooks) == {"register_apps", "register_commands"}
+    assert set(hooks) == {"register_apps", "register_commands", "register_routes"}
     here = Path(__file__).parents[1]  # every test folder, tests/support's plugins too
     tests = "".join(path.read_text() for path in here.rglob("*.py"))
     for name in hooks:

@@ -17,7 +17,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from zaplite.plugin.api import App
+    from zaplite.plugin.api import App, HttpRoute
 
 hookspec = pluggy.HookspecMarker("zaplite")
 hookimpl = pluggy.HookimplMarker("zaplite")
@@ -43,4 +43,16 @@ def register_commands(cli: click.Group) -> None:
     (or ``cli.add_command``). They become ``zaplite`` commands and also accept
     ``--config`` and ``--plugins-dir``. A name zaplite or another plugin already
     uses is a start-up error naming the plugin. Return nothing.
+    """
+
+
+@hookspec
+def register_routes(register: Callable[[HttpRoute], None]) -> None:
+    """Add HTTP routes to the daemon's server (``zaplite run --http``, ``zaplite console``).
+
+    Called once when the plugin manager is built. Call ``register(route)`` with each
+    :class:`zaplite.HttpRoute`; its path must start with ``/hooks/`` (so that a reverse
+    proxy can expose the hooks and keep the console private) and may hold starlette
+    path parameters (``/hooks/shop/{zap_id}``). A path registered twice is a start-up
+    error naming both plugins. Return nothing.
     """

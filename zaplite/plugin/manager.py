@@ -3,11 +3,12 @@
 The plugin manager is built by :func:`get_plugin_manager` (never at import time),
 from the ``zaplite`` entry-point group (filtered by ``ZAPLITE_LOAD_PLUGINS``) and
 the ``*.py`` files of a plugins folder. :func:`build_registry` then asks every
-plugin for its apps and checks what it registered.
+plugin for its apps and its HTTP routes and checks what it registered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib.metadata
 import importlib.util
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 
 from zaplite.errors import StartupError, UsageError
 from zaplite.plugin import hookspecs
-from zaplite.plugin.api import Action, App, Trigger
+from zaplite.plugin.api import Action, App, HttpRoute, Trigger
 from zaplite.plugin.calls import describe_error
 
 __all__ = [
@@ -191,6 +192,8 @@ class Registry:
 
     apps: dict[str, App] = field(default_factory=dict)
     owners: dict[str, str] = field(default_factory=dict)
+    routes: list[HttpRoute] = field(default_factory=list)
+    """The HTTP routes plugins added to the daemon's server (``register_routes``)."""
 
     def app(self, name: str) -> App:
         """The app called ``name``; a clear error listing the known apps otherwise."""
@@ -235,15 +238,48 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
             registry.apps[app.name] = app
             registry.owners[app.name] = _plugin
 
-        try:
-            impl.function(**({"register": register} if "register" in impl.argnames else {}))
-        except StartupError:
-            raise
-        except Exception as error:
-            raise StartupError(
-                f"The plugin {plugin!r} failed in register_apps: {describe_error(error)}."
-            ) from error
+        _call_register_hook(impl, "register_apps", register)
+    _collect_routes(pm, registry)
     return registry
+
+
+def _collect_routes(pm: pluggy.PluginManager, registry: Registry) -> None:
+    """Call every plugin's ``register_routes`` hook and check what it registered."""
+    for impl in pm.hook.register_routes.get_hookimpls():
+        plugin = impl.plugin_name
+
+        def register(route: Any, _plugin: str = plugin) -> None:
+            if not isinstance(route, HttpRoute):
+                raise StartupError(
+                    f"The plugin {_plugin!r} registered a route that is not a zaplite.HttpRoute "
+                    f"({type(route).__name__})."
+                )
+            if not route.path.startswith("/hooks/") or not callable(route.endpoint):
+                raise StartupError(
+                    f"The plugin {_plugin!r} registered the route {route.path!r}: a route's "
+                    "path must start with /hooks/ and its endpoint must be callable."
+                )
+            for other in registry.routes:
+                if other.path == route.path and set(other.methods) & set(route.methods):
+                    raise StartupError(
+                        f"The plugin {_plugin!r} registers the route {route.path!r}, which the "
+                        f"plugin {other.plugin!r} already registered."
+                    )
+            registry.routes.append(dataclasses.replace(route, plugin=_plugin))
+
+        _call_register_hook(impl, "register_routes", register)
+
+
+def _call_register_hook(impl: Any, hook: str, register: Any) -> None:
+    """Call one plugin's ``register_*`` hook; its failure is a start-up error naming it."""
+    try:
+        impl.function(**({"register": register} if "register" in impl.argnames else {}))
+    except StartupError:
+        raise
+    except Exception as error:
+        raise StartupError(
+            f"The plugin {impl.plugin_name!r} failed in {hook}: {describe_error(error)}."
+        ) from error
 
 
 def load_registry(plugins_dir: Path | None = None, **options: Any) -> Registry:
