@@ -8,23 +8,32 @@ import json
 import logging
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 
 from zaplite.cli.plugins import plugin_choice
 from zaplite.engine.gctune import tune_after_startup
-from zaplite.errors import FileError
+from zaplite.errors import FileError, UsageError
+from zaplite.project.config import parse_listen
 from zaplite.project.workspace import Workspace
+
+if TYPE_CHECKING:
+    from zaplite.engine.daemon import Daemon
+    from zaplite.engine.run import Engine
 
 __all__ = [
     "QUIET_LOGGERS",
     "console",
     "echo_json",
     "err_console",
+    "http_listen",
+    "http_option",
     "load_workspace",
     "run_async",
+    "run_daemon",
+    "say_listening",
     "setup_logging",
     "workspace_options",
 ]
@@ -65,6 +74,67 @@ def workspace_options(function: F) -> F:
     for option in reversed(options):
         function = option(function)
     return function
+
+
+def _listen_value(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    try:
+        return parse_listen(value)
+    except ValueError as error:
+        raise UsageError(f"--http: {error}.") from None
+
+
+http_option = click.option(
+    "--http",
+    metavar="[HOST:]PORT",
+    callback=_listen_value,
+    help="Serve the console, /metrics, /healthz and /readyz here (default host 127.0.0.1; "
+    "[http] listen in zaplite.toml does the same).",
+)
+"""``--http [HOST:]PORT``: where the console listens (parsed to ``(host, port)``)."""
+
+
+def http_listen(workspace: Workspace, flag: tuple[str, int] | None) -> tuple[str, int] | None:
+    """Where to serve the console: ``--http``, else ``[http] listen``; checked for a token.
+
+    A non-loopback address without ``[http] token`` is refused before anything starts.
+    """
+    from zaplite.web.server import check_listen
+
+    http = workspace.config.http
+    file = str(workspace.config.path) if workspace.config.path else None
+    if flag is not None:
+        check_listen(flag, http.token, where="--http", file=file)
+        return flag
+    if http.listen is not None:
+        check_listen(http.listen, http.token, where="http.listen", file=file)
+    return http.listen
+
+
+def say_listening(url: str) -> None:
+    """Print where the console is served."""
+    err_console.print(f"The console is at {url} (/metrics, /healthz, /readyz).", markup=False)
+
+
+async def run_daemon(
+    workspace: Workspace, engine: Engine, daemon: Daemon, listen: tuple[str, int] | None
+) -> None:
+    """Run the daemon until it stops, serving the console on ``listen`` when it is given."""
+    if listen is None:
+        await daemon.run()
+        return
+    from zaplite.web.server import serve
+
+    await serve(
+        workspace,
+        engine,
+        listen,
+        token=workspace.config.http.token,
+        daemon=daemon,
+        running=daemon.run(),
+        on_listening=say_listening,
+    )
 
 
 def load_workspace(

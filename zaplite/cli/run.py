@@ -10,11 +10,15 @@ import click
 from zaplite.cli.common import (
     console,
     err_console,
+    http_listen,
+    http_option,
     run_async,
+    run_daemon,
     setup_logging,
     with_workspace,
     workspace_options,
 )
+from zaplite.engine.controls import pause_zap, resume_zap
 from zaplite.engine.leases import daemon_owner
 from zaplite.engine.run import Engine, RunResult
 from zaplite.errors import UsageError
@@ -62,13 +66,23 @@ def _report_problems(workspace: Workspace) -> None:
 @workspace_options
 @click.option("--once", is_flag=True, help="Poll each zap once, deliver what was found, and exit.")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@http_option
 @click.argument("zap_ids", nargs=-1)
 @with_workspace
-def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]) -> None:
+def run(
+    workspace: Workspace,
+    once: bool,
+    verbose: int,
+    http: tuple[str, int] | None,
+    zap_ids: tuple[str, ...],
+) -> None:
     """Run the zaps: as a daemon on their schedules, or once with --once (exit 1 if any task failed)."""
     setup_logging(verbose, workspace.config.settings.log_file, workspace.config.path)
     if zap_ids and not once:
         raise UsageError("Naming zaps is only for `zaplite run --once ZAP_ID...`.")
+    if once and http is not None:
+        raise UsageError("--http serves the console of a daemon; it does not go with --once.")
+    listen = http_listen(workspace, http) if not once else None
     _report_problems(workspace)
     workspace.store.check_writable()  # a read-only store is one clear error, not a loop of them
     if once:
@@ -102,7 +116,7 @@ def run(workspace: Workspace, once: bool, verbose: int, zap_ids: tuple[str, ...]
         f"{workspace.store.url_for_display}; Ctrl-C stops it.",
         markup=False,
     )
-    run_async(daemon.run())
+    run_async(run_daemon(workspace, engine, daemon, listen))
     err_console.print("zaplite stopped cleanly.")
 
 
@@ -119,11 +133,23 @@ async def _run_once(workspace: Workspace, zaps: list) -> list[RunResult]:
 @click.argument("zap_ids", nargs=-1, required=True)
 @with_workspace
 def resume(workspace: Workspace, zap_ids: tuple[str, ...]) -> None:
-    """Resume zaps that were paused (for example after repeated authentication failures)."""
+    """Resume zaps that were paused (by hand, or after repeated authentication failures)."""
     for zap_id in zap_ids:
         workspace.zap(zap_id)
-        workspace.store.resume(zap_id)
+        resume_zap(workspace.store, zap_id)
         console.print(f"{zap_id}: resumed", markup=False)
 
 
-COMMANDS = [run, resume]
+@click.command()
+@workspace_options
+@click.argument("zap_ids", nargs=-1, required=True)
+@with_workspace
+def pause(workspace: Workspace, zap_ids: tuple[str, ...]) -> None:
+    """Pause zaps until `zaplite resume`: every daemon sharing the store skips them."""
+    for zap_id in zap_ids:
+        workspace.zap(zap_id)
+        pause_zap(workspace.store, zap_id, "from the command line")
+        console.print(f"{zap_id}: paused", markup=False)
+
+
+COMMANDS = [run, resume, pause]

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
-from zaplite.cli.common import console, err_console, setup_logging
+from zaplite.cli.common import (
+    console,
+    err_console,
+    http_listen,
+    http_option,
+    run_daemon,
+    setup_logging,
+)
 from zaplite.engine.gctune import tune_after_startup
 from zaplite.engine.leases import daemon_owner
 from zaplite.engine.run import Engine, RunResult
@@ -197,11 +204,16 @@ def _summary(box: Sandbox, workspace: Workspace) -> None:
     help="Seconds between polls and activity with --keep-running.",
 )
 @click.option("-v", "--verbose", count=True, help="Log more.")
-def demo(folder: Path, keep_running: bool, every: float, verbose: int) -> None:
+@http_option
+def demo(
+    folder: Path, keep_running: bool, every: float, verbose: int, http: tuple[str, int] | None
+) -> None:
     """The main job on the embedded default: the three use cases against the built-in sandbox."""
     from zaplite.sandbox.session import Sandbox
 
     setup_logging(verbose)
+    if http is not None and not keep_running:
+        raise UsageError("--http serves the console of the running demo: add --keep-running.")
     _prepare_folder(folder)
     with Sandbox.start(salesforce_port=0, clevertap_port=0) as box:
         config = box.write_config(folder)
@@ -219,12 +231,20 @@ def demo(folder: Path, keep_running: bool, every: float, verbose: int) -> None:
         try:
             if workspace.problems:
                 raise UsageError(str(workspace.problems[0]))
-            asyncio.run(_demo(box, workspace, keep_running, every))
+            if http is not None:
+                http_listen(workspace, http)  # a non-loopback address needs a token
+            asyncio.run(_demo(box, workspace, keep_running, every, http))
         finally:
             workspace.close()
 
 
-async def _demo(box: Sandbox, workspace: Workspace, keep_running: bool, every: float) -> None:
+async def _demo(
+    box: Sandbox,
+    workspace: Workspace,
+    keep_running: bool,
+    every: float,
+    http: tuple[str, int] | None = None,
+) -> None:
     from zaplite.sandbox.activity import SalesActivity
 
     engine = Engine.for_workspace(workspace, owner=daemon_owner())
@@ -261,13 +281,18 @@ async def _demo(box: Sandbox, workspace: Workspace, keep_running: bool, every: f
             if failed:
                 raise UsageError("Some zaps failed in the demo; see the lines above.")
             return
-        await _keep_running(box, workspace, engine, activity, every)
+        await _keep_running(box, workspace, engine, activity, every, http)
     finally:
         await engine.connections.close()
 
 
 async def _keep_running(
-    box: Sandbox, workspace: Workspace, engine: Any, activity: SalesActivity, every: float
+    box: Sandbox,
+    workspace: Workspace,
+    engine: Any,
+    activity: SalesActivity,
+    every: float,
+    http: tuple[str, int] | None = None,
 ) -> None:
     for zap in workspace.zaps.values():
         zap.zap.schedule = Schedule(every=timedelta(seconds=every))
@@ -293,7 +318,7 @@ async def _keep_running(
 
     generator = asyncio.create_task(generate())
     try:
-        await daemon.run()
+        await run_daemon(workspace, engine, daemon, http)
     finally:
         generator.cancel()
         with contextlib.suppress(asyncio.CancelledError):

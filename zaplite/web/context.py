@@ -1,0 +1,64 @@
+"""What the HTTP server works with: the workspace, its store, the engine and (in a daemon) the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from zaplite.engine.health import StoreProbe
+from zaplite.engine.run import Engine
+from zaplite.project.binding import BoundZap
+from zaplite.project.workspace import Workspace
+from zaplite.store import Store
+from zaplite.web.redact import Redactor
+
+if TYPE_CHECKING:
+    from zaplite.engine.daemon import Daemon
+
+__all__ = ["ServerContext"]
+
+
+@dataclass
+class ServerContext:
+    """The running server's view of zaplite, handed to every page and plugin route.
+
+    ``daemon`` is ``None`` under ``zaplite console`` (no zap is scheduled there; a
+    "run now" then runs the zap once, as ``zaplite run --once`` does). ``token`` is the
+    console's token (``[http] token``), or ``None`` on loopback without one.
+    """
+
+    workspace: Workspace
+    engine: Engine
+    daemon: Daemon | None = None
+    token: str | None = field(default=None, repr=False)
+    probe: StoreProbe | None = None
+    ready: bool = False
+    """Set once the zaps are loaded, the store is migrated and (in a daemon) scheduled."""
+    started: float = field(default_factory=time.time)
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    """This process's key for session cookies (a restart signs everyone out)."""
+    redactor: Redactor = field(default_factory=Redactor)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+    """Work the console started (a run, replays) that outlives its request."""
+
+    @property
+    def store(self) -> Store:
+        """The store the engine records into."""
+        return self.engine.store
+
+    @property
+    def zaps(self) -> dict[str, BoundZap]:
+        """The zaps of this workspace's files (the daemon's running versions when there is one)."""
+        if self.daemon is not None:
+            merged = dict(self.workspace.zaps)
+            merged.update(self.daemon.zaps)
+            return merged
+        return self.workspace.zaps
+
+    def next_run_at(self, zap_id: str) -> datetime | None:
+        """When this process next runs the zap, if it schedules it."""
+        return self.daemon.next_run_at(zap_id) if self.daemon is not None else None
