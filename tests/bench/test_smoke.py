@@ -138,3 +138,19 @@ def test_store_commit_refuses_a_page_count_below_one() -> None:
     assert done.stderr.strip().splitlines()[-1] == (
         "store_commit.py: error: argument --pages: 0 is not at least 1"
     )
+
+
+def test_console_times_every_page_over_http(tmp_path: Path) -> None:
+    numbers = tmp_path / "console.json"
+    out = run_script(
+        "console.py", "--zaps", "12", "--tasks", "3000", "--requests", "2", "--json", str(numbers)
+    )
+    rows = header_cells(out)
+    pages = {row[0] for row in rows[1:]}
+    assert {
+        "Zaps, first 100",
+        "A zap: deepest page (keyset)",
+        "A zap: search by record id",
+    } <= pages
+    assert "slowest page's p95" in out
+    assert len(json.loads(numbers.read_text())["pages"]) == len(rows) - 1

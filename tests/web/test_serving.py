@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from pathlib import Path
@@ -99,6 +100,23 @@ def test_the_console_serves_the_history_without_running_zaps(tmp_path: Path) -> 
         assert 'data-zap="copy"' in page and "1 delivered" in page
         health = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
         assert health["scheduler"] == "none (console only)"
+    finally:
+        _out, err = stop(process, signal.SIGTERM)
+    assert process.returncode == 0, err
+
+
+@pytest.mark.slow
+def test_the_demo_serves_the_console_of_its_zaps(tmp_path: Path) -> None:
+    port = free_port()
+    cli = Cli(tmp_path)
+    process = cli.start("demo", "--keep-running", "--every", "1", "--http", f"127.0.0.1:{port}")
+    try:
+        base = f"http://127.0.0.1:{port}"
+        assert _get(f"{base}/readyz", timeout=60).json()["zaps"] == 4
+        page = httpx.get(base + "/").text
+        for zap in ("new-contact-to-profile", "lead-status-to-profile", "closed-won-to-event"):
+            assert f'data-zap="{zap}"' in page
+        assert re.search(r"[1-9][0-9]* delivered in the last 24 hours", page)
     finally:
         _out, err = stop(process, signal.SIGTERM)
     assert process.returncode == 0, err
