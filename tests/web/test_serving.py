@@ -31,9 +31,10 @@ def _get(url: str, timeout: float = 30.0) -> httpx.Response:
 
 
 def _project(tmp_path: Path, http: str = "") -> Cli:
-    root = files_project(
-        tmp_path / "proj", [{"id": 1, "email": "a@example.com"}], every="1s", settings=http
-    )
+    """The files project (one zap, ``copy``), with ``http`` added to its ``zaplite.toml``."""
+    root = files_project(tmp_path / "proj", [{"id": 1, "email": "a@example.com"}], every="1s")
+    with (root / "zaplite.toml").open("a") as config:
+        config.write("\n" + http)
     return Cli(root, env=ENV)
 
 
