@@ -224,7 +224,7 @@ def _pages(store: Store, zaps: int) -> list[tuple[str, str]]:
         ).one()
     middle = zap_id(zaps // 2)
     return [
-        ("Zaps, first 100", "/"),
+        ("Zaps, first page (50)", "/"),
         (f"Zaps, after {middle}", f"/?after={middle}"),
         ("Zaps, refresh (table only)", "/#partial"),
         ("A zap: newest tasks", f"/zaps/{first}"),

@@ -148,7 +148,7 @@ def test_console_times_every_page_over_http(tmp_path: Path) -> None:
     rows = header_cells(out)
     pages = {row[0] for row in rows[1:]}
     assert {
-        "Zaps, first 100",
+        "Zaps, first page (50)",
         "A zap: deepest page (keyset)",
         "A zap: search by record id",
     } <= pages

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
 
 from zaplite.store import ConnectionStatus, NewTask, Store
 
@@ -87,3 +90,46 @@ def test_connection_statuses_are_replaced_by_newer_news(store: Store) -> None:
     [status] = store.connection_statuses().values()
     assert status.last_error == "refused" and status.usage_used == 11
     assert status.last_ok_at == now
+
+
+def test_activity_names_the_daemon_holding_a_zaps_lease(store: Store) -> None:
+    assert store.acquire_lease("a", "host:1:abc", 30)
+    activity = store.zap_activity(["a", "b"])
+    assert activity["a"].lease_owner == "host:1:abc"
+    assert activity["b"].lease_owner is None
+    assert "a" in store.known_zap_ids()  # a zap only another daemon's files name
+
+
+def test_a_zaps_pages_and_the_search_use_their_indexes_on_sqlite(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'z.db'}") as store:
+        store.commit_page("z", None, tasks=_tasks("z", "ssf"), cursor=1, keys=[])
+        captured: list[tuple[str, object]] = []
+
+        @sa.event.listens_for(store.engine, "before_cursor_execute")
+        def note(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+            if statement.startswith("SELECT") and "FROM tasks" in statement:
+                captured.append((statement, params))
+
+        def plans() -> list[str]:
+            with store.engine.connect() as connection:
+                found = [
+                    " ".join(
+                        str(row[-1])
+                        for row in connection.exec_driver_sql(
+                            "EXPLAIN QUERY PLAN " + statement,
+                            params,  # type: ignore[arg-type]
+                        )
+                    )
+                    for statement, params in captured
+                ]
+            captured.clear()
+            return found
+
+        store.page_tasks("z")
+        store.page_tasks("z", before_id=3)
+        store.page_tasks("z", after_id=1)
+        found = plans()
+        assert all("ix_tasks_zap_id_id" in plan for plan in found), found
+        store.search_tasks("z", "z1")
+        found = plans()
+        assert all("ix_tasks_record_key" in plan for plan in found), found

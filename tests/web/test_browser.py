@@ -118,6 +118,13 @@ def test_the_console_in_a_browser(tmp_path: Path, browser_page: Any) -> None:
             assert "delivered" in page.locator('tr[data-zap="new-contact-to-profile"]').inner_text()
             _screenshot(page, tmp_path, "console-zaps.png")
 
+            # The page refreshes itself while open: a new contact's delivery shows up.
+            contacts = page.locator('tr[data-zap="new-contact-to-profile"] .count.success')
+            before = int(contacts.inner_text())
+            activity.new_contact()
+            _until(lambda: int(contacts.inner_text()) > before, "the Zaps page to refresh", 30)
+            assert page.url == base + "/"  # no navigation: the table was replaced in place
+
             # A failed task: the error says what is wrong with the mapping.
             page.click(f'a[href="/zaps/{BROKEN_ID}"]')
             page.select_option("select[name=status]", "failed")

@@ -30,6 +30,11 @@ __all__ = ["ConnectionStatus", "Overview", "ZapActivity"]
 HOURS = 24
 """How many hours of counts and chart bars the console shows."""
 
+_NEWEST_RUN = sa.select(sa.func.max(runs.c.id)).where(
+    runs.c.zap_id == sa.bindparam("zap_id", type_=runs.c.zap_id.type)
+)
+"""The id of a zap's newest run: one descent of ``runs (zap_id, id)``."""
+
 
 @dataclass
 class ZapActivity:
@@ -88,6 +93,11 @@ class Overview(StoreBase):
         """The activity of each of ``zap_ids`` (a zap the store never saw gets an empty one)."""
         at = now or utc_now()
         first_hour = _hour(at) - timedelta(hours=HOURS - 1)
+        slots: dict[datetime | str, int] = {}
+        for index in range(HOURS):
+            hour = first_hour + timedelta(hours=index)
+            slots[hour] = index
+            slots[hour.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")] = index
         result = {zap_id: ZapActivity(zap_id) for zap_id in zap_ids}
         with self._read() as connection:
             for chunk in chunks(list(zap_ids)):
@@ -104,26 +114,14 @@ class Overview(StoreBase):
                 ):
                     result[row.zap_id].lease_owner = row.owner
                     result[row.zap_id].lease_expires_at = row.expires_at
-                # One statement, one descent of runs (zap_id, id) per zap: the ids as a
-                # derived table (a UNION ALL of literals, portable), the newest run of each
-                # as a correlated max(). A GROUP BY would read every run of those zaps.
-                wanted = sa.union_all(
-                    *(
-                        sa.select(sa.literal(zap_id, zaps.c.zap_id.type).label("zap_id"))
-                        for zap_id in ids
-                    )
-                ).subquery("wanted")
-                newest = (
-                    sa.select(sa.func.max(runs.c.id))
-                    .where(runs.c.zap_id == wanted.c.zap_id)
-                    .scalar_subquery()
-                )
+                # One descent of runs (zap_id, id) per zap, with a statement built once.
+                # (A GROUP BY would read every run of those zaps; one statement with the
+                # ids as a derived table costs more to build than these cost to run.)
                 run_ids = [
                     run_id
-                    for run_id in connection.execute(
-                        sa.select(newest.label("id")).select_from(wanted)
-                    ).scalars()
-                    if run_id is not None
+                    for zap_id in ids
+                    if (run_id := connection.execute(_NEWEST_RUN, {"zap_id": zap_id}).scalar())
+                    is not None
                 ]
                 if run_ids:
                     for row in connection.execute(sa.select(runs).where(runs.c.id.in_(run_ids))):
@@ -137,16 +135,19 @@ class Overview(StoreBase):
                     .group_by(task_hours.c.zap_id, task_hours.c.status)
                 ):
                     result[zap_id].counts[status] = int(count)
-                # The hours come back as they are stored (text on SQLite): parsing them here
-                # is several times faster than the column type's conversion, row by row.
+                # The hours come back as they are stored (naive UTC text on SQLite, aware
+                # datetimes on PostgreSQL) and are looked up among the 24 expected ones:
+                # no per-row conversion, and one fetch for all the rows.
                 raw_hour = sa.type_coerce(task_hours.c.hour, sa.String).label("hour")
                 for zap_id, hour, count in connection.execute(
                     sa.select(task_hours.c.zap_id, raw_hour, task_hours.c.count).where(
                         recent, task_hours.c.status == "success"
                     )
-                ):
-                    index = int((_as_utc(hour) - first_hour).total_seconds() // 3600)
-                    if 0 <= index < HOURS:
+                ).all():
+                    index = slots.get(hour)
+                    if index is None:  # stored another way (an aware timestamp's text)
+                        index = slots.get(_as_utc(hour))
+                    if index is not None:
                         result[zap_id].hourly[index] += count
         return result
 
@@ -196,8 +197,10 @@ class Overview(StoreBase):
         with self._read() as connection:
             for condition in (tasks.c.record_key == record_id, starts):
                 query = (
+                    # "zap_id || ''" keeps the planners off (zap_id, id): without statistics
+                    # SQLite would walk every task of the zap rather than the record's keys.
                     sa.select(tasks)
-                    .where(tasks.c.zap_id == zap_id, condition)
+                    .where(tasks.c.zap_id.concat("") == zap_id, condition)
                     .order_by(tasks.c.id.desc())
                     .limit(limit)
                 )

@@ -173,8 +173,9 @@ tasks = sa.Table(
     sa.Index(None, "status", "id", sqlite_where=NOT_SUCCEEDED, postgresql_where=NOT_SUCCEEDED),
     # The console's search by record id: an exact key, or the record's keys of an
     # updated-record trigger ("<Id>|<SystemModstamp>") by prefix. text_pattern_ops lets
-    # PostgreSQL serve the prefix LIKE whatever the database's collation.
-    sa.Index(None, "zap_id", "record_key", postgresql_ops={"record_key": "text_pattern_ops"}),
+    # PostgreSQL serve the prefix LIKE whatever the database's collation. The key alone,
+    # not (zap_id, record_key): a planner must never take it for a zap's listing by id.
+    sa.Index(None, "record_key", postgresql_ops={"record_key": "text_pattern_ops"}),
 )
 
 # Tasks per zap, per hour of their creation and per status: what the console's counts of

@@ -30,7 +30,8 @@ __all__ = ["ZAPS_PER_PAGE", "connections_page", "task_page", "zap_page", "zaps_p
 
 log = logging.getLogger("zaplite.web")
 
-ZAPS_PER_PAGE = 100
+ZAPS_PER_PAGE = 50
+"""Zaps per page of the Zaps page (keyset: the next page starts after the last id shown)."""
 TASKS_PER_PAGE = 50
 RUNS_SHOWN = 20
 

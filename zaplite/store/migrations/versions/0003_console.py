@@ -4,8 +4,10 @@
   the console's 24-hour counts and charts read a few hundred rows, not every task.
 - ``connection_status``: each connection's last sign-in that worked, last error and
   API usage, as the daemons sharing the store saw them.
-- ``ix_tasks_zap_id_record_key``: the search by record id (``text_pattern_ops`` on
-  PostgreSQL, so that a prefix ``LIKE`` uses it whatever the collation).
+- ``ix_tasks_record_key``: the search by record id (``text_pattern_ops`` on
+  PostgreSQL, so that a prefix ``LIKE`` uses it whatever the collation). The key alone:
+  an index starting with ``zap_id`` would compete with ``(zap_id, id)`` for a zap's
+  newest tasks, and SQLite's planner picks it, sorting half a million rows.
 
 Revision ID: 0003
 Revises: 0002
@@ -52,9 +54,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name="pk_connection_status"),
     )
     op.create_index(
-        "ix_tasks_zap_id_record_key",
+        "ix_tasks_record_key",
         "tasks",
-        ["zap_id", "record_key"],
+        ["record_key"],
         postgresql_ops={"record_key": "text_pattern_ops"},
     )
     if op.get_bind().dialect.name == "sqlite":
@@ -70,7 +72,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Drop what :func:`upgrade` created."""
-    op.drop_index("ix_tasks_zap_id_record_key", table_name="tasks")
+    op.drop_index("ix_tasks_record_key", table_name="tasks")
     op.drop_table("connection_status")
     op.drop_index("ix_task_hours_hour", table_name="task_hours")
     op.drop_table("task_hours")
