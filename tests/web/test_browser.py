@@ -103,7 +103,7 @@ def test_the_console_in_a_browser(tmp_path: Path, browser_page: Any) -> None:
                 activity.new_contact()
                 activity.advance_lead()
                 activity.advance_opportunity(win=True)
-            box.salesforce.create(
+            xss = box.salesforce.create(
                 "Contact",
                 {"FirstName": XSS_FIRST, "LastName": XSS_LAST, "Email": "xss@example.com"},
             )
@@ -130,7 +130,7 @@ def test_the_console_in_a_browser(tmp_path: Path, browser_page: Any) -> None:
             page.select_option("select[name=status]", "failed")
             page.click("form.filters button")
             page.wait_for_url(re.compile(r"status=failed"))
-            xss_key = box.salesforce.records("Contact")[-1]["Id"]
+            xss_key = xss["Id"]
             page.click(f'tr.task-row:has-text("{xss_key}") a')
             record = page.locator("pre.record").inner_text()  # the record's JSON, as text
             assert json.dumps(XSS_FIRST) in record and json.dumps(XSS_LAST) in record
