@@ -1,9 +1,13 @@
 """Leases: which process runs a zap, named so that a crashed holder can be told apart.
 
-A holder is ``host:pid:namespace-suffix``: the machine's host name, the process id,
-the inode of the process's PID namespace and a random suffix. The namespace matters
-because containers may share a host name while each has its own process ids: a pid
-that is missing here says nothing about a process in another container.
+A holder is ``host:pid:namespace.boot-suffix``: the machine's host name, the process
+id, the inode of the process's PID namespace, the kernel's boot id and a random suffix.
+The namespace matters because containers may share a host name while each has its own
+process ids: a pid that is missing here says nothing about a process in another
+container. The boot id matters because machines may share a host name *and* a namespace
+inode (the initial PID namespace has the same inode on every Linux kernel, so two VMs
+cloned from one image look alike); the boot id is drawn at random at every boot, so it
+differs between machines, and between this boot and the last one.
 """
 
 from __future__ import annotations
@@ -32,30 +36,45 @@ def _pid_namespace() -> str:
         return "0"
 
 
+def _boot_id() -> str:
+    """This boot of this machine (``/proc/sys/kernel/random/boot_id``, dashes removed), or ``""``."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as file:
+            return file.read().strip().replace("-", "")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _machine() -> str:
+    """Where this process runs: its PID namespace and the machine's boot, ``namespace.boot``."""
+    return f"{_pid_namespace()}.{_boot_id() or '0'}"
+
+
 def owner_for(pid: int, suffix: str) -> str:
-    """The holder name of process ``pid`` of this host and PID namespace."""
-    return f"{socket.gethostname()}:{pid}:{_pid_namespace()}-{suffix}"
+    """The holder name of process ``pid`` of this host, PID namespace and boot."""
+    return f"{socket.gethostname()}:{pid}:{_machine()}-{suffix}"
 
 
 def daemon_owner() -> str:
-    """A name for this process in the store's leases: host, pid, PID namespace, random suffix."""
+    """A name for this process in the store's leases: host, pid, PID namespace, boot, random suffix."""
     return owner_for(os.getpid(), uuid.uuid4().hex[:6])
 
 
 def crashed_here(holder: str) -> bool:
-    """Whether a lease holder ran on this machine, in this PID namespace, and has exited.
+    """Whether a lease holder ran on this machine, boot and PID namespace, and has exited.
 
     Only such a process can be checked, and only a missing pid counts: a live process
-    (even another user's), a holder of another machine or container, or a name without
-    a namespace (written by an older zaplite) waits for the lease to expire.
+    (even another user's), a holder of another machine, boot or container, or a name
+    without a namespace and boot id (written by an older zaplite) waits for the lease
+    to expire. Without a readable boot id or namespace nothing is taken over early.
     """
     host, _, rest = holder.partition(":")
     pid_text, _, tail = rest.partition(":")
-    namespace = tail.partition("-")[0]
-    here = _pid_namespace()
+    namespace, _, boot = tail.partition("-")[0].partition(".")
+    here, here_boot = _pid_namespace(), _boot_id()
     if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
         return False
-    if here == "0" or namespace != here:
+    if here == "0" or not here_boot or namespace != here or boot != here_boot:
         return False
     try:
         os.kill(int(pid_text), 0)
