@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,3 +171,53 @@ def test_unwritable_log_file_is_one_clear_error(cli_project):
     out = zaplite(cli_project, "run", "--once")
     assert out.returncode == 2
     assert "settings.log_file: cannot write" in out.stderr and "Traceback" not in out.stderr
+
+
+def _deep(depth: int) -> Any:
+    value: Any = "{{trigger.email}}"
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "reason"),
+    [
+        ("email", _deep(250), "nested more than"),
+        ("email", " ".join(["{{trigger.email}}"] * 10_000), "10,000 templates"),
+        ("email", "{{trigger.email}}" + "x" * 200_000, "characters long"),
+    ],
+    ids=["250 levels", "10,000 templates in one text", "a 200,000-character text"],
+)
+def test_validate_refuses_templates_past_the_limits_naming_zap_and_param(
+    cli_project: Path, param: str, value: Any, reason: str
+) -> None:
+    """What `validate` accepts a run can render: past a limit is one sentence, exit 2."""
+    zap = json.loads((cli_project / "zaps" / "copy.json").read_text())
+    zap["steps"][0]["params"][param] = value
+    (cli_project / "zaps" / "copy.json").write_text(json.dumps(zap))
+    out = zaplite(cli_project, "validate")
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert "Traceback" not in out.stderr and len(lines) == 1, out.stderr
+    assert "copy.json" in lines[0] and f"steps[0].params.{param}" in lines[0], lines[0]
+    assert reason in lines[0], lines[0]
+    ran = zaplite(cli_project, "run", "--once")  # the broken zap is skipped, said once
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr
+    assert lines[0].split(": ", 1)[1].rstrip(".") in ran.stderr
+    assert not (cli_project / "sink.json").exists()
+
+
+def test_a_zap_at_the_template_limits_validates_and_delivers(cli_project: Path) -> None:
+    from zaplite.mapping.templates import MAX_TEMPLATES_PER_STRING
+
+    zap = json.loads((cli_project / "zaps" / "copy.json").read_text())
+    many = " ".join(["{{trigger.email}}"] * MAX_TEMPLATES_PER_STRING)
+    zap["steps"][0]["params"]["email"] = many
+    (cli_project / "zaps" / "copy.json").write_text(json.dumps(zap))
+    assert zaplite(cli_project, "validate").returncode == 0
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 0, out.stderr
+    assert "3 delivered" in out.stdout
+    sink = json.loads((cli_project / "sink.json").read_text())
+    assert sink[0]["email"] == " ".join(["user1@example.com"] * MAX_TEMPLATES_PER_STRING)

@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from zaplite.mapping.compiled import compile_template
 from zaplite.mapping.templates import (
+    MAX_DEPTH,
+    MAX_TEMPLATE_TEXT,
+    MAX_TEMPLATES_PER_STRING,
+    MAX_TEMPLATES_PER_ZAP,
     TemplateError,
     check,
     parse_json_strings,
@@ -232,3 +237,45 @@ def test_json_string_params_invalid_json_is_a_readable_error() -> None:
 
 def test_json_string_that_is_not_an_object_is_left_for_the_model() -> None:
     assert parse_json_strings({"profile": "[1, 2]"}, ProfileParams) == {"profile": "[1, 2]"}
+
+
+def _nested(depth: int) -> Any:
+    """A template inside ``depth`` objects and lists, alternating (the outermost an object)."""
+    value: Any = "{{trigger.Email}}"
+    for level in range(depth):
+        value = {"a": value} if level % 2 else [value]
+    return value if depth % 2 == 0 else {"a": value}
+
+
+def test_check_refuses_params_nested_past_the_limit_naming_the_place() -> None:
+    assert check(_nested(MAX_DEPTH - 1), "steps[0].params") == 1
+    with pytest.raises(TemplateError) as caught:
+        check(_nested(250), "steps[0].params")
+    assert caught.value.where.startswith("steps[0].params.a[0]")
+    assert f"at most {MAX_DEPTH} levels" in caught.value.reason
+
+
+def test_check_refuses_too_many_templates_in_one_text_and_too_long_a_text() -> None:
+    many = " ".join("{{trigger.F" + str(n) + "}}" for n in range(MAX_TEMPLATES_PER_STRING))
+    assert check({"text": many}, "steps[0].params") == MAX_TEMPLATES_PER_STRING
+    with pytest.raises(TemplateError) as caught:
+        check({"text": many + " {{trigger.Last}}"}, "steps[0].params")
+    assert caught.value.where == "steps[0].params.text"
+    assert f"{MAX_TEMPLATES_PER_STRING + 1:,} templates" in caught.value.reason
+    long = "{{trigger.Email}}" + "x" * MAX_TEMPLATE_TEXT
+    with pytest.raises(TemplateError) as caught:
+        check({"body": long}, "steps[1].params")
+    assert caught.value.where == "steps[1].params.body"
+    assert f"at most {MAX_TEMPLATE_TEXT:,}" in caught.value.reason
+
+
+def test_params_at_every_limit_compile_and_render_as_render_does() -> None:
+    """What `check` accepts compiles: no SyntaxError or RecursionError when a run renders it."""
+    context = {"trigger": {"Email": "ada@example.com", **{f"F{n}": n for n in range(600)}}}
+    deep = _nested(MAX_DEPTH - 1)
+    check(deep, "params")
+    assert compile_template(deep)(context) == render(deep, context)
+    many = " ".join("{{trigger.F" + str(n) + "}}" for n in range(MAX_TEMPLATES_PER_STRING))
+    assert compile_template({"text": many})(context) == render({"text": many}, context)
+    spread = {f"p{n}": "<{{trigger.F" + str(n % 600) + "}}>" for n in range(MAX_TEMPLATES_PER_ZAP)}
+    assert compile_template(spread)(context) == render(spread, context)

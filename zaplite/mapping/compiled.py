@@ -27,6 +27,10 @@ _MAX_INLINED_DEPTH = 12
 """Paths longer than this are looked up by a call (Python limits nested blocks to 20)."""
 
 
+_MAX_CONCATENATED = 16
+"""Longer texts are joined by one call: a long chain of ``+`` exhausts the compiler's recursion."""
+
+
 @dataclass
 class _Node:
     """A path segment in the trie of referenced paths, and the references ending there."""
@@ -91,7 +95,9 @@ class _Builder:
             else:
                 variable = self.reference(part)
                 pieces.append(f"({variable} if type({variable}) is str else T({variable}))")
-        return "(" + " + ".join(pieces) + ")"
+        if len(pieces) <= _MAX_CONCATENATED:
+            return "(" + " + ".join(pieces) + ")"
+        return "''.join((" + ", ".join(pieces) + "))"
 
     def lookups(self) -> list[str]:
         """Statements (at function-body indentation) giving every ``v<n>`` its value."""

@@ -30,6 +30,10 @@ from typing import Any, Union
 from pydantic import BaseModel
 
 __all__ = [
+    "MAX_DEPTH",
+    "MAX_TEMPLATES_PER_STRING",
+    "MAX_TEMPLATES_PER_ZAP",
+    "MAX_TEMPLATE_TEXT",
     "ROOTS",
     "TemplateError",
     "check",
@@ -44,6 +48,18 @@ __all__ = [
 
 ROOTS = ("trigger", "steps")
 """The names a template path may start with."""
+
+MAX_DEPTH = 32
+"""How deeply objects and lists may nest in a zap's params (deeper is refused by ``validate``)."""
+
+MAX_TEMPLATES_PER_STRING = 500
+"""How many templates one text may hold."""
+
+MAX_TEMPLATES_PER_ZAP = 2_000
+"""How many templates one zap may hold, over its params and filters."""
+
+MAX_TEMPLATE_TEXT = 100_000
+"""How many characters a text holding templates may have."""
 
 _BAD_SEGMENT = re.compile(r"[.{}\s]")
 
@@ -248,6 +264,24 @@ def _walk_strings(value: Any, where: str) -> typing.Iterator[tuple[str, str]]:
             yield from _walk_strings(item, f"{where}[{index}]")
 
 
+def _check_depth(value: Any, where: str, depth: int = 0) -> None:
+    """Raise :class:`TemplateError` at the first object or list nested past :data:`MAX_DEPTH`."""
+    if isinstance(value, Mapping | list | tuple):
+        if depth >= MAX_DEPTH:
+            raise TemplateError(
+                where,
+                f"objects and lists are nested more than {MAX_DEPTH} levels deep here; "
+                f"params may nest at most {MAX_DEPTH} levels",
+            )
+        items = (
+            (((f"{where}.{key}" if where else str(key)), item) for key, item in value.items())
+            if isinstance(value, Mapping)
+            else ((f"{where}[{index}]", item) for index, item in enumerate(value))
+        )
+        for path, item in items:
+            _check_depth(item, path, depth + 1)
+
+
 def references(value: Any) -> list[str]:
     """Every dotted path referenced in ``value``, in order of appearance, without repeats.
 
@@ -271,19 +305,41 @@ def references_with_paths(value: Any, where: str = "") -> list[tuple[str, tuple[
     return found
 
 
-def check(value: Any, where: str) -> None:
+def check(value: Any, where: str) -> int:
     """Raise :class:`TemplateError` (a ValueError) for the first badly written template.
 
     ``where`` is the JSON path of ``value`` (``"steps[0].params"``); the error's
     ``where`` is the path of the string at fault (``"steps[0].params.profile.Name"``).
     Errors: an unclosed ``{{``, an empty path, a root other than ``trigger`` or
-    ``steps``, an empty segment or a segment holding spaces or braces.
+    ``steps``, an empty segment or a segment holding spaces or braces, and the limits
+    that keep rendering bounded: objects and lists nested deeper than
+    :data:`MAX_DEPTH`, a text with templates longer than :data:`MAX_TEMPLATE_TEXT`
+    characters or holding more than :data:`MAX_TEMPLATES_PER_STRING` templates.
+    Returns how many templates ``value`` holds (for :data:`MAX_TEMPLATES_PER_ZAP`).
     """
+    _check_depth(value, where)
+    count = 0
     for path, text in _walk_strings(value, where):
-        if "{{" in text:
-            error = _parse(text).error
-            if error is not None:
-                raise TemplateError(path, error)
+        if "{{" not in text:
+            continue
+        parsed = _parse(text)
+        if parsed.error is not None:
+            raise TemplateError(path, parsed.error)
+        found = len(parsed.refs)
+        if found > MAX_TEMPLATES_PER_STRING:
+            raise TemplateError(
+                path,
+                f"the text holds {found:,} templates; one text may hold at most "
+                f"{MAX_TEMPLATES_PER_STRING:,}",
+            )
+        if len(text) > MAX_TEMPLATE_TEXT:
+            raise TemplateError(
+                path,
+                f"the text holds templates and is {len(text):,} characters long; "
+                f"a text with templates may have at most {MAX_TEMPLATE_TEXT:,}",
+            )
+        count += found
+    return count
 
 
 def is_single_template(text: Any) -> bool:

@@ -40,7 +40,13 @@ from pydantic import (
 
 from zaplite.errors import FileError
 from zaplite.mapping.filters import OPERATORS
-from zaplite.mapping.templates import TemplateError, check, references_with_paths, single_reference
+from zaplite.mapping.templates import (
+    MAX_TEMPLATES_PER_ZAP,
+    TemplateError,
+    check,
+    references_with_paths,
+    single_reference,
+)
 from zaplite.project.config import read_user_file
 from zaplite.project.durations import format_duration, parse_duration, parse_start_instant
 from zaplite.project.problems import explain
@@ -421,18 +427,30 @@ def _check_zap(zap: Zap) -> None:
         )
     earlier: dict[str, str] = {}
     all_ids = set(seen)
+    total = 0
+
+    def count(found: int, where: str) -> None:
+        nonlocal total
+        total += found
+        if total > MAX_TEMPLATES_PER_ZAP:
+            raise TemplateError(
+                where,
+                f"the zap holds more than {MAX_TEMPLATES_PER_ZAP:,} templates by here; "
+                f"a zap may hold at most {MAX_TEMPLATES_PER_ZAP:,}",
+            )
+
     for index, step in enumerate(zap.steps):
         where = f"steps[{index}]"
         later = all_ids - set(earlier)
         if isinstance(step, ActionStep):
-            check(step.params, f"{where}.params")
+            count(check(step.params, f"{where}.params"), f"{where}.params")
             _check_refs(step.params, f"{where}.params", earlier, later)
             earlier[step.id] = "action"
         else:
             for path, condition in _conditions(step.filter, f"{where}.filter"):
                 for name in ("field", "value"):
                     part = getattr(condition, name)
-                    check(part, f"{path}.{name}")
+                    count(check(part, f"{path}.{name}"), f"{path}.{name}")
                     _check_refs(part, f"{path}.{name}", earlier, later)
             earlier[step.id] = "filter"
 
