@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import time
+from pathlib import Path
 
 from tests.support import memory_plugin
 from tests.support.cli import Cli, stop
@@ -14,6 +16,7 @@ from tests.support.memory_plugin import memory_zap
 from tests.support.paths import PLUGINS_DIR
 from zaplite.engine.daemon import Daemon
 from zaplite.engine.run import Engine
+from zaplite.project.config import MAX_USER_FILE_BYTES
 
 
 class SlowService(memory_plugin.MemoryService):
@@ -148,3 +151,51 @@ def test_zap_files_are_reloaded_and_a_broken_edit_keeps_the_last_good_version(pr
     broken = next(r for r in reloads if r.problems)
     assert "z" in broken.kept and "z.json" in str(broken.problems[0])
     assert any("keeping the last good version" in line for line in broken.lines())
+
+
+def _wait_sink(root: Path, count: int, seconds: float = 30.0) -> list[dict]:
+    deadline = time.monotonic() + seconds
+    sink = root / "sink.json"
+    lines: list[dict] = []
+    while time.monotonic() < deadline:
+        if sink.exists():
+            lines = json.loads(sink.read_text() or "[]")
+            if len(lines) >= count:
+                return lines
+        time.sleep(0.1)
+    raise AssertionError(f"the sink holds {len(lines)} deliveries, not {count}")
+
+
+def test_a_fifo_a_link_to_dev_zero_and_a_huge_file_in_zaps_are_refused_and_the_daemon_goes_on(
+    tmp_path: Path,
+) -> None:
+    """Hostile files in zaps/: each one sentence; the healthy zap keeps delivering; SIGTERM works.
+
+    A FIFO used to block the reload on the event loop (the daemon froze, SIGTERM ignored);
+    a link to /dev/zero was read until memory ran out.
+    """
+    root = files_project(tmp_path / "proj", [{"id": 1, "email": "a@example.com"}], every="0.3s")
+    cli = Cli(root, env={"ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "ZAPLITE_LOAD_PLUGINS": ""})
+    zaps = root / "zaps"
+    os.mkfifo(zaps / "at-start.json")  # there before the daemon starts, too
+    checked = cli("validate", timeout=30)
+    assert checked.returncode == 2 and "at-start.json" in checked.stderr, checked.stderr
+    assert "not a regular file" in checked.stderr and "Traceback" not in checked.stderr
+    process = cli.start("run")
+    try:
+        _wait_sink(root, 1)
+        os.mkfifo(zaps / "pipe.json")
+        (zaps / "zero.json").symlink_to("/dev/zero")
+        (zaps / "huge.json").write_text(" " * (MAX_USER_FILE_BYTES + 1))
+        records = json.loads((root / "source.json").read_text())
+        for n in (2, 3):
+            records.append({"id": n, "email": f"user{n}@example.com"})
+            (root / "source.json").write_text(json.dumps(records))
+            _wait_sink(root, n)
+    finally:
+        _out, err = stop(process, signal.SIGTERM, timeout=30)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err and "stopped cleanly" in err
+    for name in ("at-start.json", "pipe.json", "zero.json"):
+        assert f"{name}: is not a regular file" in err, err
+    assert "huge.json: is larger than 1 MiB" in err, err

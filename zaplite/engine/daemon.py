@@ -246,7 +246,10 @@ class Daemon:
     def apply_reload(self) -> Reload:
         """Read the zap files again and reschedule what changed; broken files keep their last good zap."""
         assert self.reload is not None
-        loaded, problems = self.reload()
+        return self.apply_loaded(*self.reload())
+
+    def apply_loaded(self, loaded: dict[str, BoundZap], problems: list[FileError]) -> Reload:
+        """Reschedule what changed in ``loaded`` (the zap files read again) on the running daemon."""
         report = Reload(problems=list(problems))
         broken = {Path(p.file).resolve() for p in problems if p.file}
         fresh = {zap_id: zap for zap_id, zap in loaded.items() if zap.zap.enabled}
@@ -283,7 +286,13 @@ class Daemon:
             self.watch, stop_event=self._stopped, debounce=200, step=50, recursive=False
         ):
             try:
-                report = self.apply_reload()
+                # Read and bind the files off the event loop: a slow or hostile file (a
+                # FIFO, a huge zap) must never stall the zaps that are running.
+                assert self.reload is not None
+                loaded = await asyncio.to_thread(self.reload)
+                if self._stopped.is_set():
+                    break
+                report = self.apply_loaded(*loaded)
             except Exception:  # a reload must never stop the daemon
                 log.exception("reloading the zap files failed; the running zaps are unchanged")
                 continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ __all__ = [
     "CONFIG_NAME",
     "DEFAULT_HTTP_PORT",
     "DEFAULT_STORE_URL",
+    "MAX_USER_FILE_BYTES",
     "Config",
     "ConnectionConfig",
     "HttpSettings",
@@ -471,19 +473,44 @@ def parse_config(
     )
 
 
+MAX_USER_FILE_BYTES = 1024 * 1024
+"""The largest zap file or ``zaplite.toml`` zaplite reads (1 MiB); a larger one is refused."""
+
+
 def read_user_file(path: Path, file: str, kind: str) -> str:
     """The text of a file the user wrote; one clear :class:`FileError` when it cannot be read.
 
     ``file`` is how messages name it; ``kind`` says what it should be ("zap file").
+    Only a regular file (or a link to one) is read, and at most
+    :data:`MAX_USER_FILE_BYTES` of it: a FIFO would block the reader for ever and
+    ``/dev/zero`` would fill its memory. The file is opened without blocking and
+    checked on the open descriptor, so it cannot be swapped in between.
     """
     if path.is_dir():
         raise FileError(file, None, f"is a folder, not a {kind}")
     try:
-        raw = path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise FileError(file, None, f"the {kind} does not exist") from None
     except OSError as error:
         raise FileError(file, None, f"cannot be read ({error.strerror or error})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise FileError(
+                file, None, f"is not a regular file (a pipe, device or socket), so not a {kind}"
+            )
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_USER_FILE_BYTES + 1)
+    except OSError as error:
+        raise FileError(file, None, f"cannot be read ({error.strerror or error})") from None
+    finally:
+        os.close(descriptor)
+    if len(raw) > MAX_USER_FILE_BYTES:
+        raise FileError(
+            file,
+            None,
+            f"is larger than {MAX_USER_FILE_BYTES // 1024 // 1024} MiB, too large for a {kind}",
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
