@@ -15,6 +15,7 @@ LEVELS: dict[str, int] = {
     "tls": 0,
     "httpresponses": 0,
     "retry": 0,
+    "oauth": 0,
     "sandbox": 0,
     "plugin": 1,
     "__init__": 1,  # the public face: the plugin-author API and the errors

@@ -40,6 +40,7 @@ from zaplite.plugin.api import (
     TriggerState,
 )
 from zaplite.plugin.hookspecs import hookimpl
+from zaplite.plugin.secrets import KeptSecret
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "Failure",
     "FileError",
     "HttpRoute",
+    "KeptSecret",
     "NoParams",
     "Outcome",
     "Page",

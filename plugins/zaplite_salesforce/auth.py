@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from zaplite import KeptSecret
 from zaplite.errors import AuthError, RetryableError
 from zaplite_salesforce.errors import token_error
 from zaplite_salesforce.settings import SalesforceSettings
@@ -66,14 +67,19 @@ def jwt_assertion(settings: SalesforceSettings, *, now: float | None = None) -> 
         ) from None
 
 
-def token_request(settings: SalesforceSettings) -> tuple[dict[str, str], dict[str, str]]:
-    """The ``(form, headers)`` of the token request for the configured grant."""
+def token_request(
+    settings: SalesforceSettings, *, refresh_token: str | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The ``(form, headers)`` of the token request for the configured grant.
+
+    ``refresh_token`` overrides the settings' one (the value the vault holds now).
+    """
     headers: dict[str, str] = {"Accept": "application/json"}
     client_id = settings.client_id or ""
     if settings.auth == "refresh_token":
         form = {
             "grant_type": "refresh_token",
-            "refresh_token": _secret(settings.refresh_token),
+            "refresh_token": refresh_token or _secret(settings.refresh_token),
             "client_id": client_id,
         }
         if settings.client_secret is not None:
@@ -96,9 +102,34 @@ def token_request(settings: SalesforceSettings) -> tuple[dict[str, str], dict[st
 
 
 async def fetch_token(http: httpx.AsyncClient, settings: SalesforceSettings) -> Token:
-    """Sign in with the configured grant and return the new token."""
-    url = f"{settings.login_url}/services/oauth2/token"
+    """Sign in with the configured grant and return the new token.
+
+    A refresh token zaplite keeps (a :class:`~zaplite.KeptSecret`) is used through its
+    ``rotate``: when Salesforce answers with a new refresh token (the app rotates them),
+    zaplite saves it before this returns the access token that came with it.
+    """
+    secret = settings.refresh_token
+    if settings.auth == "refresh_token" and isinstance(secret, KeptSecret):
+
+        async def exchange(current: str) -> tuple[Token, str | None]:
+            form, headers = token_request(settings, refresh_token=current)
+            body = await _post_token(http, settings, form, headers)
+            rotated = body.get("refresh_token")
+            return _token_of(body, settings), str(rotated) if rotated else None
+
+        return await secret.rotate(exchange)
     form, headers = token_request(settings)
+    return _token_of(await _post_token(http, settings, form, headers), settings)
+
+
+async def _post_token(
+    http: httpx.AsyncClient,
+    settings: SalesforceSettings,
+    form: dict[str, str],
+    headers: dict[str, str],
+) -> dict[str, object]:
+    """POST the token request; the answer's JSON body, or the error it means."""
+    url = f"{settings.login_url}/services/oauth2/token"
     try:
         response = await http.post(url, data=form, headers=headers)
     except httpx.TimeoutException:
@@ -115,6 +146,18 @@ async def fetch_token(http: httpx.AsyncClient, settings: SalesforceSettings) -> 
         raise token_error(response, settings.auth, settings.login_url)
     try:
         body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise AuthError(
+            f"The Salesforce sign-in service at {settings.login_url} "
+            "answered without an access token and instance URL."
+        )
+    return body
+
+
+def _token_of(body: dict[str, object], settings: SalesforceSettings) -> Token:
+    try:
         access_token = str(body["access_token"])
         instance_url = str(body["instance_url"]).rstrip("/")
     except (ValueError, KeyError, TypeError):

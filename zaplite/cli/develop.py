@@ -33,7 +33,7 @@ __all__ = ["COMMANDS"]
 def validate(workspace: Workspace, as_json: bool) -> None:
     """Check the config and every zap: schema, apps, params, connections, variables, templates (exit 2 on error)."""
     errors: list[str] = [str(problem) for problem in workspace.problems]
-    connections = Connections(workspace.config, workspace.registry)
+    connections = Connections(workspace.config, workspace.registry, vault=workspace.vault)
     for name in workspace.config.connections:
         try:
             connections.settings(name)

@@ -115,11 +115,18 @@ def apps(workspace: Workspace, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @with_workspace
 def connections(workspace: Workspace, test_them: bool, as_json: bool) -> None:
-    """The configured connections (secrets masked); --test signs in to each."""
-    pool = Connections(workspace.config, workspace.registry)
+    """The configured connections (secrets masked, and where each comes from); --test signs in."""
+    pool = Connections(workspace.config, workspace.registry, vault=workspace.vault)
     rows = []
     for name, entry in workspace.config.connections.items():
-        rows.append({"name": name, "app": entry.app, "settings": pool.masked(name)})
+        rows.append(
+            {
+                "name": name,
+                "app": entry.app,
+                "settings": pool.masked(name),
+                "secrets": pool.sources(name),
+            }
+        )
     if test_them:
 
         async def go() -> None:
@@ -137,13 +144,14 @@ def connections(workspace: Workspace, test_them: bool, as_json: bool) -> None:
         echo_json(rows)
     else:
         table = Table(title="Connections")
-        for column in ("name", "app", "settings"):
+        for column in ("name", "app", "settings", "secrets from"):
             table.add_column(column)
         if test_them:
             table.add_column("test")
         for row in rows:
             settings = ", ".join(f"{k}={v}" for k, v in row["settings"].items())
-            cells = [row["name"], row["app"], settings]
+            sources = ", ".join(f"{k}: {v}" for k, v in row["secrets"].items()) or "none"
+            cells = [row["name"], row["app"], settings, sources]
             if test_them:
                 ok = row["test"]["ok"]
                 cells.append(("ok: " if ok else "FAILED: ") + row["test"]["message"])

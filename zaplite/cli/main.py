@@ -108,9 +108,9 @@ def _add_commands() -> None:
     """Add the built-in commands to the group (once; their modules load on first use)."""
     if cli.commands:
         return
-    from zaplite.cli import console, develop, inspect, replay, run, sandbox
+    from zaplite.cli import connect, console, develop, inspect, replay, run, sandbox
 
-    for module in (run, console, develop, inspect, replay, sandbox):
+    for module in (run, console, develop, inspect, replay, sandbox, connect):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -189,7 +189,7 @@ class Engine:
         settings = workspace.config.settings
         return cls(
             workspace.store,
-            Connections(workspace.config, workspace.registry),
+            Connections(workspace.config, workspace.registry, vault=workspace.vault),
             policy=RetryPolicy(
                 attempts=settings.retry_attempts,
                 initial_wait=settings.retry_initial_wait,

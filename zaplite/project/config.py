@@ -32,11 +32,13 @@ __all__ = [
     "CONFIG_NAME",
     "DEFAULT_HTTP_PORT",
     "DEFAULT_STORE_URL",
+    "KEY_NAME",
     "MAX_USER_FILE_BYTES",
     "Config",
     "ConnectionConfig",
     "HttpSettings",
     "Settings",
+    "VaultSettings",
     "find_config",
     "load_config",
     "parse_config",
@@ -50,6 +52,8 @@ CONFIG_ENV = "ZAPLITE_CONFIG"
 """The environment variable naming the config file."""
 DEFAULT_STORE_URL = "sqlite:///zaplite.db"
 """The store used when the config names none (relative to the config folder)."""
+KEY_NAME = "zaplite.key"
+"""The vault's key file beside the config, when ``[vault] key_file`` names none."""
 DEFAULT_HTTP_PORT = 8642
 """The console's port when ``--http`` / ``[http] listen`` names only a host."""
 
@@ -192,6 +196,13 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class VaultSettings:
+    """The ``[vault]`` table: where the vault's key file is (when ``ZAPLITE_SECRET_KEY`` is unset)."""
+
+    key_file: Path
+
+
+@dataclass(frozen=True)
 class HttpSettings:
     """The ``[http]`` table: where the daemon's HTTP server listens, and its token.
 
@@ -243,6 +254,7 @@ class Config:
     connections: dict[str, ConnectionConfig] = field(default_factory=dict)
     settings: Settings = field(default_factory=lambda: Settings(zaps_dir=Path("zaps")))
     http: HttpSettings = field(default_factory=HttpSettings)
+    vault: VaultSettings = field(default_factory=lambda: VaultSettings(key_file=Path(KEY_NAME)))
 
     def connections_of(self, app: str) -> list[ConnectionConfig]:
         """The connections of ``app``, in the order they are written."""
@@ -319,6 +331,19 @@ class _HttpModel(BaseModel):
         return value
 
 
+class _VaultModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    key_file: str = KEY_NAME
+
+    @field_validator("key_file")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name a file")
+        return value.strip()
+
+
 class _ConnectionModel(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True)
 
@@ -338,6 +363,7 @@ class _ConfigModel(BaseModel):
     store: _StoreModel = Field(default_factory=_StoreModel)
     settings: _SettingsModel = Field(default_factory=_SettingsModel)
     http: _HttpModel = Field(default_factory=_HttpModel)
+    vault: _VaultModel = Field(default_factory=_VaultModel)
     connections: dict[str, _ConnectionModel] = Field(default_factory=dict)
 
 
@@ -347,6 +373,7 @@ def _toml_known_fields(loc: tuple[Any, ...]) -> list[str] | None:
         ("store",): _StoreModel,
         ("settings",): _SettingsModel,
         ("http",): _HttpModel,
+        ("vault",): _VaultModel,
     }
     model = models.get(loc)
     return list(model.model_fields) if model else None
@@ -432,7 +459,7 @@ def parse_config(
     if not isinstance(data, Mapping):
         raise FileError(file, None, "the configuration must be a TOML document of tables")
     document = dict(data)
-    for table in ("store", "settings", "http"):
+    for table in ("store", "settings", "http", "vault"):
         if isinstance(document.get(table), Mapping):
             document[table] = resolve_env(document[table], environ, file=file, where=table)
     try:
@@ -470,6 +497,7 @@ def parse_config(
             listen=parse_listen(model.http.listen) if model.http.listen else None,
             token=model.http.token,
         ),
+        vault=VaultSettings(key_file=_path_setting(model.vault.key_file, base) or base / KEY_NAME),
     )
 
 

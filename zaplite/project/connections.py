@@ -13,11 +13,14 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from zaplite.errors import FileError, PluginError, ZapliteError
 from zaplite.plugin.calls import call, describe_error
 from zaplite.plugin.manager import Registry
+from zaplite.plugin.secrets import KeptSecret, SecretSource
 from zaplite.project.config import Config, ConnectionConfig
 from zaplite.project.problems import explain
+from zaplite.project.vault import Vault
 from zaplite.retry import is_transient
+from zaplite.store import Store
 
-__all__ = ["Connections", "mask_settings"]
+__all__ = ["Connections", "mask_settings", "secret_fields"]
 
 _ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
@@ -25,11 +28,20 @@ _ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 class Connections:
     """Opens each configured connection at most once (on first use) and closes them all at the end."""
 
-    def __init__(self, config: Config, registry: Registry) -> None:
+    def __init__(self, config: Config, registry: Registry, *, vault: Vault | None = None) -> None:
         self.config = config
         self.registry = registry
         self._open: dict[str, Any] = {}
         self._lock = asyncio.Lock()
+        self._own_store: Store | None = None
+        self.vault = vault or Vault(config, self._store)
+        """Where secrets missing from the config are looked up (the workspace's store's vault)."""
+
+    def _store(self) -> Store:
+        """A store of our own, for a vault nobody handed us (closed by :meth:`close`)."""
+        if self._own_store is None:
+            self._own_store = Store(self.config.store_url)
+        return self._own_store
 
     def _file(self) -> str:
         return str(self.config.path) if self.config.path else "zaplite.toml"
@@ -53,6 +65,7 @@ class Connections:
         values = entry.resolve()
         if app.connection is None:
             return None
+        values.update(self._kept_secrets(name, entry, values, app.connection))
         try:
             settings = app.connection.model_validate(values)
         except ValidationError as error:
@@ -70,6 +83,47 @@ class Connections:
             if isinstance(value, Path) and not value.is_absolute():
                 setattr(settings, key, (self.config.base_dir / value).resolve())
         return settings
+
+    def _kept_secrets(
+        self,
+        name: str,
+        entry: ConnectionConfig,
+        values: dict[str, Any],
+        model: type[BaseModel],
+    ) -> dict[str, KeptSecret]:
+        """Each secret setting as a :class:`KeptSecret`: from the config (env or file) or the vault."""
+        kept: dict[str, KeptSecret] = {}
+        for key in secret_fields(model):
+            value = values.get(key)
+            if key in entry.raw:
+                if isinstance(value, str):
+                    source, where = secret_source(entry, key, self._file())
+                    kept[key] = KeptSecret(
+                        value, connection=name, name=key, source=source, where=where
+                    )
+                continue
+            stored = self.vault.get(name, key)
+            if stored is not None:
+                kept[key] = self.vault.kept(name, key, stored)
+        return kept
+
+    def sources(self, name: str) -> dict[str, str]:
+        """Where each secret setting of connection ``name`` comes from: ``env``, ``vault`` or ``file``.
+
+        Never reads a secret's value (no vault key is needed).
+        """
+        entry = self.entry(name)
+        app = self.registry.apps.get(entry.app)
+        keys = secret_fields(app.connection) if app and app.connection else set()
+        found: dict[str, str] = {}
+        for key in sorted(keys):
+            if key in entry.raw:
+                found[key] = secret_source(entry, key, self._file())[0]
+        stored = set(self.vault.names(name))
+        for key in sorted(keys & stored):
+            if key not in found:
+                found[key] = "vault"
+        return found
 
     async def get(self, name: str | None) -> Any:
         """The open client of connection ``name`` (``None`` for apps that need no connection)."""
@@ -111,6 +165,37 @@ class Connections:
                 f"the plugin {plugin!r} failed in the sign-in test: {describe_error(error)}"
             ) from error
 
+    async def trial(self, name: str, app_name: str, values: dict[str, Any]) -> str:
+        """Sign in with settings not saved anywhere yet (``zaplite connect``); what it reached.
+
+        ``values`` are validated by the app's model as ``[connections.NAME]`` would be;
+        the client is opened, tested and closed. Nothing is kept.
+        """
+        app = self.registry.app(app_name)
+        if app.connection is None:
+            return "this app needs no connection"
+        try:
+            settings = app.connection.model_validate(values)
+        except ValidationError as error:
+            model = app.connection
+            raise explain(
+                error,
+                file=self._file(),
+                prefix=f"connections.{name}",
+                noun="setting",
+                known_fields=lambda loc: None if loc else list(model.model_fields),
+            ) from None
+        client = await call(app.connect, settings) if app.connect else settings
+        try:
+            if app.test is None:
+                return "settings are valid (this app has no sign-in test)"
+            return str(await call(app.test, client))
+        finally:
+            closer = getattr(client, "aclose", None) or getattr(client, "close", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    await call(closer)
+
     async def close(self) -> None:
         """Close every open client (``aclose()`` or ``close()``)."""
         clients, self._open = list(self._open.values()), {}
@@ -119,12 +204,32 @@ class Connections:
             if closer is not None:
                 with contextlib.suppress(Exception):
                     await call(closer)
+        if self._own_store is not None:
+            self._own_store.close()
+            self._own_store = None
 
     def masked(self, name: str) -> dict[str, Any]:
         """The connection's table as written, with every secret value masked."""
         entry = self.entry(name)
         app = self.registry.apps.get(entry.app)
         return mask_settings(entry.raw, app.connection if app else None)
+
+
+def secret_fields(model: type[BaseModel]) -> set[str]:
+    """The settings of ``model`` that are secrets (typed ``SecretStr``), by field name."""
+    return {
+        key
+        for key, info in model.model_fields.items()
+        if info.annotation is not None and "SecretStr" in repr(info.annotation)
+    }
+
+
+def secret_source(entry: ConnectionConfig, key: str, file: str) -> tuple[SecretSource, str]:
+    """Where a secret written in the config comes from: ``("env", "${VAR}")`` or ``("file", path)``."""
+    raw = entry.raw.get(key)
+    if isinstance(raw, str) and "${" in raw:
+        return "env", raw
+    return "file", file
 
 
 def mask_settings(raw: dict[str, Any], model: type[BaseModel] | None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from zaplite.errors import FileError, UsageError
 from zaplite.plugin.manager import Registry, build_registry, get_plugin_manager
 from zaplite.project.binding import BoundZap, bind_zap
 from zaplite.project.config import Config, find_config, load_config
+from zaplite.project.vault import Vault
 from zaplite.project.zapfile import load_zaps
 from zaplite.store import Store
 
@@ -33,6 +34,7 @@ class Workspace:
     zaps: dict[str, BoundZap] = field(default_factory=dict)
     problems: list[FileError] = field(default_factory=list)
     _store: Store | None = None
+    _vault: Vault | None = None
 
     @classmethod
     def load(
@@ -92,6 +94,13 @@ class Workspace:
         if self._store is None:
             self._store = Store(self.config.store_url)
         return self._store
+
+    @property
+    def vault(self) -> Vault:
+        """The credential vault in the workspace's store (opened when a secret is needed)."""
+        if self._vault is None:
+            self._vault = Vault(self.config, lambda: self.store)
+        return self._vault
 
     def close(self) -> None:
         """Close the store."""

@@ -19,6 +19,7 @@ from zaplite.store.records import (
     ZapStatus,
 )
 from zaplite.store.store import Store
+from zaplite.store.vault import SecretRow, VaultChanged
 
 __all__ = [
     "DEFAULT_MAX_KEYS_PER_ZAP",
@@ -30,9 +31,11 @@ __all__ = [
     "NotJSONCompatible",
     "RunRecord",
     "RunStart",
+    "SecretRow",
     "Store",
     "StoreUnusable",
     "TaskRecord",
+    "VaultChanged",
     "ZapActivity",
     "ZapStatus",
 ]

@@ -28,6 +28,8 @@ __all__ = [
     "runs",
     "task_hours",
     "tasks",
+    "vault_key",
+    "vault_secrets",
     "zap_cursors",
     "zap_keys",
     "zap_state",
@@ -212,4 +214,30 @@ leases = sa.Table(
     sa.Column("zap_id", ZapId, primary_key=True),
     sa.Column("owner", sa.String(200), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# The credential vault: each connection's secrets, encrypted by the project (never plain
+# text here). ``version`` grows with each replacement, so a daemon replacing a rotated
+# token can tell whether another got there first; ``claimed_by`` / ``claimed_until`` let
+# one daemon at a time exchange a secret that the service rotates.
+vault_secrets = sa.Table(
+    "vault_secrets",
+    metadata,
+    sa.Column("connection", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("ciphertext", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_by", sa.String(200), nullable=True),
+    sa.Column("claimed_until", UTCDateTime, nullable=True),
+)
+
+# One row: a known text encrypted under the vault's key, so a wrong key is told apart
+# from a damaged secret before anything is written under it.
+vault_key = sa.Table(
+    "vault_key",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("check_token", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )

@@ -8,6 +8,7 @@ Each part of the store lives in its own module; :class:`Store` is all of them:
 - :mod:`zaplite.store.status`: paused zaps, authentication failures, samples.
 - :mod:`zaplite.store.leases`: which daemon runs which zap.
 - :mod:`zaplite.store.overview`: the console's reads, and the connections' status.
+- :mod:`zaplite.store.vault`: the credential vault's ciphertexts, versions and claims.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from zaplite.store.leases import Leases
 from zaplite.store.overview import Overview
 from zaplite.store.pages import PageRecords
 from zaplite.store.status import ZapStatuses
+from zaplite.store.vault import VaultRecords
 
 __all__ = ["Store"]
 
 
-class Store(PageRecords, History, ZapStatuses, Leases, Overview):
+class Store(PageRecords, History, ZapStatuses, Leases, Overview, VaultRecords):
     """The durable memory of zaplite: cursors, dedup keys, trigger state, runs, tasks, leases.
 
     ``Store(url)`` opens (and, with ``create``, creates) the database and upgrades

@@ -268,7 +268,9 @@ async def connections_page(request: Request) -> Response:
     statuses: dict[str, ConnectionStatus] = await asyncio.to_thread(
         context.store.connection_statuses
     )
-    pool = Connections(context.workspace.config, context.workspace.registry)
+    pool = Connections(
+        context.workspace.config, context.workspace.registry, vault=context.workspace.vault
+    )
     rows = []
     for name, entry in context.workspace.config.connections.items():
         rows.append(

@@ -64,7 +64,7 @@ def check_listen(listen: Listen, token: str | None, *, where: str, file: str | N
 def redactor_for(workspace: Workspace, token: str | None) -> Redactor:
     """A redactor that knows every secret of the workspace: connections, token, store password."""
     redactor = Redactor([token] if token else [])
-    pool = Connections(workspace.config, workspace.registry)
+    pool = Connections(workspace.config, workspace.registry, vault=workspace.vault)
     for name, entry in workspace.config.connections.items():
         try:
             raw = entry.resolve()

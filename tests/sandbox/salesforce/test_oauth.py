@@ -192,7 +192,7 @@ def test_client_credentials_grant(server: RunningServer, emu: SalesforceEmulator
 
 def test_unsupported_grant(server: RunningServer) -> None:
     assert_error(
-        token_request(server, {"grant_type": "authorization_code"}),
+        token_request(server, {"grant_type": "urn:ietf:params:oauth:grant-type:saml2-bearer"}),
         "unsupported_grant_type",
         "grant type not supported",
     )

@@ -9,7 +9,8 @@
   "body", "path_contains", "headers"}}``, ``{"drop_next": {"n", "path_contains"}}``, ``{"latency": 0.1}``,
   ``{"exhaust_quota": true}``, ``{"set_quota": {"max": 5000, "used": 0}}``,
   ``{"expire_query_locators": true}``, ``{"expire_bulk_jobs": true}``,
-  ``{"bulk_processing_seconds": 2.0}``, ``{"reset": true}``.
+  ``{"bulk_processing_seconds": 2.0}``, ``{"reset": true}``, ``{"oauth": {"rotate_refresh_tokens":
+  true, "device_interval": 1, "device_seconds": 600}}``.
 - ``POST /__admin/objects`` (``{"name", "fields", "label"}``), ``POST /__admin/fields``
   (``{"object", "name", "type"}``), ``POST /__admin/seed``.
 - ``GET /__admin/stats``, ``GET /__admin/credentials`` (the emulator's own fake credentials).
@@ -129,6 +130,14 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
                 path_contains=spec.get("path_contains"),
                 headers=spec.get("headers"),
             )
+        if "oauth" in body:
+            spec = body["oauth"]
+            if "rotate_refresh_tokens" in spec:
+                emu.oauth.rotate_refresh_tokens = bool(spec["rotate_refresh_tokens"])
+            if "device_interval" in spec:
+                emu.oauth.device_interval = int(spec["device_interval"])
+            if "device_seconds" in spec:
+                emu.oauth.device_seconds = float(spec["device_seconds"])
         if "drop_next" in body:
             spec = body["drop_next"]
             emu.drop_next(int(spec.get("n", 1)), path_contains=spec.get("path_contains"))
@@ -152,6 +161,8 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
     async def stats(request: Request) -> Response:
         return JSONResponse(
             {
+                "refresh_tokens": len(emu.oauth.refresh_tokens),
+                "revoked_tokens": emu.oauth.revoked,
                 "request_count": emu.request_count,
                 "api_usage": emu.api_used,
                 "api_max": emu.api_max,

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .admin import admin_routes
@@ -20,6 +20,7 @@ from .composite import SUBREQUEST, CompositeError, run_composite
 from .cursors import parse_locator
 from .data import RecordError, format_datetime, parse_datetime
 from .faults import FaultMiddleware
+from .oauthflows import Redirect, consent_page, device_page, message_page
 from .soql import SoqlError
 
 if TYPE_CHECKING:
@@ -72,6 +73,12 @@ def _batch_size(request: Request) -> int:
         if key.strip().lower() == "batchsize" and value.strip().isdigit():
             return int(value.strip())
     return 2000
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A form-encoded body (``application/x-www-form-urlencoded``) as a dict."""
+    raw = (await request.body()).decode("utf-8", "replace")
+    return dict(parse_qsl(raw, keep_blank_values=True))
 
 
 async def _json_body(request: Request) -> Any:
@@ -138,10 +145,93 @@ def build_app(emu: SalesforceEmulator) -> Any:
                 login_url=_base_url(request),
                 user_id=emu.user_id,
                 tokens=emu.tokens,
+                flows=emu.oauth,
             )
         except OAuthError as exc:
             return sf_json(exc.body(), exc.status)
         return sf_json(body)
+
+    # ---------------------------------------------------------------- interactive OAuth
+
+    async def authorize(request: Request) -> Response:
+        if request.method == "GET":
+            try:
+                request_id, pending = emu.oauth.start(dict(request.query_params))
+            except Redirect as exc:
+                return RedirectResponse(exc.location, status_code=302)
+            except OAuthError as exc:
+                return HTMLResponse(
+                    message_page("Error", f"error={exc.error}: {exc.description}"), 400
+                )
+            return HTMLResponse(consent_page(request_id, pending, emu.credentials.username))
+        form = await _form(request)
+        try:
+            location = emu.oauth.decide(
+                str(form.get("request_id", "")), form.get("decision") == "allow"
+            )
+        except OAuthError as exc:
+            return HTMLResponse(message_page("Error", exc.description), 400)
+        return RedirectResponse(location, status_code=302)
+
+    async def device(request: Request) -> Response:
+        if request.method == "GET":
+            return HTMLResponse(device_page(request.query_params.get("user_code", "")))
+        form = await _form(request)
+        user_code = str(form.get("user_code", ""))
+        found = emu.oauth.find_device(user_code)
+        if found is None:
+            return HTMLResponse(device_page(user_code, "That code is not valid."), 400)
+        if form.get("decision") == "allow":
+            found.status = "approved"
+            return HTMLResponse(message_page("You're connected", "Return to your device."))
+        found.status = "denied"
+        return HTMLResponse(message_page("Access denied", "The device was not connected."))
+
+    async def revoke(request: Request) -> Response:
+        form = await _form(request)
+        token = form.get("token") or request.query_params.get("token", "")
+        access = emu.oauth.revoke(token)
+        if access is not None:
+            for issued in access:
+                emu.tokens.revoke(issued)
+        elif not emu.tokens.revoke(token):
+            return sf_json(
+                {"error": "unsupported_token_type", "error_description": "invalid token"}, 400
+            )
+        return Response(status_code=200)
+
+    async def identity(request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() not in ("bearer", "oauth") or not emu.tokens.valid(token.strip()):
+            return Response("Bad_OAuth_Token", status_code=403, media_type="text/plain")
+        org, user = request.path_params["org"], request.path_params["user"]
+        if org != emu.org_id or user != emu.user_id:
+            return Response("Bad_Id", status_code=404, media_type="text/plain")
+        base = _base_url(request)
+        row = emu.store.get("User", emu.user_id) or {}
+        name = f"{row.get('FirstName', '')} {row.get('LastName', '')}".strip()
+        return sf_json(
+            {
+                "id": f"{base}/id/{org}/{user}",
+                "asserted_user": True,
+                "user_id": user,
+                "organization_id": org,
+                "username": emu.credentials.username,
+                "nick_name": row.get("Alias", "integ"),
+                "display_name": name,
+                "email": emu.credentials.username,
+                "active": True,
+                "user_type": "STANDARD",
+                "language": "en_US",
+                "locale": "en_US",
+                "utcOffset": 0,
+                "urls": {
+                    "rest": f"{base}/services/data/v{{version}}/",
+                    "query": f"{base}/services/data/v{{version}}/query/",
+                },
+            }
+        )
 
     # ---------------------------------------------------------------- API
 
@@ -353,6 +443,10 @@ def build_app(emu: SalesforceEmulator) -> Any:
     routes = [
         Route("/services/data", versions, methods=["GET"]),
         Route("/services/oauth2/token", token, methods=["POST"]),
+        Route("/services/oauth2/authorize", authorize, methods=["GET", "POST"]),
+        Route("/services/oauth2/revoke", revoke, methods=["GET", "POST"]),
+        Route("/setup/connect", device, methods=["GET", "POST"]),
+        Route("/id/{org}/{user}", identity, methods=["GET"]),
         Route(base, api(resources), methods=["GET"]),
         Route(f"{base}/limits", api(limits), methods=["GET"]),
         Route(f"{base}/query", api(query), methods=["GET"]),

@@ -15,11 +15,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+if TYPE_CHECKING:
+    from .oauthflows import Authorizations
 
 __all__ = [
     "JWT_GRANT",
@@ -124,6 +127,11 @@ class TokenStore:
                 return False
             return True
 
+    def revoke(self, token: str) -> bool:
+        """Revoke one access token; true if it was valid."""
+        with self._lock:
+            return self._tokens.pop(token, None) is not None
+
     def expire_all(self) -> None:
         """Revoke every access token (as a session timeout or a password reset does)."""
         with self._lock:
@@ -191,14 +199,25 @@ def grant_token(
     login_url: str,
     user_id: str,
     tokens: TokenStore,
+    flows: Authorizations | None = None,
 ) -> dict[str, Any]:
     """Handle one ``POST /services/oauth2/token``: the success body, or raise :class:`OAuthError`.
 
     ``login_url`` is the emulator's own base URL, which is both the login host (the JWT
-    audience) and the ``instance_url`` handed back.
+    audience) and the ``instance_url`` handed back. ``flows`` holds the interactive
+    grants (authorization code, device) and the refresh tokens issued; without it the
+    credentials' one refresh token is the only one.
     """
     grant = form.get("grant_type")
-    if grant == "password":
+    extra: dict[str, Any] = {}
+    refresh_used: str | None = None
+    if flows is not None and form.get("response_type") == "device_code":
+        return flows.start_device(form, login_url)
+    if grant == "authorization_code" and flows is not None:
+        extra = flows.exchange_code(form)
+    elif grant == "device" and flows is not None:
+        extra = flows.poll_device(form)
+    elif grant == "password":
         _check_client(creds, form.get("client_id"), form.get("client_secret"), secret_required=True)
         if form.get("username") != creds.username or not _same(
             form.get("password"), creds.password
@@ -208,7 +227,13 @@ def grant_token(
         _check_client(
             creds, form.get("client_id"), form.get("client_secret"), secret_required=False
         )
-        if not _same(form.get("refresh_token"), creds.refresh_token):
+        if flows is not None:
+            refresh_used = form.get("refresh_token") or ""
+            rotated = flows.refresh(refresh_used)
+            if rotated is not None:
+                extra = {"refresh_token": rotated}
+                refresh_used = rotated
+        elif not _same(form.get("refresh_token"), creds.refresh_token):
             raise OAuthError("invalid_grant", "expired access/refresh token")
     elif grant == JWT_GRANT:
         assertion = form.get("assertion")
@@ -222,13 +247,17 @@ def grant_token(
     else:
         raise OAuthError("unsupported_grant_type", "grant type not supported")
     access_token = tokens.issue()
+    if flows is not None:
+        flows.issued(extra.get("refresh_token") or refresh_used, access_token)
     issued_at = str(int(time.time() * 1000))
     signature = base64.b64encode(secrets.token_bytes(32)).decode()
     return {
         "access_token": access_token,
+        **({"refresh_token": extra["refresh_token"]} if "refresh_token" in extra else {}),
         "instance_url": login_url,
         "id": f"{login_url}/id/{tokens.org_id}/{user_id}",
         "token_type": "Bearer",
         "issued_at": issued_at,
         "signature": signature,
+        **({"scope": extra["scope"]} if "scope" in extra else {}),
     }

@@ -17,6 +17,7 @@ from .cursors import Cursor, CursorStore
 from .data import RecordStore, Row
 from .faults import Faults, RequestLog
 from .ids import IdFactory
+from .oauthflows import Authorizations
 from .schema import FieldDef, ObjectDef, Schema
 from .soql import CompiledQuery, SoqlError, compile_query
 from .usage import ApiUsage
@@ -48,6 +49,8 @@ class SalesforceEmulator:
         self.store = RecordStore(self.schema, self.ids)
         self.org_id = self.ids.new("00D")
         self.tokens = TokenStore(self.org_id)
+        self.oauth = Authorizations(self.credentials)
+        """Consent, PKCE codes, the device flow, issued refresh tokens and their rotation."""
         self.faults = Faults()
         self.log = RequestLog()
         self.cursors = CursorStore(max_open=max_open_cursors)
