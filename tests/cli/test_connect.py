@@ -15,7 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import Cli, stop
-from tests.support.consent import answer_consent, follow, read_line, start_connect
+from tests.support.consent import (
+    answer_consent,
+    connect_allowing,
+    follow,
+    read_line,
+    start_connect,
+)
 from tests.support.emulators import Account, Org
 from tests.support.zaps import contact_zap
 from zaplite.project.vault import KEY_ENV, new_key
@@ -91,15 +97,6 @@ def assert_nowhere(cli: Cli, secrets: set[str], *outputs: str) -> None:
     for output in outputs:
         for secret in secrets:
             assert secret not in output
-
-
-def connect_allowing(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
-    process, url = start_connect(cli, *port_args(), *args)
-    location = answer_consent(url)
-    page = follow(location)
-    assert page.status_code == 200 and "Connected" in page.text
-    out, err = process.communicate(timeout=60)
-    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
 def test_connect_keeps_the_token_in_the_vault_and_the_config_as_written(

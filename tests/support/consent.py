@@ -18,8 +18,16 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from tests.support.cli import Cli
+from zaplite.sandbox.server import free_port
 
-__all__ = ["answer_consent", "follow", "query_of", "read_line", "start_connect"]
+__all__ = [
+    "answer_consent",
+    "connect_allowing",
+    "follow",
+    "query_of",
+    "read_line",
+    "start_connect",
+]
 
 
 def read_line(process: subprocess.Popen[str], pattern: str, timeout: float = 60) -> str:
@@ -72,3 +80,12 @@ def follow(location: str) -> httpx.Response:
 def query_of(url: str) -> dict[str, str]:
     """The query parameters of ``url`` (one value each)."""
     return {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def connect_allowing(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``zaplite connect salesforce ARGS`` to its end, pressing Allow on the consent page."""
+    process, url = start_connect(cli, "--callback-port", str(free_port()), *args)
+    page = follow(answer_consent(url))
+    assert page.status_code == 200 and "Connected" in page.text
+    out, err = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)

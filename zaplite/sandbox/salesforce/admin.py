@@ -163,6 +163,7 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
             {
                 "refresh_tokens": len(emu.oauth.refresh_tokens),
                 "revoked_tokens": emu.oauth.revoked,
+                "refused_refreshes": emu.oauth.refused_refreshes,
                 "request_count": emu.request_count,
                 "api_usage": emu.api_used,
                 "api_max": emu.api_max,

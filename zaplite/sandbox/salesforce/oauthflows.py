@@ -88,6 +88,8 @@ class Authorizations:
     """Valid refresh tokens and their scopes."""
     revoked: int = 0
     """How many tokens were revoked (for tests)."""
+    refused_refreshes: int = 0
+    """How many refreshes came with a refresh token that is not (or no longer) valid."""
     _requests: dict[str, AuthRequest] = field(default_factory=dict)
     _codes: dict[str, Code] = field(default_factory=dict)
     _devices: dict[str, Device] = field(default_factory=dict)
@@ -256,6 +258,7 @@ class Authorizations:
         with self._lock:
             scope = self.refresh_tokens.get(token)
             if scope is None:
+                self.refused_refreshes += 1
                 raise OAuthError("invalid_grant", "expired access/refresh token")
             if not self.rotate_refresh_tokens:
                 return None
