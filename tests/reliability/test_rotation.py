@@ -32,6 +32,7 @@ def project(root: Path, org: Org, account: Account, store_url: str, zap_ids: lis
     salesforce["client_id"] = org.emu.credentials.client_id
     clevertap = {"app": "clevertap", **account.connection()}
     settings = {"retry_attempts": 3, "retry_initial_wait": 0.1, "retry_max_wait": 0.5}
+    settings["log_file"] = "zaplite.log"
     tables = {
         "settings": settings,
         "connections.salesforce": salesforce,
@@ -94,10 +95,17 @@ def test_ten_runs_across_three_restarts_all_sign_in(
     assert delivered == 10
     assert sf_org.emu.oauth.refused_refreshes == 0
     assert sf_org.tokens() - signed_in >= 10  # every run after an expiry signed in again
-    out, err = daemon.output()
-    for text in (out, err):
-        for secret in issued(sf_org):
-            assert secret not in text
+    # No refresh token ever issued, nor an access token, is in the database, its WAL, the
+    # config, the log file or what the daemons printed.
+    secrets = set(sf_org.emu.oauth.ever_issued) | set(sf_org.emu.tokens._tokens)
+    assert len(sf_org.emu.oauth.ever_issued) >= 11
+    texts = [path.read_bytes() for path in root.iterdir() if path.is_file()]
+    assert any(path.name == "zaplite.log" for path in root.iterdir())
+    for restart in range(3):
+        texts += [part.encode() for part in Daemon(None, f"daemon{restart}", procs.folder).output()]  # type: ignore[arg-type]
+    for text in texts:
+        for secret in secrets:
+            assert secret.encode() not in text
 
 
 def test_two_daemons_sharing_the_store_never_use_a_replaced_token(

@@ -161,6 +161,10 @@ def test_rotation_replaces_the_refresh_token_at_each_refresh(
     emu.oauth.rotate_refresh_tokens = False
     without = refresh(server, emu, emu.credentials.refresh_token)
     assert "refresh_token" not in without.json()
+    # The emulator's fixed sandbox token rotates away like any other.
+    emu.oauth.rotate_refresh_tokens = True
+    assert "refresh_token" in refresh(server, emu, emu.credentials.refresh_token).json()
+    assert refresh(server, emu, emu.credentials.refresh_token).status_code == 400
 
 
 def test_revoke_ends_the_refresh_token_and_its_access_tokens(
@@ -260,4 +264,4 @@ def test_admin_api_switches_rotation(server: RunningServer, emu: SalesforceEmula
     assert response.status_code == 200
     assert emu.oauth.rotate_refresh_tokens and emu.oauth.device_interval == 2
     stats = CLIENT.get(f"{server.url}/__admin/stats").json()
-    assert stats["refresh_tokens"] == 1 and stats["revoked_tokens"] == 0
+    assert stats["refresh_tokens"] == 0 and stats["revoked_tokens"] == 0

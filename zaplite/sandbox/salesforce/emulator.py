@@ -49,7 +49,7 @@ class SalesforceEmulator:
         self.store = RecordStore(self.schema, self.ids)
         self.org_id = self.ids.new("00D")
         self.tokens = TokenStore(self.org_id)
-        self.oauth = Authorizations(self.credentials)
+        self.oauth = Authorizations(lambda: self.credentials)
         """Consent, PKCE codes, the device flow, issued refresh tokens and their rotation."""
         self.faults = Faults()
         self.log = RequestLog()

@@ -18,7 +18,7 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
@@ -75,9 +75,13 @@ class Device:
 
 @dataclass
 class Authorizations:
-    """Consent requests, codes, device requests and the refresh tokens the emulator issued."""
+    """Consent requests, codes, device requests and the refresh tokens the emulator issued.
 
-    credentials: SalesforceCredentials
+    ``credentials`` gives the emulator's credentials as they are now (tests replace them):
+    their fixed refresh token stays valid until it is rotated away or revoked.
+    """
+
+    credentials: Callable[[], SalesforceCredentials]
     rotate_refresh_tokens: bool = False
     """Salesforce's rotation policy: each refresh returns a new refresh token, the old one dies."""
     device_interval: int = 5
@@ -85,7 +89,11 @@ class Authorizations:
     device_seconds: float = 600.0
     """How long a device code may be approved."""
     refresh_tokens: dict[str, str] = field(default_factory=dict)
-    """Valid refresh tokens and their scopes."""
+    """Valid refresh tokens this emulator issued, and their scopes."""
+    retired: set[str] = field(default_factory=set)
+    """Fixed credential refresh tokens that were rotated away or revoked."""
+    ever_issued: list[str] = field(default_factory=list)
+    """Every refresh token issued, valid or not (for tests that scan for leaked secrets)."""
     revoked: int = 0
     """How many tokens were revoked (for tests)."""
     refused_refreshes: int = 0
@@ -96,9 +104,6 @@ class Authorizations:
     _access: dict[str, set[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __post_init__(self) -> None:
-        self.refresh_tokens.setdefault(self.credentials.refresh_token, SCOPES)
-
     # ------------------------------------------------------------------ the web-server flow
 
     def start(self, query: Mapping[str, str]) -> tuple[str, AuthRequest]:
@@ -108,7 +113,7 @@ class Authorizations:
         raise :class:`OAuthError` for an error page; the others raise
         :class:`Redirect` to the app's callback with ``error``.
         """
-        if query.get("client_id") != self.credentials.client_id:
+        if query.get("client_id") != self.credentials().client_id:
             raise OAuthError("invalid_client_id", "client identifier invalid")
         redirect_uri = query.get("redirect_uri", "")
         parts = urlsplit(redirect_uri)
@@ -129,7 +134,7 @@ class Authorizations:
                 redirect_uri, state, "invalid_request", "code challenge method not supported"
             )
         request = AuthRequest(
-            client_id=self.credentials.client_id,
+            client_id=self.credentials().client_id,
             redirect_uri=redirect_uri,
             state=state,
             challenge=challenge,
@@ -179,7 +184,7 @@ class Authorizations:
             raise OAuthError("invalid_client_id", "client identifier invalid")
         secret = form.get("client_secret")
         if secret and not secrets.compare_digest(
-            secret.encode(), self.credentials.client_secret.encode()
+            secret.encode(), self.credentials().client_secret.encode()
         ):
             raise OAuthError("invalid_client", "invalid client credentials")
         if form.get("redirect_uri") != code.redirect_uri:
@@ -193,7 +198,7 @@ class Authorizations:
 
     def start_device(self, form: Mapping[str, str], base_url: str) -> dict[str, object]:
         """``response_type=device_code``: the device code, the user code and where to enter it."""
-        if form.get("client_id") != self.credentials.client_id:
+        if form.get("client_id") != self.credentials().client_id:
             raise OAuthError("invalid_client_id", "client identifier invalid")
         device_code = secrets.token_urlsafe(32)
         alphabet = string.ascii_uppercase.replace("O", "").replace("I", "") + "23456789"
@@ -201,7 +206,7 @@ class Authorizations:
         with self._lock:
             self._devices[device_code] = Device(
                 user_code=user_code,
-                client_id=self.credentials.client_id,
+                client_id=self.credentials().client_id,
                 expires=time.monotonic() + self.device_seconds,
             )
         return {
@@ -222,7 +227,7 @@ class Authorizations:
 
     def poll_device(self, form: Mapping[str, str]) -> dict[str, str]:
         """``grant_type=device``: pending, slow down, denied, expired, or the refresh token."""
-        if form.get("client_id") != self.credentials.client_id:
+        if form.get("client_id") != self.credentials().client_id:
             raise OAuthError("invalid_client_id", "client identifier invalid")
         device_code = form.get("code", "")
         now = time.monotonic()
@@ -251,18 +256,25 @@ class Authorizations:
         token = "5Aep861" + secrets.token_urlsafe(60)
         with self._lock:
             self.refresh_tokens[token] = scope
+            self.ever_issued.append(token)
         return token
 
     def refresh(self, token: str) -> str | None:
         """Check a refresh token; returns its replacement when rotation is on (the old one dies)."""
+        fixed = self.credentials().refresh_token
         with self._lock:
             scope = self.refresh_tokens.get(token)
+            if scope is None and token == fixed and token not in self.retired:
+                scope = SCOPES
             if scope is None:
                 self.refused_refreshes += 1
                 raise OAuthError("invalid_grant", "expired access/refresh token")
             if not self.rotate_refresh_tokens:
                 return None
-            del self.refresh_tokens[token]
+            if token in self.refresh_tokens:
+                del self.refresh_tokens[token]
+            else:
+                self.retired.add(token)
             self._access.pop(token, None)
         return self._new_refresh(scope)
 
@@ -274,12 +286,16 @@ class Authorizations:
 
     def revoke(self, token: str) -> list[str] | None:
         """Forget a refresh token; returns the access tokens issued from it, or None if unknown."""
+        fixed = self.credentials().refresh_token
         with self._lock:
             if token in self.refresh_tokens:
                 del self.refresh_tokens[token]
-                self.revoked += 1
-                return sorted(self._access.pop(token, set()))
-        return None
+            elif token == fixed and token not in self.retired:
+                self.retired.add(token)
+            else:
+                return None
+            self.revoked += 1
+            return sorted(self._access.pop(token, set()))
 
 
 class Redirect(Exception):
