@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import stat
 from pathlib import Path
 
@@ -121,6 +122,45 @@ def test_rotate_key_reencrypts_everything_and_the_old_key_stops_working(tmp_path
     stale, store = make_vault(tmp_path, url, env={KEY_ENV: old_key.decode().strip()})
     with store, pytest.raises(VaultKeyError):
         stale.get("sf", "refresh_token")
+
+
+def test_a_rotation_cut_before_its_rename_is_finished_by_the_next_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path}/zaplite.db"
+    vault, store = make_vault(tmp_path, url)
+    with store:
+        vault.put("sf", {"refresh_token": SECRET})
+
+        real_replace = os.replace
+
+        def crash(source: Path, target: Path) -> None:
+            if Path(target) == tmp_path / "zaplite.key":
+                raise OSError("killed before the rename")
+            real_replace(source, target)
+
+        with monkeypatch.context() as patch:
+            patch.setattr("zaplite.project.vault.os.replace", crash)
+            with pytest.raises(OSError):
+                vault.rotate_key()  # the store is re-encrypted; the key file still the old one
+    assert (tmp_path / "zaplite.key.new").exists()
+    after, store = make_vault(tmp_path, url)
+    with store:
+        assert after.get("sf", "refresh_token") == SECRET
+    assert not (tmp_path / "zaplite.key.new").exists()
+    assert stat.S_IMODE((tmp_path / "zaplite.key").stat().st_mode) == 0o600
+
+
+def test_a_running_process_follows_a_rotate_key_done_by_another(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/zaplite.db"
+    daemon, daemon_store = make_vault(tmp_path, url)
+    with daemon_store:
+        daemon.put("sf", {"refresh_token": SECRET})
+        assert daemon.get("sf", "refresh_token") == SECRET  # its cipher is cached now
+        command, store = make_vault(tmp_path, url)
+        with store:
+            command.rotate_key()
+        assert daemon.get("sf", "refresh_token") == SECRET
 
 
 def test_rotate_key_from_the_environment_takes_the_new_key_from_its_variable(

@@ -100,6 +100,7 @@ def test_a_task_shows_its_steps_request_and_response_and_masks_secrets(
     assert "memory://sink" in html  # the request, from the action's preview
     assert "position" in html  # the response
     assert "s3cret-memory-token" not in connections and "token</span> ****" in connections
+    assert "token from file" in connections  # where the secret comes from, not its value
 
 
 def test_metrics_count_what_this_process_delivered(

@@ -71,6 +71,16 @@ def _fernet(key: bytes, where: str) -> Fernet:
         ) from None
 
 
+def _opens(cipher: Fernet, check: str) -> bool:
+    """Whether ``cipher`` decrypts the store's key check."""
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return cipher.decrypt(check.encode()) == CHECK_TEXT
+    except InvalidToken:
+        return False
+
+
 def new_key() -> bytes:
     """A fresh random vault key."""
     from cryptography.fernet import Fernet
@@ -157,8 +167,6 @@ class Vault:
         """
         if self._cipher is not None:
             return self._cipher
-        from cryptography.fernet import InvalidToken
-
         check = self.store.vault_check()
         key = self._read_key()
         if key is None:
@@ -173,17 +181,31 @@ class Vault:
         cipher = _fernet(key, self.key_location())
         if check is None and not self.store.set_vault_check(cipher.encrypt(CHECK_TEXT).decode()):
             check = self.store.vault_check()  # another process chose the key first
-        if check is not None:
-            try:
-                ok = cipher.decrypt(check.encode()) == CHECK_TEXT
-            except InvalidToken:
-                ok = False
-            if not ok:
+        if check is not None and not _opens(cipher, check):
+            cipher = self._recover_key(check) or cipher
+            if not _opens(cipher, check):
                 raise VaultKeyError(
                     f"The vault key in {self.key_location()} is not the key this store's "
                     f"secrets are encrypted under ({self._where_stored()})."
                 )
         self._cipher = cipher
+        return cipher
+
+    def _recover_key(self, check: str) -> Fernet | None:
+        """The key a ``rotate-key`` interrupted after its commit left in ``<key file>.new``.
+
+        If that key opens the store, the rename the rotation did not get to is done now.
+        """
+        staged = self.key_file.with_name(self.key_file.name + ".new")
+        if self.key_from_env or not staged.exists():
+            return None
+        try:
+            cipher = _fernet(staged.read_bytes(), str(staged))
+        except (OSError, VaultKeyError):
+            return None
+        if not _opens(cipher, check):
+            return None
+        os.replace(staged, self.key_file)
         return cipher
 
     def _where_stored(self) -> str:
@@ -194,6 +216,11 @@ class Vault:
     def _decrypt(self, row: SecretRow) -> str:
         from cryptography.fernet import InvalidToken
 
+        try:
+            return self.cipher().decrypt(row.ciphertext.encode()).decode()
+        except InvalidToken:
+            pass
+        self._cipher = None  # `zaplite vault rotate-key` may have run since: read the key again
         try:
             return self.cipher().decrypt(row.ciphertext.encode()).decode()
         except InvalidToken:
@@ -246,8 +273,8 @@ class Vault:
 
         With the key in a file, the new key is written beside it first (``.new``), the
         store is re-encrypted in one transaction, and the file is then renamed over the
-        old one: a crash in between leaves a key that opens the store (see
-        :meth:`recover_key`). With ``ZAPLITE_SECRET_KEY`` the new key is read from
+        old one: a crash in between leaves a key that opens the store, which the next
+        process to open the vault puts in place. With ``ZAPLITE_SECRET_KEY`` the new key is read from
         ``ZAPLITE_NEW_SECRET_KEY``, for the person to set afterwards.
         """
         old = self.cipher()

@@ -263,7 +263,7 @@ async def task_page(request: Request) -> Response:
 
 
 async def connections_page(request: Request) -> Response:
-    """Each connection: its settings (secrets masked), last sign-in that worked, last error, API usage."""
+    """Each connection: its settings (secrets masked, and where each comes from), last sign-in, errors, usage."""
     context = _context(request)
     statuses: dict[str, ConnectionStatus] = await asyncio.to_thread(
         context.store.connection_statuses
@@ -271,6 +271,8 @@ async def connections_page(request: Request) -> Response:
     pool = Connections(
         context.workspace.config, context.workspace.registry, vault=context.workspace.vault
     )
+    names = list(context.workspace.config.connections)
+    sources = await asyncio.to_thread(lambda: {name: pool.sources(name) for name in names})
     rows = []
     for name, entry in context.workspace.config.connections.items():
         rows.append(
@@ -278,6 +280,7 @@ async def connections_page(request: Request) -> Response:
                 "name": name,
                 "app": entry.app,
                 "settings": pool.masked(name),
+                "sources": sources[name],
                 "status": statuses.get(name),
             }
         )
