@@ -368,3 +368,33 @@ def test_rotate_key_and_a_wrong_key(project: Cli, sf_org: Org) -> None:
     }
     ran = project("run", "--once")
     assert ran.returncode != 0 and "Traceback" not in ran.stderr
+
+
+def test_device_flow_expired(project: Cli, sf_org: Org) -> None:
+    sf_org.emu.oauth.device_interval = 0
+    sf_org.emu.oauth.device_seconds = 0
+    before = (project.root / "zaplite.toml").read_text()
+    process = project.start("connect", "salesforce", "--device")
+    user_code = read_line(process, r"^[A-Z0-9]{8}$")
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert err == (
+        f"Error: The code {user_code} expired before it was approved; nothing was saved.\n"
+    )
+    assert_unchanged(project, before)
+
+
+def test_connect_clevertap_reads_a_hidden_prompt(project: Cli, ct_account: Account) -> None:
+    from click.testing import CliRunner
+
+    from zaplite.cli.main import _add_commands, cli
+
+    _add_commands()
+    args = ["connect", "clevertap", "ct", "--account-id", ct_account.emu.account_id]
+    args += ["--region", "eu1", "--endpoint", ct_account.url]
+    env = {"ZAPLITE_CONFIG": str(project.root / "zaplite.toml")}
+    result = CliRunner().invoke(cli, args, input=ct_account.emu.passcode + "\n", env=env)
+    assert result.exit_code == 0, result.output
+    assert "Passcode: \n" in result.output  # asked for, and not echoed
+    assert ct_account.emu.passcode not in result.output
+    assert stored_rows(project) == [("ct", "passcode")]
