@@ -129,6 +129,16 @@ class Cursor:
             return self
         return Cursor(position=position, floor=self.floor, origin=self.origin)
 
+    def settled(self) -> dict[str, Any] | None:
+        """JSON form of this cursor with its floor raised to its position, or ``None`` before one.
+
+        A poll from it reads nothing at or before the position, look-back included: the
+        engine saves it when the dedup keys of the look-back window are too many to keep.
+        """
+        if self.position is None:
+            return None
+        return Cursor(position=self.position, floor=self.position, origin=self.origin).dump()
+
     def conditions(self, plan: Plan) -> list[str]:
         """The keyset conditions of the next query."""
         if self.position is None:

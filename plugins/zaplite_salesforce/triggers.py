@@ -151,6 +151,7 @@ async def _poll_created(ctx: PollContext) -> AsyncIterator[Page]:
         yield Page(
             records=[clean_record(record) for record in batch.records],
             cursor=batch.cursor.dump(),
+            settled_cursor=batch.cursor.settled(),
             watermark=batch.watermark,
             usage=batch.usage,
         )
@@ -169,6 +170,7 @@ async def _poll_updated(ctx: PollContext) -> AsyncIterator[Page]:
             yield Page(
                 records=[clean_record(record) for record in batch.records],
                 cursor=batch.cursor.dump(),
+                settled_cursor=batch.cursor.settled(),
                 watermark=batch.watermark,
                 usage=batch.usage,
             )
@@ -209,6 +211,7 @@ async def _poll_updated(ctx: PollContext) -> AsyncIterator[Page]:
         yield Page(
             records=fired,
             cursor=batch.cursor.dump(),
+            settled_cursor=batch.cursor.settled(),
             watermark=batch.watermark,
             state=state,
             usage=batch.usage,

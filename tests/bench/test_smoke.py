@@ -154,3 +154,11 @@ def test_console_times_every_page_over_http(tmp_path: Path) -> None:
     } <= pages
     assert "slowest page's p95" in out
     assert len(json.loads(numbers.read_text())["pages"]) == len(rows) - 1
+
+
+def test_one_timestamp_delivers_an_import_once_and_the_next_polls_nothing() -> None:
+    out = run_script("one_timestamp.py", "--size", "1200", "--polls", "2")
+    rows = {row[0]: row for row in header_cells(out)}
+    assert rows["1"][1:5] == ["1,200", "1,200", "1,200", "1,200"]
+    assert rows["2"][1:5] == ["0", "0", "1,200", "1,200"]
+    assert "every record delivered once: yes" in out

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from zaplite.store import NewTask, Store, schema
+from zaplite.store import KeysFull, NewTask, Store, schema
 from zaplite.store import pages as pages_module
 
 T0 = datetime(2026, 1, 8, 12, 0, tzinfo=UTC)
@@ -126,21 +126,61 @@ def test_keys_are_forgotten_by_watermark_only_for_that_zap(store: Store) -> None
     assert store.known_keys("y", ["old"]) == {"old"}
 
 
-def test_keys_are_capped_per_zap_oldest_first(store_url: str) -> None:
+def test_keys_without_watermarks_are_capped_per_zap_oldest_first_and_said(store_url: str) -> None:
+    full: list[KeysFull] = []
     with Store(store_url, max_keys_per_zap=5) as store:
-        store.commit_page("z", None, tasks=[], cursor=1, keys=["k1", "k2", "k3"], watermark=T0)
-        store.commit_page("y", None, tasks=[], cursor=1, keys=["y1", "y2"], watermark=T0)
+        store.commit_page("z", None, tasks=[], cursor=1, keys=["k1", "k2", "k3"])
+        store.commit_page("y", None, tasks=[], cursor=1, keys=["y1", "y2"])
+        store.commit_page(
+            "z", None, tasks=[], cursor=2, keys=["k4", "k5", "k6", "k7"], on_keys_full=full.append
+        )
+        known = store.known_keys("z", [f"k{i}" for i in range(1, 8)])
+        assert len(known) == 5 and {"k1", "k2"}.isdisjoint(known)
+        assert store.known_keys("y", ["y1", "y2"]) == {"y1", "y2"}
+    assert full == [KeysFull("z", 7, 5, "trimmed")]
+
+
+def test_keys_inside_the_look_back_window_are_never_trimmed(store_url: str) -> None:
+    full: list[KeysFull] = []
+    with Store(store_url, max_keys_per_zap=5) as store:
+        keys = [f"k{i}" for i in range(8)]
+        store.commit_page("z", None, tasks=[], cursor=1, keys=keys[:4], watermark=T0)
+        store.commit_page(
+            "z", None, tasks=[], cursor=2, keys=keys[4:], watermark=T0, on_keys_full=full.append
+        )
+        assert store.known_keys("z", keys) == set(keys)
+        assert store.get_cursor("z") == 2
+    assert full == [KeysFull("z", 8, 5, "kept")]
+
+
+def test_a_settled_cursor_is_saved_and_the_keys_forgotten_when_they_are_too_many(
+    store_url: str,
+) -> None:
+    full: list[KeysFull] = []
+    with Store(store_url, max_keys_per_zap=5) as store:
+        keys = [f"k{i}" for i in range(8)]
+        store.commit_page("z", None, tasks=[], cursor="c1", keys=keys[:4], watermark=T0)
+        store.commit_page("y", None, tasks=[], cursor="y1", keys=["y1"], watermark=T0)
         store.commit_page(
             "z",
             None,
-            tasks=[],
-            cursor=2,
-            keys=["k4", "k5", "k6", "k7"],
-            watermark=T0 + timedelta(minutes=1),
+            tasks=[_task(k) for k in keys[4:]],
+            cursor="c2",
+            keys=keys[4:],
+            watermark=T0,
+            settled_cursor="settled",
+            on_keys_full=full.append,
         )
-        known = store.known_keys("z", [f"k{i}" for i in range(1, 8)])
-        assert known == {"k3", "k4", "k5", "k6", "k7"}
-        assert store.known_keys("y", ["y1", "y2"]) == {"y1", "y2"}
+        assert store.get_cursor("z") == "settled"
+        assert store.known_keys("z", keys) == set()
+        assert store.known_keys("y", ["y1"]) == {"y1"}
+        assert len(store.list_tasks(zap_id="z")) == 4
+        # Under the limit, a settled cursor is not used.
+        store.commit_page(
+            "z", None, tasks=[], cursor="c3", keys=["n1"], watermark=T0, settled_cursor="s3"
+        )
+        assert store.get_cursor("z") == "c3" and store.known_keys("z", ["n1"]) == {"n1"}
+    assert full == [KeysFull("z", 8, 5, "settled")]
 
 
 def test_keys_stay_capped_over_many_pages_without_counting_every_page(store_url: str) -> None:
@@ -154,11 +194,9 @@ def test_keys_stay_capped_over_many_pages_without_counting_every_page(store_url:
 
         for page in range(8):
             keys = [f"p{page}k{i}" for i in range(3)]
-            store.commit_page(
-                "z", None, tasks=[], cursor=page, keys=keys, watermark=T0 + timedelta(minutes=page)
-            )
+            store.commit_page("z", None, tasks=[], cursor=page, keys=keys)
         newest = [f"p{page}k{i}" for page in range(8) for i in range(3)][-10:]
-        assert store.known_keys("z", newest) == set(newest)
+        assert store.known_keys("z", newest[-3:]) == set(newest[-3:])
         assert len(store.known_keys("z", [f"p{p}k{i}" for p in range(8) for i in range(3)])) == 10
         # Counted on the first page and whenever the bound passed the cap, not on all 8.
         assert 1 < len(counts) < 8
@@ -168,17 +206,12 @@ def test_keys_added_by_another_store_are_counted_once_the_bound_is_stale(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with Store(store_url, max_keys_per_zap=5) as first, Store(store_url) as second:
-        first.commit_page("z", None, tasks=[], cursor=1, keys=["a1"], watermark=T0)
-        second.commit_page(
-            "z", None, tasks=[], cursor=2, keys=[f"b{i}" for i in range(6)], watermark=T0
-        )
+        first.commit_page("z", None, tasks=[], cursor=1, keys=["a1"])
+        second.commit_page("z", None, tasks=[], cursor=2, keys=[f"b{i}" for i in range(6)])
         monkeypatch.setattr(pages_module, "KEY_COUNT_TTL", 0.0)
-        first.commit_page(
-            "z", None, tasks=[], cursor=3, keys=["c1"], watermark=T0 + timedelta(minutes=1)
-        )
+        first.commit_page("z", None, tasks=[], cursor=3, keys=["c1"])
         all_keys = ["a1", "c1", *[f"b{i}" for i in range(6)]]
         assert len(first.known_keys("z", all_keys)) == 5
-        assert "c1" in first.known_keys("z", ["c1"])
 
 
 def test_known_keys_and_state_handle_thousands_of_keys(store: Store) -> None:

@@ -36,7 +36,7 @@ from zaplite.plugin.calls import describe_error, iterate
 from zaplite.project.binding import BoundZap
 from zaplite.project.connections import Connections
 from zaplite.retry import RetryPolicy, is_transient
-from zaplite.store import Store, StoreUnusable
+from zaplite.store import KeysFull, Store, StoreUnusable
 
 if TYPE_CHECKING:
     from zaplite.project.workspace import Workspace
@@ -136,6 +136,13 @@ class RunResult:
     """Whether the run was delivering (not polling) when it failed: whose connection failed."""
     auth_or_outage: bool = False
     """Whether it failed because a service refused the sign-in or could not be reached."""
+    keys_full: str | None = None
+    """What the store did when the zap's dedup keys passed its limit (a ``KeysFull`` outcome)."""
+
+    @property
+    def settled(self) -> bool:
+        """Whether this run moved the cursor past its records instead of keeping their keys."""
+        return self.keys_full == "settled"
 
     def line(self) -> str:
         """A one-line summary for logs and ``zaplite run`` output."""
@@ -378,7 +385,9 @@ class Engine:
                         zap, run, ahead, delivery, result, cursor_box["cursor"]
                     ):
                         cursor_box["pages"] += 1
-                    cursor_box["cursor"] = ahead.page.cursor
+                    page = ahead.page
+                    settled = result.settled and page.settled_cursor is not None
+                    cursor_box["cursor"] = page.settled_cursor if settled else page.cursor
                     if self.stopping.is_set() or self.leases.lost(zap.id):
                         result.cut_short = True
                         return
@@ -390,6 +399,34 @@ class Engine:
         # again from the checkpoint whose records are all known records nothing, so a poll
         # that always fails past the same page still gives up.
         await retry.call(poll_from_checkpoint, note, progress=lambda: cursor_box["pages"])
+
+    @staticmethod
+    def _keys_full(result: RunResult, note: KeysFull) -> None:
+        """Say, once a run, what the store did with a zap's dedup keys past its limit."""
+        if result.keys_full == note.outcome:
+            return
+        if result.keys_full == "settled" and note.outcome != "settled":
+            return  # the run has settled already; its later pages are fine
+        result.keys_full = note.outcome
+        head = (
+            f"zap {note.zap_id}: {note.count:,} dedup keys passed the store's "
+            f"max_keys_per_zap ({note.limit:,})"
+        )
+        if note.outcome == "settled":
+            log.warning(
+                "%s; the cursor moves past the records read so far without looking back, "
+                "so none of them is delivered twice, but a record committed late with an "
+                "earlier time is not seen",
+                head,
+            )
+        elif note.outcome == "kept":
+            log.warning("%s; all are kept, since the next poll reads their records again", head)
+        else:
+            log.warning(
+                "%s; the oldest were forgotten: a record the trigger yields again with one of "
+                "them is delivered again",
+                head,
+            )
 
     async def _prepared(
         self, zap: BoundZap, delivery: Delivery, pages: AsyncIterator[Any]
@@ -450,17 +487,25 @@ class Engine:
         forget_before = page.watermark - overlap if page.watermark else None
         # Delivery's gate stays shut while the page is recorded: its thread needs the GIL,
         # and slices of the next page on the loop would slow it (see zaplite/engine/gate.py).
+        # Once this run has settled (its keys were too many to keep), every later page
+        # saves its settled cursor too: the keys of the pages before are gone.
+        settled = result.settled and page.settled_cursor is not None
+        full: list[KeysFull] = []
         ids = await asyncio.to_thread(
             self.store.commit_page,
             zap.id,
             await run.get() if tasks else run.id,
             tasks=tasks,
-            cursor=page.cursor,
+            cursor=page.settled_cursor if settled else page.cursor,
             keys=[item.key for item in items],
             watermark=page.watermark,
             forget_before=forget_before,
             state=page.state,
+            settled_cursor=None if settled else page.settled_cursor,
+            on_keys_full=full.append,
         )
+        for note in full:
+            self._keys_full(result, note)
         result.task_ids.extend(ids)
         self.metrics.tasks_recorded(zap.id, (item.status or "success" for item in items))
         if zap.trigger.time_field is not None:

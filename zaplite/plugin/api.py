@@ -80,6 +80,9 @@ class Page:
     ``watermark`` is the newest record time the page covers; the engine forgets the
     dedup keys of records older than ``watermark - trigger.overlap``.
 
+    ``settled_cursor`` (optional) is a cursor that reads nothing up to this page's end
+    again, saved instead of ``cursor`` when the zap's dedup keys are too many to keep.
+
     ``state`` maps keys to values the trigger wants back on a later poll through
     :class:`TriggerState` (for example the last seen values of watched fields); a
     value of ``None`` deletes the key.
@@ -91,6 +94,17 @@ class Page:
     state: dict[str, Any] = field(default_factory=dict)
     usage: str | None = None
     """A short note on the service's API usage (``"api-usage=18/5000"``), shown in the run's log line."""
+    settled_cursor: Any = None
+    """Optional: a cursor from which no record up to the end of this page is read again.
+
+    A trigger that looks back (``overlap``) relies on the engine remembering the dedup
+    keys of every record inside that window. When a zap's keys pass the store's
+    ``max_keys_per_zap`` (one huge import sharing one timestamp), the engine saves this
+    cursor instead of ``cursor`` and forgets the zap's keys, so nothing is delivered
+    twice; it does so for the rest of that run. The price, said in the log, is that a
+    record committed late with a timestamp already passed is not seen. Without it the
+    keys are all kept.
+    """
 
 
 class TriggerState(Protocol):

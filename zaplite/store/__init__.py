@@ -12,6 +12,7 @@ from zaplite.store.history import RUN_STATUSES
 from zaplite.store.overview import ConnectionStatus, ZapActivity
 from zaplite.store.records import (
     TASK_STATUSES,
+    KeysFull,
     NewTask,
     RunRecord,
     RunStart,
@@ -26,6 +27,7 @@ __all__ = [
     "RUN_STATUSES",
     "TASK_STATUSES",
     "ConnectionStatus",
+    "KeysFull",
     "NewTask",
     "NotFound",
     "NotJSONCompatible",

@@ -40,7 +40,11 @@ from zaplite.store.schema import leases, task_hours
 __all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "NotFound", "StoreBase", "chunks", "utc_now"]
 
 DEFAULT_MAX_KEYS_PER_ZAP = 500_000
-"""How many dedup keys a zap keeps at most (the oldest go first)."""
+"""How many dedup keys a zap keeps before :meth:`commit_page` acts (see ``KeysFull``).
+
+Keys a trigger's next poll may read again are never forgotten for it: a page that
+offers a settled cursor moves the cursor past its records instead.
+"""
 
 CHUNK = 500
 """Largest ``IN (...)`` list sent in one query."""

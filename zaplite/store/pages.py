@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from zaplite.store import bulk
 from zaplite.store.base import StoreBase, chunks, utc_now
 from zaplite.store.connect import dumps
-from zaplite.store.records import TASK_STATUSES, NewTask, RunStart
+from zaplite.store.records import TASK_STATUSES, KeysFull, NewTask, RunStart
 from zaplite.store.schema import runs, tasks, zap_cursors, zap_keys, zap_state, zaps
 
 __all__ = ["KEY_COUNT_TTL", "PageRecords"]
@@ -135,15 +135,23 @@ class PageRecords(StoreBase):
         forget_before: datetime | None = None,
         state: Mapping[str, Any] | None = None,
         save_cursor: bool = True,
+        settled_cursor: Any = None,
+        on_keys_full: Callable[[KeysFull], None] | None = None,
     ) -> list[int]:
         """Record one page of a poll in ONE transaction; returns the new task ids in order.
 
         Inserts ``tasks``, remembers ``keys`` (stamped ``watermark``; known keys are
         kept as they are), saves ``cursor`` (unless ``save_cursor`` is false),
         applies ``state`` (``None`` deletes a key), forgets keys whose watermark is
-        older than ``forget_before``, trims the zap to ``max_keys_per_zap`` keys
-        (oldest first) and adds the tasks to the run's counts. Either all of it is
-        stored or none of it.
+        older than ``forget_before`` and adds the tasks to the run's counts. Either
+        all of it is stored or none of it.
+
+        When the zap then holds more than ``max_keys_per_zap`` keys, no key its next
+        poll may read again is forgotten silently: with a ``settled_cursor`` (a cursor
+        from which no record up to this page's end is read again) that cursor is saved
+        and every key of the zap forgotten; with a ``watermark`` (the keys are inside
+        the look-back window) all are kept; otherwise (keys without watermarks) the
+        oldest are forgotten. Each case is told to ``on_keys_full``.
         """
         for task in tasks:
             if task.status not in TASK_STATUSES:
@@ -189,7 +197,16 @@ class PageRecords(StoreBase):
                     )
                 )
             if unique_keys:
-                self._trim_keys(connection, zap_id, len(unique_keys))
+                full = self._limit_keys(
+                    connection,
+                    zap_id,
+                    len(unique_keys),
+                    settled_cursor=settled_cursor if save_cursor else None,
+                    windowed=watermark is not None,
+                    now=now,
+                )
+                if full is not None and on_keys_full is not None:
+                    on_keys_full(full)
             if run_id is not None and tasks:
                 self._count_into_run(connection, run_id, tasks)
             if tasks:
@@ -298,8 +315,17 @@ class PageRecords(StoreBase):
         if kept:
             connection.execute(self._upsert(zap_state, ["zap_id", "key"], ["value"]), kept)
 
-    def _trim_keys(self, connection: sa.Connection, zap_id: str, added: int) -> None:
-        """Forget the zap's oldest keys beyond ``max_keys_per_zap``.
+    def _limit_keys(
+        self,
+        connection: sa.Connection,
+        zap_id: str,
+        added: int,
+        *,
+        settled_cursor: Any,
+        windowed: bool,
+        now: datetime,
+    ) -> KeysFull | None:
+        """Act when the zap holds more than ``max_keys_per_zap`` keys (see :meth:`commit_page`).
 
         Counting a zap's keys reads all of them, so a page would pay more the longer the
         backlog. Instead the store keeps an upper bound per zap (the last count plus every
@@ -308,30 +334,47 @@ class PageRecords(StoreBase):
         (another process sharing the store may have added keys of the same zap).
         """
         known = self._key_bounds.get(zap_id)
-        now = time.monotonic()
+        clock = time.monotonic()
+        limit = self.max_keys_per_zap
         if known is not None:
             bound, counted_at = known
-            if bound + added <= self.max_keys_per_zap and now - counted_at < KEY_COUNT_TTL:
+            if bound + added <= limit and clock - counted_at < KEY_COUNT_TTL:
                 self._key_bounds[zap_id] = (bound + added, counted_at)
-                return
+                return None
         count = connection.execute(
             sa.select(sa.func.count()).select_from(zap_keys).where(zap_keys.c.zap_id == zap_id)
         ).scalar_one()
-        excess = count - self.max_keys_per_zap
-        self._key_bounds[zap_id] = (min(count, self.max_keys_per_zap), now)
-        if excess <= 0:
-            return
+        if count <= limit:
+            self._key_bounds[zap_id] = (count, clock)
+            return None
+        if settled_cursor is not None:
+            # Every key is of a record at or before this page's end, which a poll from the
+            # settled cursor never reads again: none of them is needed any more.
+            connection.execute(
+                self._upsert(zap_cursors, ["zap_id"], ["cursor", "updated_at"]),
+                {"zap_id": zap_id, "cursor": settled_cursor, "updated_at": now},
+            )
+            connection.execute(sa.delete(zap_keys).where(zap_keys.c.zap_id == zap_id))
+            self._key_bounds[zap_id] = (0, clock)
+            return KeysFull(zap_id, count, limit, "settled")
+        if windowed:
+            # The next poll may read any of these records again: forgetting one would
+            # deliver it again. They go once the watermark leaves them behind.
+            self._key_bounds[zap_id] = (count, clock)
+            return KeysFull(zap_id, count, limit, "kept")
         oldest = (
             sa.select(zap_keys.c.key)
             .where(zap_keys.c.zap_id == zap_id)
             .order_by(zap_keys.c.watermark.asc().nulls_first(), zap_keys.c.key.asc())
-            .limit(excess)
+            .limit(count - limit)
         )
         connection.execute(
             sa.delete(zap_keys).where(
                 zap_keys.c.zap_id == zap_id, zap_keys.c.key.in_(oldest.scalar_subquery())
             )
         )
+        self._key_bounds[zap_id] = (limit, clock)
+        return KeysFull(zap_id, count, limit, "trimmed")
 
     def _count_into_run(
         self, connection: sa.Connection, run_id: int, new: Sequence[NewTask]

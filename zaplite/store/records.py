@@ -6,7 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["TASK_STATUSES", "NewTask", "RunRecord", "RunStart", "TaskRecord", "ZapStatus"]
+__all__ = [
+    "TASK_STATUSES",
+    "KeysFull",
+    "NewTask",
+    "RunRecord",
+    "RunStart",
+    "TaskRecord",
+    "ZapStatus",
+]
 
 TASK_STATUSES: tuple[str, ...] = ("success", "failed", "filtered")
 """The statuses a task may have."""
@@ -27,6 +35,22 @@ class NewTask:
     steps: list[dict[str, Any]]
     error: str | None = None
     attempts: int = 1
+
+
+@dataclass(frozen=True)
+class KeysFull:
+    """What :meth:`Store.commit_page` did when a zap's dedup keys passed ``max_keys_per_zap``.
+
+    ``outcome`` is ``"settled"`` (the page's settled cursor was saved and every key of
+    the zap forgotten: no later poll reads those records again), ``"kept"`` (the keys
+    are inside the trigger's look-back window, so none was forgotten) or ``"trimmed"``
+    (a trigger without watermarks: the oldest keys beyond the limit were forgotten).
+    """
+
+    zap_id: str
+    count: int
+    limit: int
+    outcome: str
 
 
 @dataclass(frozen=True)

@@ -218,3 +218,65 @@ def test_test_trigger_shows_recent_records_and_moves_no_cursor(
     assert records[0]["Owner"] == {"Name": "Integration User"}
     [run] = project.run_once("new-contact")
     assert run.status == "ok" and run.found == 0
+
+
+KEY_CAP = 500
+"""A dedup memory far smaller than the imports below, so that the tests prove the class."""
+
+
+def test_a_one_timestamp_import_larger_than_the_key_memory_is_delivered_once(
+    project: ZapliteProject, org: Org, ct_account: Account, caplog: pytest.LogCaptureFixture
+) -> None:
+    project.add_zap(contact_zap("import", sf="salesforce", ct="clevertap", start="all"))
+    project.store.max_keys_per_zap = KEY_CAP
+    emails = org.add_contacts(2_000)  # one CreatedDate for all of them
+    with caplog.at_level("WARNING", logger="zaplite.engine"):
+        [first] = project.run_once("import")
+    assert first.status == "ok", first.message
+    assert first.delivered == 2_000
+    assert any(
+        "max_keys_per_zap" in record.getMessage() and "import" in record.getMessage()
+        for record in caplog.records
+    ), "the limit is said when hit"
+    for _ in range(3):
+        [again] = project.run_once("import")
+        assert (again.status, again.found, again.delivered) == ("ok", 0, 0), again.message
+    uploaded = ct_account.uploaded()
+    assert set(uploaded) == set(emails) and max(uploaded.values()) == 1
+    # Contacts created afterwards are still found, once.
+    org.emu.create_many(
+        "Contact", [{"LastName": f"Late {i}", "Email": f"late{i}@x.io"} for i in range(3)]
+    )
+    [later] = project.run_once("import")
+    assert later.delivered == 3
+    assert project.run_once("import")[0].found == 0
+
+
+def test_a_mass_update_larger_than_the_key_memory_fires_once_per_record(
+    project: ZapliteProject, org: Org, ct_account: Account
+) -> None:
+    zap = contact_zap("updates", sf="salesforce", ct="clevertap", start="now")
+    zap["trigger"] = {
+        "app": "salesforce",
+        "event": "updated_record",
+        "connection": "salesforce",
+        "params": {"object": "Contact", "fields": ["FirstName", "LastName", "Email"]},
+        "start": "now",
+    }
+    project.add_zap(zap)
+    records = org.emu.create_many(
+        "Contact",
+        [{"LastName": f"P{i}", "Email": f"p{i}@x.io"} for i in range(1_500)],
+        timestamp=datetime.now(UTC) - timedelta(days=1),
+    )
+    assert project.run_once("updates")[0].status == "ok"
+    project.store.max_keys_per_zap = KEY_CAP
+    stamp = datetime.now(UTC).replace(microsecond=0)
+    for record in records:  # one mass update: one SystemModstamp for all of them
+        org.emu.update("Contact", record["Id"], {"FirstName": "Bulk"}, timestamp=stamp)
+    [run] = project.run_once("updates")
+    assert run.status == "ok" and run.delivered == 1_500, run.message
+    for _ in range(2):
+        assert project.run_once("updates")[0].found == 0
+    uploaded = ct_account.uploaded()
+    assert len(uploaded) == 1_500 and max(uploaded.values()) == 1
