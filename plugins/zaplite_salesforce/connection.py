@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -26,6 +26,7 @@ from zaplite.errors import AuthError, PluginError, RetryableError
 from zaplite.httpresponses import release
 from zaplite.tls import client_context
 from zaplite_salesforce.auth import Token, fetch_token
+from zaplite_salesforce.composite import Gatherer, Sub
 from zaplite_salesforce.errors import SessionExpired, error_for_response
 from zaplite_salesforce.limits import LimitInfo, parse_limit_info
 from zaplite_salesforce.settings import SalesforceSettings
@@ -68,8 +69,11 @@ class SalesforceClient:
         self._token: Token | None = None
         self._lock = asyncio.Lock()
         self._describe: dict[str, dict[str, Any]] = {}
+        self._describing: dict[str, asyncio.Lock] = {}
         self._query_urls: dict[tuple[str, str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         self.plans: dict[Any, Any] = {}
+        self.gatherer = Gatherer(self)
+        """Polls' first requests falling due together, sent as one composite call."""
         """What polls were planned against this connection's cached describes (``polling.build_plan``)."""
 
     # ------------------------------------------------------------------ token
@@ -119,18 +123,32 @@ class SalesforceClient:
         is raised as :class:`~zaplite.errors.RetryableError` for the engine to retry.
         """
         try:
-            return await self._get_once(path, params, headers)
+            return await self._request_once("GET", path, params, headers, None)
         except PluginError as error:
             raise self._scrubbed(error) from None
 
-    async def _get_once(
-        self, path: str, params: Mapping[str, str] | None, headers: Mapping[str, str] | None
+    async def post(self, path: str, body: Any, *, headers: Mapping[str, str] | None = None) -> Any:
+        """POST ``body`` as JSON to ``path`` and return the JSON answer (as :meth:`get` does)."""
+        try:
+            return await self._request_once(
+                "POST", path, None, headers, jsoncodec.dumps_bytes(body)
+            )
+        except PluginError as error:
+            raise self._scrubbed(error) from None
+
+    async def _request_once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        content: bytes | None,
     ) -> Any:
         token = await self.token()
-        response = await self._send(token, path, params, headers)
+        response = await self._send(token, method, path, params, headers, content)
         if response.status_code == 401:
             token = await self.renew(token)
-            response = await self._send(token, path, params, headers)
+            response = await self._send(token, method, path, params, headers, content)
         if response.status_code >= 400:
             error = error_for_response(response, usage=self.usage)
             if isinstance(error, SessionExpired):
@@ -154,15 +172,24 @@ class SalesforceClient:
     async def _send(
         self,
         token: Token,
+        method: str,
         path: str,
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
+        content: bytes | None = None,
     ) -> httpx.Response:
         url = self._request_url(token, path, params)
         all_headers = {"Authorization": f"Bearer {token.access_token}", **(headers or {})}
+        if content is not None:
+            all_headers["Content-Type"] = "application/json"
         try:
             async with self._gate:
-                response = await self.http.get(url, headers=all_headers)
+                if method == "GET":
+                    response = await self.http.get(url, headers=all_headers)
+                else:
+                    response = await self.http.request(
+                        method, url, headers=all_headers, content=content
+                    )
         except httpx.TimeoutException:
             raise RetryableError(
                 f"Salesforce did not answer within {self.settings.timeout:g} s.", code="timeout"
@@ -231,10 +258,43 @@ class SalesforceClient:
         """The headers of a query request (the page size)."""
         return {"Sforce-Query-Options": f"batchSize={self.settings.page_size}"}
 
-    async def query(self, soql: str) -> AsyncIterator[QueryPage]:
-        """Run ``soql`` and yield its pages, following ``nextRecordsUrl``."""
+    def query_url(self, soql: str, *, all_rows: bool = False) -> str:
+        """The path of a query (``queryAll`` with ``all_rows``) for a composite subrequest."""
+        resource = "queryAll" if all_rows else "query"
+        return f"{self.api_path}/{resource}?{urlencode({'q': soql})}"
+
+    async def first_pages(self, queries: Sequence[tuple[str, bool]]) -> list[Any]:
+        """The first answers of ``(soql, all_rows)`` queries, sent in one call, in order.
+
+        With ``composite`` on (the default) they go out together with the first pages
+        of other polls falling due at the same moment (see ``composite.py``).
+        """
+        if not self.settings.composite:
+            return [await self.first_page(soql, all_rows=all_rows) for soql, all_rows in queries]
+        return await self.gatherer.get([Sub(soql, all_rows) for soql, all_rows in queries])
+
+    async def first_page(self, soql: str, *, all_rows: bool = False) -> Any:
+        """The first answer of a query sent by itself (a ``queryAll`` with ``all_rows``)."""
+        resource = "queryAll" if all_rows else "query"
+        return await self.get(
+            f"{self.api_path}/{resource}", params={"q": soql}, headers=self.query_headers()
+        )
+
+    async def query(self, soql: str, *, gather: bool = True) -> AsyncIterator[QueryPage]:
+        """Run ``soql`` and yield its pages, following ``nextRecordsUrl``.
+
+        The first page is gathered with other polls' (``gather``) into composite calls.
+        """
+        if gather:
+            (body,) = await self.first_pages([(soql, False)])
+        else:
+            body = await self.first_page(soql)
+        async for page in self.pages_from(body):
+            yield page
+
+    async def pages_from(self, body: Any) -> AsyncIterator[QueryPage]:
+        """The pages of a query from its first answer ``body`` on, following ``nextRecordsUrl``."""
         headers = self.query_headers()
-        body = await self.get(f"{self.api_path}/query", params={"q": soql}, headers=headers)
         while True:
             records = body.get("records") or []
             yield QueryPage(records=records, total_size=body.get("totalSize"), usage=self.usage)
@@ -247,7 +307,11 @@ class SalesforceClient:
         """The object's describe (cached for the life of the connection)."""
         key = object_name.lower()
         if key not in self._describe:
-            self._describe[key] = await self.get(f"{self.api_path}/sobjects/{object_name}/describe")
+            # Zaps starting together ask at once: one request answers all of them.
+            async with self._describing.setdefault(key, asyncio.Lock()):
+                if key not in self._describe:
+                    path = f"{self.api_path}/sobjects/{object_name}/describe"
+                    self._describe[key] = await self.get(path)
         return self._describe[key]
 
     async def aclose(self) -> None:

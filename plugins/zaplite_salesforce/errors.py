@@ -26,8 +26,11 @@ __all__ = [
     "QUOTA_RETRY_AFTER",
     "QueryLocatorExpired",
     "SessionExpired",
+    "body_details",
     "error_details",
     "error_for_response",
+    "error_for_status",
+    "error_for_subrequest",
     "token_error",
 ]
 
@@ -54,6 +57,16 @@ def error_details(response: httpx.Response) -> tuple[str | None, str]:
         body: Any = response.json()
     except ValueError:
         body = None
+    if body is None:
+        text = response.text.strip()
+        if len(text) > 200 or text.startswith("<"):
+            text = ""
+        return None, text
+    return body_details(body)
+
+
+def body_details(body: Any) -> tuple[str | None, str]:
+    """The ``(errorCode, message)`` of a parsed error body (a list of errors, or one object)."""
     if isinstance(body, list) and body and isinstance(body[0], dict):
         first = body[0]
         return _text(first.get("errorCode")), _text(first.get("message")) or ""
@@ -61,16 +74,34 @@ def error_details(response: httpx.Response) -> tuple[str | None, str]:
         code = body.get("errorCode") or body.get("error")
         message = body.get("message") or body.get("error_description") or ""
         return _text(code), _text(message) or ""
-    text = response.text.strip()
-    if len(text) > 200 or text.startswith("<"):
-        text = ""
-    return None, text
+    if isinstance(body, str) and len(body) <= 200 and not body.startswith("<"):
+        return None, body.strip()
+    return None, ""
 
 
 def error_for_response(response: httpx.Response, *, usage: str | None = None) -> PluginError:
     """The typed error for a failed REST (non-OAuth) response."""
-    status = response.status_code
     code, message = error_details(response)
+    return error_for_status(
+        response.status_code, code, message, usage=usage, retry_after=_retry_after(response)
+    )
+
+
+def error_for_subrequest(status: int, body: Any, *, usage: str | None = None) -> PluginError:
+    """The typed error for a failed subrequest of a composite call, as if it were sent alone."""
+    code, message = body_details(body)
+    return error_for_status(status, code, message, usage=usage)
+
+
+def error_for_status(
+    status: int,
+    code: str | None,
+    message: str,
+    *,
+    usage: str | None = None,
+    retry_after: float | None = None,
+) -> PluginError:
+    """The typed error for an HTTP status and Salesforce's ``errorCode`` and message."""
     said = _sentence(message) or f"HTTP {status}"
     if status == 401 or code == "INVALID_SESSION_ID":
         return SessionExpired(f"Salesforce refused the session: {said}", code=code or status)
@@ -92,7 +123,7 @@ def error_for_response(response: httpx.Response, *, usage: str | None = None) ->
         return RateLimited(
             f"Salesforce asked to slow down: {said}",
             code=code or status,
-            retry_after=_retry_after(response),
+            retry_after=retry_after,
         )
     if status >= 500:
         return RetryableError(

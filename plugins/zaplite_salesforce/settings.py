@@ -34,6 +34,8 @@ class SalesforceSettings(BaseModel):
     api_version: str = Field(default="64.0", pattern=r"^\d{2,3}\.\d$")
     timeout: float = Field(default=30.0, gt=0, le=600)
     page_size: int = Field(default=2000, ge=200, le=2000)
+    composite: bool = True
+    """Send the polls that fall due together as one Composite call (one API call for five)."""
 
     @field_validator("login_url")
     @classmethod
