@@ -280,15 +280,18 @@ class SalesforceClient:
             f"{self.api_path}/{resource}", params={"q": soql}, headers=self.query_headers()
         )
 
-    async def query(self, soql: str, *, gather: bool = True) -> AsyncIterator[QueryPage]:
-        """Run ``soql`` and yield its pages, following ``nextRecordsUrl``.
+    async def query(
+        self, soql: str, *, gather: bool = True, all_rows: bool = False
+    ) -> AsyncIterator[QueryPage]:
+        """Run ``soql`` (through ``queryAll`` with ``all_rows``) and yield its pages.
 
-        The first page is gathered with other polls' (``gather``) into composite calls.
+        The first page is gathered with other polls' (``gather``) into composite calls;
+        the next ones follow ``nextRecordsUrl``.
         """
         if gather:
-            (body,) = await self.first_pages([(soql, False)])
+            (body,) = await self.first_pages([(soql, all_rows)])
         else:
-            body = await self.first_page(soql)
+            body = await self.first_page(soql, all_rows=all_rows)
         async for page in self.pages_from(body):
             yield page
 

@@ -4,26 +4,32 @@ The cursor a poll saves is a JSON object::
 
     {"ts": "2026-05-08T21:20:00Z", "id": "003...",   # the newest record delivered (keyset)
      "floor": {"ts": ..., "id": ...} | null,          # nothing at or before this ever fires
-     "origin": "2026-05-08T21:00:00Z" | null}          # when a start="now" zap began watching
+     "origin": "2026-05-08T21:00:00Z" | null,         # when a start="now" zap began watching
+     "seen": {"1778275200000": 2000, ...}}              # new_record: records read per stamp
 
 Each poll reads from ``ts - overlap`` (or strictly after ``(ts, id)`` when the overlap
 is zero) in ``ORDER BY ts, Id`` order, so records committed late with an older
 timestamp are still seen; the engine drops the keys it already delivered. The cursor
 only ever moves forward, and ``floor`` keeps the overlap from reaching records that
 existed before a ``start = "now"`` zap was turned on.
+
+When the window holds a page or more of records, a ``new_record`` poll without
+``where`` counts the window instead of reading it again (``lookback.py`` has the
+method and why it is sound, and where it is not).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from zaplite.errors import ParamsRejected, RetryableError
 from zaplite_salesforce.connection import SalesforceClient
 from zaplite_salesforce.errors import QueryLocatorExpired
+from zaplite_salesforce.lookback import Seen
 from zaplite_salesforce.records import clean_record
 from zaplite_salesforce.schema import describe_object, resolve_field
 from zaplite_salesforce.soql import (
@@ -101,12 +107,16 @@ class Cursor:
     position: Position | None = None
     floor: Position | None = None
     origin: datetime | None = None
+    seen: Seen | None = None
+    """Records read per stamp in the window (``lookback.py``); ``None``: not counted."""
 
     def dump(self) -> dict[str, Any]:
         """JSON form."""
         data: dict[str, Any] = self.position.dump() if self.position else {"ts": None, "id": None}
         data["floor"] = self.floor.dump() if self.floor else None
         data["origin"] = datetime_literal(self.origin) if self.origin else None
+        if self.seen is not None:
+            data["seen"] = self.seen.dump()
         return data
 
     @classmethod
@@ -117,7 +127,12 @@ class Cursor:
         try:
             position = Position.load(data) if data.get("ts") else None
             origin = parse_datetime(str(data["origin"])) if data.get("origin") else None
-            return cls(position=position, floor=Position.load(data.get("floor")), origin=origin)
+            return cls(
+                position=position,
+                floor=Position.load(data.get("floor")),
+                origin=origin,
+                seen=Seen.load(data.get("seen")),
+            )
         except (KeyError, TypeError, ValueError):
             raise ParamsRejected(
                 "The saved Salesforce cursor of this zap is not readable."
@@ -127,7 +142,13 @@ class Cursor:
         """This cursor moved to ``position`` if that is further on (never backwards)."""
         if self.position is not None and position.key() <= self.position.key():
             return self
-        return Cursor(position=position, floor=self.floor, origin=self.origin)
+        return replace(self, position=position)
+
+    def low(self, plan: Plan) -> datetime | None:
+        """Where the overlap window starts (``None``: no window, the keyset alone)."""
+        if self.position is None or plan.overlap <= timedelta(0):
+            return None
+        return self.position.ts - plan.overlap
 
     def settled(self) -> dict[str, Any] | None:
         """JSON form of this cursor with its floor raised to its position, or ``None`` before one.
@@ -143,9 +164,13 @@ class Cursor:
         """The keyset conditions of the next query."""
         if self.position is None:
             return [after_keyset(plan.ts_field, self.floor.ts, self.floor.id)] if self.floor else []
-        if plan.overlap <= timedelta(0):
+        low = self.low(plan)
+        if low is None:
             return [after_keyset(plan.ts_field, self.position.ts, self.position.id)]
-        low = self.position.ts - plan.overlap
+        return self.window_conditions(plan, low)
+
+    def window_conditions(self, plan: Plan, low: datetime) -> list[str]:
+        """Everything at or after ``low``, but never at or before the ``start="now"`` floor."""
         conditions = [after_keyset(plan.ts_field, low, None)]
         if self.floor is not None and self.floor.ts >= low:
             conditions.append(after_keyset(plan.ts_field, self.floor.ts, self.floor.id))
@@ -279,22 +304,110 @@ async def poll_batches(
     if saved is None:
         cursor, read = await first_cursor(client, plan, start)
         if not read:
+            if counts_window(plan):
+                cursor = replace(cursor, seen=Seen())
             yield Batch([], cursor, _watermark(cursor), client.usage)
             return
     else:
         cursor = Cursor.load(saved)
+    low = cursor.low(plan)
+    if (
+        low is not None
+        and counts_window(plan)
+        and cursor.seen is not None
+        and cursor.seen.since(low).total() >= client.settings.page_size
+    ):
+        async for batch in _read_new_and_count(client, plan, cursor, low):
+            if batch is None:  # the counts differ: read the window, deleted records too
+                async for again in _read_window(client, plan, cursor, all_rows=True):
+                    yield again
+                return
+            cursor = batch.cursor
+            yield batch
+        return
+    async for batch in _read_window(client, plan, cursor, all_rows=False):
+        yield batch
+
+
+def counts_window(plan: Plan) -> bool:
+    """Whether a poll of ``plan`` may count its window instead of reading it (``lookback.py``)."""
+    return plan.ts_field == "CreatedDate" and not plan.conditions and plan.overlap > timedelta(0)
+
+
+def _with_deleted(plan: Plan) -> Plan:
+    """The plan a counted window is read with: ``queryAll``, so ``IsDeleted`` is selected too."""
+    if any(name.lower() == "isdeleted" for name in plan.fields):
+        return plan
+    return replace(plan, fields=(*plan.fields, "IsDeleted"))
+
+
+def _live(plan: Plan, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records of a ``queryAll`` page that are not deleted, as ``query`` would return them."""
+    asked = any(name.lower() == "isdeleted" for name in plan.fields)
+    live = []
+    for record in records:
+        if record.get("IsDeleted") is True:
+            continue
+        if not asked:
+            record.pop("IsDeleted", None)
+        live.append(record)
+    return live
+
+
+async def _read_new_and_count(
+    client: SalesforceClient, plan: Plan, cursor: Cursor, low: datetime
+) -> AsyncIterator[Batch | None]:
+    """The records after the cursor, then the window's count in the same call; ``None``: reread.
+
+    The count is compared only when the new records came in the call's one page: a
+    count made before a later page was read proves nothing (the next poll's does).
+    """
+    assert cursor.position is not None and cursor.seen is not None
+    after = [after_keyset(plan.ts_field, cursor.position.ts, cursor.position.id)]
+    newer = _with_deleted(plan).select(after)
+    count = build_count(plan, cursor.window_conditions(plan, low))
+    first, counted = await client.first_pages([(newer, True), (count, True)])
+    seen: Seen | None = cursor.seen.since(low)
+    one_page = first.get("done") is True or not first.get("nextRecordsUrl")
+    async with aclosing(client.pages_from(first)) as pages:
+        async for page in pages:
+            seen = (
+                seen.add(parse_datetime(r[plan.ts_field]) for r in page.records) if seen else None
+            )
+            cursor = _after(cursor, plan, page.records, seen)
+            yield Batch(_live(plan, page.records), cursor, _watermark(cursor), page.usage)
+    if one_page and (seen is None or int(counted.get("totalSize") or 0) != seen.since(low).total()):
+        yield None
+
+
+async def _read_window(
+    client: SalesforceClient, plan: Plan, cursor: Cursor, *, all_rows: bool
+) -> AsyncIterator[Batch]:
+    """Read the overlap window and everything after it, counting what was read afresh.
+
+    Read ``all_rows`` (through ``queryAll``: deleted records counted, not delivered),
+    the count of what was read matches the window's count when nothing is unread, even
+    with deleted records in the window (``lookback.py``); read without, it may count
+    fewer, which only costs one more read.
+    """
     restarts = 0
+    counted = counts_window(plan)
+    all_rows = all_rows and counted
+    reading = _with_deleted(plan) if all_rows else plan
     while True:
+        # Counted afresh by each read (a restart reads its whole window again).
+        seen: Seen | None = Seen() if counted else None
+        query = client.query(reading.select(cursor.conditions(plan)), all_rows=all_rows)
         try:
-            async with aclosing(client.query(plan.select(cursor.conditions(plan)))) as pages:
+            async with aclosing(query) as pages:
                 async for page in pages:
-                    if page.records:
-                        # The query orders by (timestamp, Id), so a page ends at its furthest
-                        # record, in Salesforce's own order of Ids.
-                        last = page.records[-1]
-                        stamp = parse_datetime(last[plan.ts_field])
-                        cursor = cursor.advanced(Position(stamp, str(last["Id"])))
-                    yield Batch(page.records, cursor, _watermark(cursor), page.usage)
+                    records = page.records
+                    if seen is not None:
+                        seen = seen.add(parse_datetime(r[plan.ts_field]) for r in records)
+                    if all_rows:
+                        records = _live(plan, records)
+                    cursor = _after(cursor, plan, page.records, seen)
+                    yield Batch(records, cursor, _watermark(cursor), page.usage)
             return
         except QueryLocatorExpired:
             restarts += 1
@@ -303,6 +416,26 @@ async def poll_batches(
                     "Salesforce kept expiring the query cursor of this poll; it will be retried.",
                     code="INVALID_QUERY_LOCATOR",
                 ) from None
+
+
+def _after(cursor: Cursor, plan: Plan, records: list[dict[str, Any]], seen: Seen | None) -> Cursor:
+    """The cursor after a page of ``records``, with the window's counts from its new low."""
+    if records:
+        # The query orders by (timestamp, Id), so a page ends at its furthest
+        # record, in Salesforce's own order of Ids.
+        last = records[-1]
+        cursor = cursor.advanced(Position(parse_datetime(last[plan.ts_field]), str(last["Id"])))
+    low = cursor.low(plan)
+    if seen is not None and low is not None:
+        seen = seen.since(low)
+    return replace(cursor, seen=seen)
+
+
+def build_count(plan: Plan, conditions: list[str]) -> str:
+    """``SELECT COUNT() FROM <object> WHERE <conditions>`` (the plan's own conditions too)."""
+    parts = [*plan.conditions, *conditions]
+    where = f" WHERE {' AND '.join(parts)}" if parts else ""
+    return f"SELECT COUNT() FROM {plan.object_name}{where}"
 
 
 def _watermark(cursor: Cursor) -> datetime | None:

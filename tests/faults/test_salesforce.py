@@ -124,10 +124,11 @@ def test_a_burst_of_503s_is_retried_through(world: World) -> None:
     assert faulty.status == "ok", faulty.line()
     world.assert_delivered_once("faulty", bad)
     assert world.sf_bad.tokens() == 3  # two refused with 503, then signed in
-    # The describe, then the first and the next page three times: the next page failed
-    # twice after the first was recorded, and each attempt of the engine's policy reads
-    # the look-back window again from that checkpoint (its known records are not sent).
-    assert world.sf_bad.count("/services/data/") == 1 + 2 * 3
+    # The describe, the first page (recorded) and the next one (failed); then the
+    # engine's next attempt reads after that checkpoint and counts the look-back window
+    # in one composite call (lookback.py): the window is not read again.
+    assert world.sf_bad.count("/services/data/") == 1 + 2 + 1
+    assert world.sf_bad.count("/composite") == 1
     world.assert_healthy(results["healthy"], good)
     print(f"503 burst: {world.last_seconds:.2f}s")
     _finish(world, bad)
@@ -157,15 +158,18 @@ def test_a_long_outage_gives_up_in_bounded_requests_and_loses_nothing(world: Wor
 def test_a_next_page_that_keeps_failing_gives_up_after_the_first_page_is_recorded(
     world: World,
 ) -> None:
-    """Progress starts the count of attempts again, but a page read again records nothing."""
+    """Progress starts the count of attempts again; the attempts after it fail on their own."""
     bad, good = _seed(world)
     world.sf_bad.emu.fail_next(1000, status=500, path_contains="/query/")
+    world.sf_bad.emu.fail_next(1000, status=500, path_contains="/composite")
     results = world.run()
     faulty = results["faulty"]
     assert faulty.status == "failed"
     assert faulty.message.startswith("gave up after 3 attempts")
     assert faulty.delivered == 200  # the first page, recorded once
-    assert world.sf_bad.queries() == 2 * 3  # the first page and the failing next, 3 times
+    assert world.sf_bad.queries() == 2  # the first page and the failing next
+    # then, from the checkpoint, the read after it with the window's count, twice more
+    assert world.sf_bad.count("/composite") == 2
     world.assert_healthy(results["healthy"], good)
     world.sf_bad.emu.reset_faults()
     _finish(world, bad)
@@ -198,8 +202,10 @@ def test_connection_resets_are_retried(world: World) -> None:
     assert faulty.status == "ok", faulty.line()
     world.assert_delivered_once("faulty", bad)
     # The first query dropped (attempt 1); then the first page (recorded) and the next
-    # page dropped twice, each attempt reading again from the checkpoint: 1 + 3 * 2.
-    assert world.sf_bad.queries() == 1 + 3 * 2
+    # page dropped (attempt 2); then one composite call reads after the checkpoint and
+    # counts the window (attempt 3, lookback.py).
+    assert world.sf_bad.queries() == 1 + 2
+    assert world.sf_bad.count("/composite") == 1
     world.assert_healthy(results["healthy"], good)
     _finish(world, bad)
 
@@ -231,16 +237,19 @@ def test_expired_query_locator_restarts_from_the_checkpoint(world: World) -> Non
 
 
 def test_a_query_locator_that_keeps_expiring_gives_up_without_loss(world: World) -> None:
+    """The try that keeps losing its cursor gives up; the next one reads after the checkpoint."""
     bad, good = _seed(world)
     expired = [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
     world.sf_bad.emu.fail_next(1000, status=400, body=expired, path_contains="/query/")
     results = world.run()
     faulty = results["faulty"]
-    assert faulty.status == "failed"
-    assert "kept expiring the query cursor" in faulty.message
-    assert faulty.delivered == 200  # the first page was committed
-    # per poll try: 1 + 3 restarts; the engine tries the poll 3 times
-    assert world.sf_bad.next_pages() == 3 * 4
+    assert faulty.status == "ok", faulty.line()
+    world.assert_delivered_once("faulty", bad)
+    # the first try: the first page (committed), then 1 + 3 restarts of the next page
+    # before it gives up; the engine's second try reads after the checkpoint and counts
+    # the window in one composite call (lookback.py), with no next page to lose
+    assert world.sf_bad.next_pages() == 4
+    assert world.sf_bad.count("/composite") == 1
     world.assert_healthy(results["healthy"], good)
     world.sf_bad.emu.reset_faults()
     _finish(world, bad)
