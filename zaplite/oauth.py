@@ -268,7 +268,7 @@ def start_device(http: httpx.Client, login_url: str, client_id: str) -> DeviceSt
             device_code=str(body["device_code"]),
             user_code=str(body["user_code"]),
             verification_uri=str(body["verification_uri"]),
-            interval=max(float(body.get("interval") or 5), 0.0),
+            interval=max(float(body["interval"] if body.get("interval") is not None else 5), 0.0),
         )
     except (KeyError, TypeError, ValueError):
         raise OAuthFlowError(
