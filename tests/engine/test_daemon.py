@@ -134,6 +134,10 @@ def test_zap_files_are_reloaded_and_a_broken_edit_keeps_the_last_good_version(pr
         )
         path.write_text(json.dumps(fixed))
         assert await wait_for(lambda: any("z" in r.changed for r in reloads))
+        # A run that began before the reload finishes with the old version; two more
+        # polls mean a run begun after the reload has polled, so "third" meets the edit.
+        polls = service.polls
+        assert await wait_for(lambda: service.polls >= polls + 2)
         service.add(name="third")
         assert await wait_for(lambda: len(service.received) == 3)
         # A new zap file is scheduled; a removed one stops.
