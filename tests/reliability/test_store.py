@@ -148,7 +148,7 @@ def test_an_older_store_with_data_is_upgraded_in_place(
 
     # The first revision with data: two runs, the second adds to the history, sends only new.
     emails = load_contacts(emulators.sf_url, 300)
-    first = _zaplite(root, "run", "--once")
+    first = _zaplite(root, "run", "--once", "--new-store")  # a store was here: start anew
     assert first.returncode == 0, first.stderr
     assert _stamp(db) == head
     with sqlite3.connect(db) as connection:
@@ -357,3 +357,55 @@ def test_a_store_damaged_under_the_daemon_stops_it_with_exit_2(
     )
     assert _fingerprint(root) == before
     assert not set(emails) & set(deliveries(emulators.ct_url)), "nothing sent past the damage"
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced"])
+def test_a_store_deleted_or_replaced_under_the_daemon_stops_it_and_is_never_started_over(
+    tmp_path: Path, procs: Processes, emulators: Emulators, how: str
+) -> None:
+    """`rm zaplite.db*` (or a copy moved over it) while the daemon runs: exit 2, one sentence.
+
+    The daemon used to go on writing into the deleted file, exit 0, and start over on an
+    empty store at the next start (records created meanwhile were never delivered, or
+    everything was delivered again).
+    """
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    db = root / "zaplite.db"
+    emails = load_contacts(emulators.sf_url, 300)
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: committed_tasks(f"sqlite:///{db}") == 300, timeout=60, what="300 tasks")
+    if how == "deleted":
+        for path in root.glob("zaplite.db*"):
+            path.unlink()
+    else:
+        kept = tmp_path / "copy.db"
+        backup_copy(db, tmp_path)
+        shutil.move(tmp_path / "zaplite.db", kept)
+        os.replace(kept, db)  # a new file (another inode) at the store's path
+    later = load_contacts(emulators.sf_url, 50, first=300)
+    code = daemon.process.wait(timeout=60)
+    _out, err = daemon.output()
+    last = err.strip().splitlines()[-1]
+    print(f"store {how} under the daemon: exit {code}: {last}")
+    assert code == 2
+    assert "Traceback" not in err
+    word = "deleted" if how == "deleted" else "replaced by another file"
+    assert last.startswith(f"Error: {db}: store.url: the store file was {word} while zaplite")
+    assert not set(later) & set(deliveries(emulators.ct_url)), "nothing sent it cannot record"
+
+    again = _zaplite(root, "run", "--once")
+    if how == "replaced":  # the copy is a working store: the rest is delivered, once
+        assert again.returncode == 0, again.stderr
+        assert "50 new, 50 delivered" in again.stdout
+    else:  # a store existed here: never an empty one in its place, unless asked for
+        _assert_one_sentence_exit_2(again, "the store file is missing, but a store existed here")
+        assert "--new-store" in again.stderr and not db.exists()
+        history = _zaplite(root, "history", "--json")
+        assert history.returncode == 2 and not db.exists()
+        fresh = _zaplite(root, "run", "--once", "--new-store")
+        assert fresh.returncode == 0, fresh.stderr
+        assert "350 new, 350 delivered" in fresh.stdout  # start "all": everything again
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails + later)
+    assert max(counts.values()) == (2 if how == "deleted" else 1)

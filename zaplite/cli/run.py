@@ -66,6 +66,12 @@ def _report_problems(workspace: Workspace) -> None:
 @workspace_options
 @click.option("--once", is_flag=True, help="Poll each zap once, deliver what was found, and exit.")
 @click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@click.option(
+    "--new-store",
+    is_flag=True,
+    help="Create an empty store even where one existed and is now missing "
+    "(records it had delivered may be delivered again).",
+)
 @http_option
 @click.argument("zap_ids", nargs=-1)
 @with_workspace
@@ -73,10 +79,12 @@ def run(
     workspace: Workspace,
     once: bool,
     verbose: int,
+    new_store: bool,
     http: tuple[str, int] | None,
     zap_ids: tuple[str, ...],
 ) -> None:
     """Run the zaps: as a daemon on their schedules, or once with --once (exit 1 if any task failed)."""
+    workspace.new_store = new_store
     setup_logging(verbose, workspace.config.settings.log_file, workspace.config.path)
     if zap_ids and not once:
         raise UsageError("Naming zaps is only for `zaplite run --once ZAP_ID...`.")

@@ -33,6 +33,8 @@ class Workspace:
     registry: Registry
     zaps: dict[str, BoundZap] = field(default_factory=dict)
     problems: list[FileError] = field(default_factory=list)
+    new_store: bool = False
+    """Whether a missing SQLite store may be created where a store existed (``--new-store``)."""
     _store: Store | None = None
     _vault: Vault | None = None
 
@@ -92,7 +94,7 @@ class Workspace:
     def store(self) -> Store:
         """The store, opened (and migrated) on first use."""
         if self._store is None:
-            self._store = Store(self.config.store_url)
+            self._store = Store(self.config.store_url, new_store=self.new_store)
         return self._store
 
     @property

@@ -35,6 +35,7 @@ from zaplite.store.connect import (
     unopenable_reason,
     unusable,
 )
+from zaplite.store.fileguard import FileGuard
 from zaplite.store.schema import leases, task_hours
 
 __all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "NotFound", "StoreBase", "chunks", "utc_now"]
@@ -73,6 +74,7 @@ class StoreBase:
         url: str,
         *,
         create: bool = True,
+        new_store: bool = False,
         max_keys_per_zap: int = DEFAULT_MAX_KEYS_PER_ZAP,
     ) -> None:
         parsed = parse_url(url)
@@ -84,6 +86,13 @@ class StoreBase:
         path = sqlite_path(parsed)
         if path is not None and not create and not Path(path).exists():
             raise FileError(path, FIELD, "the database file does not exist")
+        self._guard = FileGuard(path) if path is not None else None
+        """The SQLite file's identity and marker (see :mod:`zaplite.store.fileguard`)."""
+        created = (
+            self._guard.before_open(create=create, new_store=new_store)
+            if self._guard is not None
+            else False
+        )
         if path is not None and create and not Path(path).exists():
             problem = unopenable_reason(Path(path))
             if problem is not None:  # before the migrations, so the reason is about the file
@@ -125,6 +134,8 @@ class StoreBase:
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             self._engine.dispose()
             raise store_error(exc, parsed) from None
+        if self._guard is not None:
+            self._guard.opened(created=created)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -134,12 +145,24 @@ class StoreBase:
         Opening only reads (a read-only SQLite file opens fine), so a command that
         writes asks first: a write statement that changes nothing, rolled back.
         """
+        self.check_file()
         try:
             with self._engine.connect() as connection, connection.begin() as transaction:
                 connection.execute(sa.delete(leases).where(sa.false()))
                 transaction.rollback()
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             raise store_error(exc, self._url) from None
+        if self._guard is not None:  # a store that was there before the marker was
+            self._guard.mark()
+
+    def check_file(self) -> None:
+        """Raise :class:`~zaplite.store.connect.StoreUnusable` if the SQLite file was deleted or replaced.
+
+        Every read and write asks first (a ``stat``, microseconds), so a page is never
+        sent once its store is gone.
+        """
+        if self._guard is not None:
+            self._guard.check()
 
     def ping(self) -> None:
         """Read one row of the store (its leases): raises if the store cannot be read now."""
@@ -176,6 +199,7 @@ class StoreBase:
         A damaged or read-only SQLite file raises :class:`~zaplite.store.connect.StoreUnusable`
         (one sentence), here and in :meth:`_write`.
         """
+        self.check_file()
         try:
             with self._engine.connect() as connection:
                 connection.execution_options(**{READ_ONLY: True})
@@ -191,6 +215,7 @@ class StoreBase:
         A value that cannot be stored as JSON rolls the transaction back and raises
         :class:`~zaplite.store.connect.NotJSONCompatible` (not SQLAlchemy's wrapper).
         """
+        self.check_file()
         try:
             with self._engine.begin() as connection:
                 yield connection
