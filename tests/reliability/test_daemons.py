@@ -31,7 +31,7 @@ from tests.support.processes import (
     write_project,
 )
 from zaplite.engine.leases import owner_for
-from zaplite.engine.run import Engine
+from zaplite.engine.run import STOP_GRACE, Engine
 from zaplite.project.workspace import Workspace
 
 _DELIVERED = re.compile(r"^(\S+): \w+: \d+ new, (\d+) delivered", re.MULTILINE)
@@ -172,6 +172,44 @@ def test_sigterm_during_an_outage_does_not_wait_out_the_retries(
     assert again.terminate() == 0
     counts = deliveries(emulators.ct_url)
     assert set(counts) == set(emails) and set(counts.values()) == {1}
+
+
+def test_sigterm_while_clevertap_hangs_exits_within_the_grace_and_loses_nothing(
+    tmp_path: Path, procs: Processes
+) -> None:
+    """CleverTap answering after 60 s (past the 30 s request timeout): SIGTERM ends the run.
+
+    The stop waits for the request in flight at most STOP_GRACE (10 s) and starts no
+    retry, well inside systemd's TimeoutStopSec=60; the page is left for the next start,
+    which delivers everything (the abandoned page at most twice), one task per record.
+    The daemon used to exit about 58 s after SIGTERM, having started a second upload.
+    """
+    emulators = Emulators.start(procs)
+    root = tmp_path / "project"
+    write_project(root, emulators)
+    store = _sqlite_or("sqlite", root)
+    emails = load_contacts(emulators.sf_url, 1500)
+    emulators.ct_faults(latency=60.0)
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: emulators.ct_stats()["in_flight"] > 0, timeout=60, what="an upload in flight")
+    started = time.monotonic()
+    code = daemon.terminate(timeout=STOP_GRACE + 8)  # TimeoutExpired if it waits out CleverTap
+    out, err = daemon.output()
+    print(f"SIGTERM with CleverTap hanging: exit {code} after {time.monotonic() - started:.1f}s")
+    assert code == 0, err
+    assert "Traceback" not in err and "stopped cleanly" in err
+    assert "interrupted" in out and f"no answer within {STOP_GRACE:g} s" in out, out
+    assert committed_tasks(store) == 0, "the page was left unrecorded"
+    assert emulators.ct_stats()["upload_count"] <= 2, "no retry was started after the stop"
+
+    emulators.ct_faults(latency=0.0)
+    again = Daemon.start(procs, root, "daemon-again")
+    wait_for(lambda: committed_tasks(store) >= len(emails), timeout=90, what="delivery")
+    assert again.terminate() == 0
+    emulators.ct_settled(timeout=90)  # the abandoned upload ends too
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails) and max(counts.values()) <= 2
+    assert committed_tasks(store) == len(emails), "one task per record"
 
 
 def test_run_once_beside_a_running_daemon_waits_its_turn(tmp_path: Path, procs: Processes) -> None:

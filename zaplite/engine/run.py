@@ -12,12 +12,13 @@ It knows nothing of HTTP or SQL: plugins talk to services, the store keeps rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from zaplite.engine.connbook import ConnectionBook
 from zaplite.engine.delivery import Delivery, PreparedPage, WorkItem
@@ -41,9 +42,23 @@ from zaplite.store import KeysFull, Store, StoreUnusable
 if TYPE_CHECKING:
     from zaplite.project.workspace import Workspace
 
-__all__ = ["Engine", "RunResult", "StoreState"]
+__all__ = ["STOP_GRACE", "Engine", "RunResult", "StoreState"]
 
 log = logging.getLogger("zaplite.engine")
+
+STOP_GRACE = 10.0
+"""Seconds a stop waits for a request in flight (an upload, a page being read) to answer.
+
+Past it the request is abandoned and its page is left for the next start (sent again
+then: the page in flight at most twice), so ``zaplite run`` always stops well inside
+systemd's ``TimeoutStopSec`` however long a service takes to answer.
+"""
+
+T = TypeVar("T")
+
+
+class StopTimedOut(ZapliteError):
+    """A stop abandoned a request that had not answered within :data:`STOP_GRACE` seconds."""
 
 
 class DeliveryAborted(ZapliteError):
@@ -177,6 +192,7 @@ class Engine:
         owner: str | None = None,
         lease_seconds: float = 30.0,
         metrics: Metrics | None = None,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         self.store = store
         self.connections = connections
@@ -184,6 +200,8 @@ class Engine:
         self.pause_after_auth_failures = pause_after_auth_failures
         self.leases = LeaseKeeper(store, owner, lease_seconds)
         self.stopping = asyncio.Event()
+        self.stop_grace = stop_grace
+        """Seconds a stop waits for a request in flight (see :data:`STOP_GRACE`)."""
         self.quota_wait: dict[str, float] = {}
         self.metrics = metrics or Metrics()
         """What this engine did, for ``/metrics``."""
@@ -215,6 +233,34 @@ class Engine:
     def retry(self) -> RetryPolicy:
         """This engine's retry policy, giving up at once when the engine is asked to stop."""
         return self.policy.stoppable(self.stopping)
+
+    async def _within_stop_grace(self, work: Awaitable[T], what: str) -> T:
+        """Await ``work``; once a stop is asked for, at most :attr:`stop_grace` seconds more.
+
+        Past that, ``work`` is cancelled (its request abandoned) and :class:`StopTimedOut`
+        raised: its page is not recorded, so the next start sends it again.
+        """
+        task = asyncio.ensure_future(work)
+        if task.done():
+            return task.result()
+        stop = asyncio.ensure_future(self.stopping.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                await asyncio.wait({task}, timeout=self.stop_grace)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+                raise StopTimedOut(
+                    f"stopped: {what} had no answer within {self.stop_grace:g} s of the stop "
+                    "and was abandoned; the page is sent again at the next start"
+                )
+            return task.result()
+        finally:
+            stop.cancel()
+            if not task.done():  # this run itself was cancelled
+                task.cancel()
 
     # ------------------------------------------------------------------ a run
 
@@ -331,6 +377,8 @@ class Engine:
             wait = error.retry_after if error.retry_after is not None else 3600.0
             self.quota_wait[zap.connection or ""] = time.time() + wait
             result.message = f"{error} Polling this connection waits {int(wait)} s."
+        elif isinstance(error, StopTimedOut):
+            result.status, result.message = "interrupted", str(error)
         elif is_transient(error) and self.stopping.is_set():
             result.status = "interrupted"
             result.message = (
@@ -378,7 +426,9 @@ class Engine:
             async with aclosing(pages_ahead) as pages:
                 while True:
                     with delivery.waiting():
-                        ahead = await anext(pages, None)
+                        ahead = await self._within_stop_grace(
+                            anext(pages, None), "the trigger's poll"
+                        )
                     if ahead is None:
                         break
                     if await self._deliver_page(
@@ -474,7 +524,11 @@ class Engine:
             fresh.append(item)
         result.delivering = True
         try:
-            items = await delivery.deliver(fresh) if fresh else []
+            items = (
+                await self._within_stop_grace(delivery.deliver(fresh), "the delivery in flight")
+                if fresh
+                else []
+            )
         except BaseException as error:
             if is_transient(error):
                 raise DeliveryAborted(str(error)) from error
