@@ -28,6 +28,7 @@ from zaplite.errors import UsageError
 from zaplite.project.examples import copy_example_zaps
 from zaplite.project.workspace import Workspace
 from zaplite.project.zapfile import Schedule
+from zaplite.store.fileguard import marker_path
 
 if TYPE_CHECKING:  # the emulators are imported by the two commands only, not by every command
     from zaplite.sandbox.activity import SalesActivity
@@ -49,6 +50,7 @@ def _prepare_folder(folder: Path) -> None:
             )
         for stale in folder.glob("zaplite.db*"):
             stale.unlink()  # the emulators start afresh, so must the cursors
+        marker_path(folder / "zaplite.db").unlink(missing_ok=True)  # a new store, on purpose
     folder.mkdir(parents=True, exist_ok=True)
 
 
