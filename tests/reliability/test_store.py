@@ -7,6 +7,7 @@ zaplite a damaged or read-only file: each must end well, in one clear sentence.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -409,3 +411,142 @@ def test_a_store_deleted_or_replaced_under_the_daemon_stops_it_and_is_never_star
     counts = deliveries(emulators.ct_url)
     assert set(counts) == set(emails + later)
     assert max(counts.values()) == (2 if how == "deleted" else 1)
+
+
+@dataclass
+class SmallDisk:
+    """A tmpfs of a few MiB mounted for one test: a disk that really fills up."""
+
+    folder: Path
+
+    def resize(self, mib: int) -> None:
+        """Give the disk ``mib`` MiB in all (a remount keeps its files)."""
+        subprocess.run(
+            ["mount", "-o", f"remount,size={mib}m", str(self.folder)],
+            check=True,
+            capture_output=True,
+        )
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 4 MiB tmpfs, or the test is skipped (saying why) where mounting is not allowed."""
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mount = shutil.which("mount")
+    if mount is None or os.geteuid() != 0:
+        pytest.skip("a full disk needs a small tmpfs, and mounting one needs root and mount(8)")
+    done = subprocess.run(
+        [mount, "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    try:
+        yield SmallDisk(folder)
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_a_full_disk_is_waited_out_and_no_page_is_sent_again_and_again(
+    tmp_path: Path, procs: Processes, emulators: Emulators, small_disk: SmallDisk
+) -> None:
+    """The store on a 4 MiB tmpfs that fills up: one sentence, no polling, then on when there is room.
+
+    zaplite used to send the page it could not record at every poll (15 times) with a
+    traceback each time. Now a page is sent only when the store has room to record it,
+    so at most the page that was in flight when the disk filled is sent twice.
+    """
+    root = tmp_path / "project"
+    db = small_disk.folder / "zaplite.db"
+    write_project(root, emulators, store_url=f"sqlite:///{db}")
+    total = 12_000
+    emails = load_contacts(emulators.sf_url, total)
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(
+        lambda: "disk holding the store is full" in daemon.output()[1],
+        timeout=120,
+        what="the daemon to find the disk full",
+    )
+    recorded = committed_tasks(f"sqlite:///{db}")
+    assert 0 < recorded < total
+    time.sleep(5)  # several backoffs: nothing is sent while there is no room
+    sent = emulators.ct_stats()["upload_count"]
+    time.sleep(3)
+    assert emulators.ct_stats()["upload_count"] == sent, "nothing sent while the disk is full"
+
+    small_disk.resize(64)
+    wait_for(
+        lambda: committed_tasks(f"sqlite:///{db}") >= total,
+        timeout=180,
+        what="the rest once there is room",
+    )
+    assert daemon.terminate() == 0
+    _out, err = daemon.output()
+    print(f"full disk: {recorded} of {total} recorded when it filled; stderr:\n{err}")
+    assert "Traceback" not in err
+    assert err.count("disk holding the store is full") == 1, "said once"
+    assert err.count("has room again") == 1
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails)
+    twice = sum(1 for n in counts.values() if n > 1)
+    assert max(counts.values()) <= 2 and twice <= 2000, "at most the page in flight, once more"
+    assert committed_tasks(f"sqlite:///{db}") == total, "one task per record"
+
+
+def _fill(folder: Path) -> Path:
+    """A file taking every free byte of the disk holding ``folder``."""
+    filler = folder / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        block = b"\0" * 65536
+        with contextlib.suppress(OSError):
+            while True:
+                handle.write(block)
+    return filler
+
+
+def test_a_disk_that_fills_while_a_page_is_sent_sends_that_page_once_more_at_most(
+    tmp_path: Path, procs: Processes, small_disk: SmallDisk
+) -> None:
+    """The disk fills while an upload is in flight: its commit fails, and it waits for room.
+
+    The page was sent but not recorded, so it is sent again, but only once the disk
+    has more room than it had when that commit failed: not at every poll.
+    """
+    emulators = Emulators.start(procs, ct_latency=1.5)
+    small_disk.resize(16)
+    root = tmp_path / "project"
+    db = small_disk.folder / "zaplite.db"
+    write_project(root, emulators, store_url=f"sqlite:///{db}")
+    emails = load_contacts(emulators.sf_url, 4000)
+    daemon = Daemon.start(procs, root, "daemon")
+    wait_for(lambda: emulators.ct_stats()["in_flight"] > 0, timeout=60, what="an upload in flight")
+    filler = _fill(small_disk.folder)
+    wait_for(
+        lambda: "disk holding the store is full" in daemon.output()[1],
+        timeout=60,
+        what="the commit to fail for want of room",
+    )
+    recorded = committed_tasks(f"sqlite:///{db}")
+    emulators.ct_settled(timeout=30)
+    sent = emulators.ct_stats()["upload_count"]
+    time.sleep(6)  # several backoffs
+    assert emulators.ct_stats()["upload_count"] == sent, "the unrecorded page is not sent again"
+
+    filler.unlink()
+    wait_for(
+        lambda: committed_tasks(f"sqlite:///{db}") >= len(emails),
+        timeout=120,
+        what="the rest once there is room",
+    )
+    assert daemon.terminate() == 0
+    _out, err = daemon.output()
+    print(f"disk filled mid-page: {recorded} recorded then; stderr:\n{err}")
+    assert "Traceback" not in err
+    assert err.count("disk holding the store is full") == 1 and err.count("has room again") == 1
+    counts = deliveries(emulators.ct_url)
+    assert set(counts) == set(emails)
+    twice = sum(1 for n in counts.values() if n > 1)
+    assert max(counts.values()) <= 2 and 0 < twice <= 2000, "the page in flight, once more"
+    assert committed_tasks(f"sqlite:///{db}") == len(emails)

@@ -33,11 +33,12 @@ from pathlib import Path
 import watchfiles
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from zaplite.engine.fullstore import FullStoreWait
 from zaplite.engine.run import Engine, RunResult
 from zaplite.engine.schedules import GridTrigger, schedule_trigger
 from zaplite.errors import FileError
 from zaplite.project.binding import BoundZap
-from zaplite.store import StoreUnusable
+from zaplite.store import StoreFull, StoreUnusable
 
 __all__ = ["COURTESY_BASE", "COURTESY_STEP", "Daemon", "Reload", "schedule_trigger"]
 
@@ -113,6 +114,8 @@ class Daemon:
         self._last_status: dict[str, str] = {}
         self.scheduler: AsyncIOScheduler | None = None
         self.fatal: StoreUnusable | None = None
+        self.full = FullStoreWait(engine.store)
+        """Whether the store's disk is full: then no zap polls until it has room again."""
         self._rival_seen: float | None = None
         """When this daemon last found a zap's lease held by another daemon (monotonic)."""
         self._gave_up: set[str] = set()
@@ -153,6 +156,8 @@ class Daemon:
         if task is not None:
             self._running.add(task)  # type: ignore[arg-type]
         try:
+            if not await self.full.may_run():
+                return
             courtesy = self.courtesy(zap_id)
             if courtesy > 0:
                 with contextlib.suppress(TimeoutError):
@@ -163,6 +168,9 @@ class Daemon:
         except StoreUnusable as error:  # damaged or read-only: every zap would fail, so stop
             self.fatal = self.fatal or error
             self.stop()
+            return
+        except StoreFull as error:  # no room on the store's disk: wait for it, said once
+            self.full.failed(error)
             return
         except Exception:  # one zap's failure never stops another
             log.exception("zap %s: unexpected error", zap_id)

@@ -32,12 +32,13 @@ from zaplite.errors import (
     QuotaExceeded,
     ZapliteError,
 )
+from zaplite.jsoncodec import dumps_bytes
 from zaplite.plugin.api import Page, PollContext
 from zaplite.plugin.calls import describe_error, iterate
 from zaplite.project.binding import BoundZap
 from zaplite.project.connections import Connections
 from zaplite.retry import RetryPolicy, is_transient
-from zaplite.store import KeysFull, Store, StoreUnusable
+from zaplite.store import KeysFull, Store, StoreFull, StoreUnusable
 
 if TYPE_CHECKING:
     from zaplite.project.workspace import Workspace
@@ -55,6 +56,25 @@ systemd's ``TimeoutStopSec`` however long a service takes to answer.
 """
 
 T = TypeVar("T")
+
+
+_ROOM_SAMPLE = 50
+"""Records whose size is measured to estimate the room a page takes in the store."""
+
+
+def _room_for(items: list[WorkItem]) -> int:
+    """About how many bytes recording ``items`` takes: each task holds its record and its steps.
+
+    A task row holds the record and each step's input and output (about the record
+    again), and SQLite writes it to the WAL before the database: four times the
+    records' JSON, estimated from the first few records.
+    """
+    sample = items[:_ROOM_SAMPLE]
+    try:
+        measured = sum(len(dumps_bytes(item.record)) for item in sample)
+    except (TypeError, ValueError):
+        measured = 1024 * len(sample)
+    return (4 * measured * len(items)) // max(1, len(sample)) + 512 * len(items)
 
 
 class StopTimedOut(ZapliteError):
@@ -312,7 +332,7 @@ class Engine:
                             "stopped before the run finished; the rest is polled next time"
                         )
                         interrupted = error
-                    elif isinstance(error, StoreUnusable):
+                    elif isinstance(error, StoreUnusable | StoreFull):
                         interrupted = error  # not the zap's fault: whoever runs it must stop
                 else:
                     if result.cut_short and result.status == "ok":
@@ -325,8 +345,11 @@ class Engine:
         finally:
             result.seconds = time.monotonic() - started
             idle = run.id is None and result.status == "ok"
-            if not idle:  # an idle poll records no run
-                await run.finish(result.status, result.message)
+            try:
+                if not idle:  # an idle poll records no run
+                    await run.finish(result.status, result.message)
+            except StoreFull as full:  # the run row stays open; the daemon waits for room
+                interrupted = interrupted or full
             await self.leases.after_run(zap.id, idle=idle)
             self.metrics.run_finished(zap.id, result.status, result.seconds)
             await self._note_connections(zap, result, error=interrupted)
@@ -349,7 +372,7 @@ class Engine:
         elif result.status in ("failed", "paused") and result.message and result.auth_or_outage:
             for name in action_connections if result.delivering else {zap.connection}:
                 book.error(name, result.message)
-        if error is not None and isinstance(error, StoreUnusable):
+        if error is not None and isinstance(error, StoreUnusable | StoreFull):
             return
         due = book.due()
         if due:
@@ -377,6 +400,9 @@ class Engine:
             wait = error.retry_after if error.retry_after is not None else 3600.0
             self.quota_wait[zap.connection or ""] = time.time() + wait
             result.message = f"{error} Polling this connection waits {int(wait)} s."
+        elif isinstance(error, StoreFull):
+            result.status = "interrupted"
+            result.message = f"{error}; the page is polled again once there is room"
         elif isinstance(error, StopTimedOut):
             result.status, result.message = "interrupted", str(error)
         elif is_transient(error) and self.stopping.is_set():
@@ -522,6 +548,8 @@ class Engine:
                 continue
             taken.add(item.key)
             fresh.append(item)
+        if fresh:  # never send what cannot be recorded: a full disk is waited out first
+            self.store.check_room(_room_for(fresh))
         result.delivering = True
         try:
             items = (

@@ -19,6 +19,7 @@ from zaplite.store.records import (
     TaskRecord,
     ZapStatus,
 )
+from zaplite.store.room import StoreFull
 from zaplite.store.store import Store
 from zaplite.store.vault import SecretRow, VaultChanged
 
@@ -35,6 +36,7 @@ __all__ = [
     "RunStart",
     "SecretRow",
     "Store",
+    "StoreFull",
     "StoreUnusable",
     "TaskRecord",
     "VaultChanged",

@@ -36,6 +36,7 @@ from zaplite.store.connect import (
     unusable,
 )
 from zaplite.store.fileguard import FileGuard
+from zaplite.store.room import DiskRoom, is_full
 from zaplite.store.schema import leases, task_hours
 
 __all__ = ["CHUNK", "DEFAULT_MAX_KEYS_PER_ZAP", "NotFound", "StoreBase", "chunks", "utc_now"]
@@ -88,6 +89,8 @@ class StoreBase:
             raise FileError(path, FIELD, "the database file does not exist")
         self._guard = FileGuard(path) if path is not None else None
         """The SQLite file's identity and marker (see :mod:`zaplite.store.fileguard`)."""
+        self._room = DiskRoom(self._guard.path, FIELD) if self._guard is not None else None
+        """The free space on the SQLite file's disk (see :mod:`zaplite.store.room`)."""
         created = (
             self._guard.before_open(create=create, new_store=new_store)
             if self._guard is not None
@@ -154,6 +157,15 @@ class StoreBase:
             raise store_error(exc, self._url) from None
         if self._guard is not None:  # a store that was there before the marker was
             self._guard.mark()
+
+    def check_room(self, needed: int) -> None:
+        """Raise :class:`~zaplite.store.room.StoreFull` unless about ``needed`` bytes can be recorded.
+
+        The engine asks before it sends a page, so a page is never sent into a store
+        that cannot record it. Only a SQLite file's disk is checked.
+        """
+        if self._room is not None:
+            self._room.check(needed)
 
     def check_file(self) -> None:
         """Raise :class:`~zaplite.store.connect.StoreUnusable` if the SQLite file was deleted or replaced.
@@ -222,8 +234,14 @@ class StoreBase:
         except sa.exc.StatementError as exc:
             if isinstance(exc.orig, NotJSONCompatible):
                 raise exc.orig from None
+            if self._room is not None and is_full(exc):  # wait for room; never stop for it
+                raise self._room.failed() from None
             if isinstance(exc, sa.exc.DBAPIError):
                 self._raise_if_unusable(exc)
+            raise
+        except OSError as exc:
+            if self._room is not None and is_full(exc):
+                raise self._room.failed() from None
             raise
 
     def _raise_if_unusable(self, exc: sa.exc.DBAPIError) -> None:
