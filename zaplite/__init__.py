@@ -26,6 +26,7 @@ from zaplite.errors import (
 from zaplite.plugin.api import (
     Action,
     ActionContext,
+    ApiUse,
     App,
     Failure,
     HttpRoute,
@@ -47,6 +48,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Action",
     "ActionContext",
+    "ApiUse",
     "App",
     "AuthError",
     "Failure",

@@ -35,6 +35,7 @@ app = App(
     connection=SalesforceSettings,
     connect=connect,
     test=verify_connection,
+    api_use=SalesforceClient.api_use,
 )
 add_triggers(app)
 

@@ -21,7 +21,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from zaplite import jsoncodec
+from zaplite import ApiUse, jsoncodec
 from zaplite.errors import AuthError, PluginError, RetryableError
 from zaplite.httpresponses import release
 from zaplite.tls import client_context
@@ -73,6 +73,9 @@ class SalesforceClient:
         self._query_urls: dict[tuple[str, str, tuple[tuple[str, str], ...]], httpx.URL] = {}
         self.plans: dict[Any, Any] = {}
         self.gatherer = Gatherer(self)
+        self.calls = 0
+        """API calls made (a composite call is one; sign-ins and refused sessions are not)."""
+        self._calls_reported = 0
         """Polls' first requests falling due together, sent as one composite call."""
         """What polls were planned against this connection's cached describes (``polling.build_plan``)."""
 
@@ -199,6 +202,8 @@ class SalesforceClient:
                 f"Cannot reach Salesforce at {url.netloc.decode()} ({type(error).__name__}).",
                 code="connection",
             ) from None
+        if response.status_code != 401:
+            self.calls += 1
         self._note(response)
         return response
 
@@ -316,6 +321,17 @@ class SalesforceClient:
                     path = f"{self.api_path}/sobjects/{object_name}/describe"
                     self._describe[key] = await self.get(path)
         return self._describe[key]
+
+    def api_use(self) -> ApiUse:
+        """The calls made since last asked, the org's allowance and usage, and the budget."""
+        calls, self._calls_reported = self.calls - self._calls_reported, self.calls
+        usage = self.limit_info.api_usage
+        return ApiUse(
+            calls=calls,
+            allowance=usage.limit if usage else None,
+            used=usage.used if usage else None,
+            share=self.settings.api_budget,
+        )
 
     async def aclose(self) -> None:
         """Close the pooled HTTP client."""

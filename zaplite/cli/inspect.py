@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -109,6 +111,39 @@ def apps(workspace: Workspace, as_json: bool) -> None:
     console.print(table)
 
 
+def _api_budget(workspace: Workspace, pool: Connections, name: str) -> dict[str, Any] | None:
+    """The connection's daily API allowance, its use, and zaplite's share of the last 24 h."""
+    entry = workspace.config.connections[name]
+    app = workspace.registry.apps.get(entry.app)
+    client = pool.opened(name)
+    if app is None or app.api_use is None or client is None:
+        return None
+    use = app.api_use(client)
+    if not use.allowance:
+        return None
+    since = datetime.now(UTC) - timedelta(hours=24)
+    return {
+        "allowance": use.allowance,
+        "used_24h": use.used,
+        "zaplite_24h": workspace.store.api_calls_since(name, since),
+        "budget": use.share,
+    }
+
+
+def _budget_text(budget: dict[str, Any]) -> str:
+    allowance = budget["allowance"]
+    used = budget["used_24h"]
+    ours = budget["zaplite_24h"]
+    text = f"daily API allowance {allowance:,}"
+    if used is not None:
+        text += f", {used:,} used in the last 24 h ({used / allowance:.1%})"
+    text += (
+        f", zaplite's share {ours:,} ({ours / allowance:.1%}); "
+        f"its budget {budget['budget']:.0%} ({allowance * budget['budget']:,.0f} a day)"
+    )
+    return text
+
+
 @click.command()
 @workspace_options
 @click.option("--test", "test_them", is_flag=True, help="Sign in with each connection.")
@@ -136,6 +171,11 @@ def connections(workspace: Workspace, test_them: bool, as_json: bool) -> None:
                         row["test"] = {"ok": True, "message": await pool.test(row["name"])}
                     except ZapliteError as error:
                         row["test"] = {"ok": False, "message": str(error)}
+                        continue
+                    budget = await asyncio.to_thread(_api_budget, workspace, pool, row["name"])
+                    if budget is not None:
+                        row["api_budget"] = budget
+                        row["test"]["message"] += "; " + _budget_text(budget)
             finally:
                 await pool.close()
 

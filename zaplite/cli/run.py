@@ -25,6 +25,7 @@ from zaplite.errors import UsageError
 from zaplite.project.workspace import Workspace
 
 if TYPE_CHECKING:
+    from zaplite.engine.budget import Pace
     from zaplite.engine.daemon import Reload
 
 __all__ = ["COMMANDS"]
@@ -55,6 +56,11 @@ def show_reload(report: Reload) -> None:
             err_console if line.startswith(("broken", "keeping")) or "keeping" in line else console
         )
         target.print(line, markup=False)
+
+
+def show_pace(pace: Pace) -> None:
+    """Print that a connection's polling slowed down for its API budget, or is back on schedule."""
+    console.print(pace.line(), style="yellow" if pace.slowed else "", markup=False)
 
 
 def _report_problems(workspace: Workspace) -> None:
@@ -118,6 +124,7 @@ def run(
         reload=workspace.reload_zaps,
         watch=workspace.config.settings.zaps_dir,
         on_reload=show_reload,
+        on_pace=show_pace,
     )
     err_console.print(
         f"zaplite is running {len(enabled)} zap(s) with the store at "

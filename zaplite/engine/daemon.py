@@ -6,6 +6,10 @@ here, a lease in the store across daemons; the daemon keeps a zap's lease betwee
 idle runs). On a signal the daemon stops scheduling, lets each run finish the page in
 flight (a page is recorded whole or not at all), closes its connections and returns.
 
+A connection whose app reports its API use (``App.api_use``) is paced: when its
+projected day of calls is over its budget, the grid of its zaps is stretched evenly
+(``zaplite.engine.budget``), and restored when the calls allow it again.
+
 Daemons sharing a store tick at the same instants. A zap whose lease is free goes to
 the daemon that holds the fewest leases: once a daemon has met another one (it found
 a zap's lease held elsewhere), it waits before taking a free lease a little longer the
@@ -33,6 +37,7 @@ from pathlib import Path
 import watchfiles
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from zaplite.engine.budget import Pace
 from zaplite.engine.fullstore import FullStoreWait
 from zaplite.engine.run import Engine, RunResult
 from zaplite.engine.schedules import GridTrigger, schedule_trigger
@@ -102,6 +107,7 @@ class Daemon:
         reload: ZapLoader | None = None,
         watch: Path | None = None,
         on_reload: Callable[[Reload], None] | None = None,
+        on_pace: Callable[[Pace], None] | None = None,
     ) -> None:
         self.engine = engine
         self.zaps = {zap_id: zap for zap_id, zap in zaps.items() if zap.zap.enabled}
@@ -109,6 +115,7 @@ class Daemon:
         self.reload = reload
         self.watch = watch
         self.on_reload = on_reload
+        self.on_pace = on_pace
         self._stopped = asyncio.Event()
         self._running: set[asyncio.Task[RunResult]] = set()
         self._last_status: dict[str, str] = {}
@@ -165,6 +172,9 @@ class Daemon:
                 if self._stopped.is_set():
                     return
             result = await self.engine.run_zap(zap)
+            pace = await self.engine.note_api_use(zap)
+            if pace is not None:
+                self.repace(pace)
         except StoreUnusable as error:  # damaged or read-only: every zap would fail, so stop
             self.fatal = self.fatal or error
             self.stop()
@@ -183,6 +193,18 @@ class Daemon:
         self._last_status[zap_id] = result.status
         if self.on_result is not None and result.status != "skipped" and not repeated_pause:
             self.on_result(result)  # a paused zap is reported once, not at every tick
+
+    def repace(self, pace: Pace) -> None:
+        """Stretch (or restore) the grid of every ``every`` zap of the paced connection."""
+        log.warning("%s", pace.line()) if pace.slowed else log.info("%s", pace.line())
+        if self.on_pace is not None:
+            self.on_pace(pace)
+        if self.scheduler is None:
+            return
+        for zap_id, zap in self.zaps.items():
+            job = self.scheduler.get_job(zap_id)
+            if zap.connection == pace.connection and job is not None and zap.zap.schedule.every:
+                job.modify(trigger=schedule_trigger(zap, pace.factor))
 
     def courtesy(self, zap_id: str) -> float:
         """Seconds to wait before this daemon tries to take the zap's free lease (0: at once).
@@ -240,7 +262,7 @@ class Daemon:
         self.engine.metrics.scheduled(zap_id, every.total_seconds() if every else None)
         self.scheduler.add_job(
             self._run,
-            trigger=schedule_trigger(zap),
+            trigger=schedule_trigger(zap, self.engine.budgets.factor(zap.connection)),
             args=[zap_id],
             id=zap_id,
             name=zap.zap.name,

@@ -111,6 +111,18 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.pace = Gauge(
+            "zaplite_connection_pace",
+            "How many times slower than their schedules the zaps of a connection poll, "
+            "to stay inside its API budget (1: on schedule).",
+            ["connection"],
+            registry=self.registry,
+        )
+
+    def paced(self, connection: str, factor: float) -> None:
+        """The connection's zaps now poll ``factor`` times slower than their schedules."""
+        self.pace.labels(connection).set(factor)
+
     def run_finished(self, zap_id: str, outcome: str, seconds: float) -> None:
         """One run of the zap ended with ``outcome`` after ``seconds``."""
         if outcome == "skipped":  # another daemon's turn, or a quota wait: nothing was done

@@ -20,6 +20,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from zaplite.engine.budget import Budgets, Pace
 from zaplite.engine.connbook import ConnectionBook
 from zaplite.engine.delivery import Delivery, PreparedPage, WorkItem
 from zaplite.engine.leases import LeaseKeeper
@@ -227,6 +228,8 @@ class Engine:
         """What this engine did, for ``/metrics``."""
         self.connection_book = ConnectionBook()
         """What this engine saw of each connection, written to the store for the console."""
+        self.budgets = Budgets()
+        """Each connection's API calls and the pace that keeps them inside its budget."""
 
     @classmethod
     def for_workspace(cls, workspace: Workspace, *, owner: str | None = None) -> Engine:
@@ -357,6 +360,35 @@ class Engine:
         if interrupted is not None:
             raise interrupted  # recorded as interrupted; cancellation still propagates
         return result
+
+    async def note_api_use(self, zap: BoundZap) -> Pace | None:
+        """Ask the zap's app how its connection spends its API allowance; a new pace, if any.
+
+        The calls are added to the store's hourly counts now and then (every daemon's
+        count adds up there, for ``zaplite connections --test``).
+        """
+        name = zap.connection
+        app = self.connections.registry.apps.get(zap.trigger.app)
+        if name is None or app is None or app.api_use is None:
+            return None
+        connection = self.connections.opened(name)
+        if connection is None:
+            return None
+        try:
+            use = app.api_use(connection)
+        except Exception as error:  # a plugin's report never fails a run
+            log.warning("the app %s could not report its API use (%s)", app.name, error)
+            return None
+        pace = self.budgets.note(name, use)
+        if pace is not None:
+            self.metrics.paced(name, pace.factor)
+        due = self.budgets.take_unsaved()
+        if due:
+            try:
+                await asyncio.to_thread(self.store.add_api_calls, due)
+            except Exception as problem:  # counting never fails a run
+                log.warning("could not save the API call counts (%s)", problem)
+        return pace
 
     async def _note_connections(
         self, zap: BoundZap, result: RunResult, *, error: BaseException | None

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "Action",
     "ActionContext",
+    "ApiUse",
     "App",
     "Failure",
     "HttpRoute",
@@ -287,6 +288,26 @@ ConnectFunction = Callable[[Any], Any]
 TestFunction = Callable[[Any], Any]
 
 
+@dataclass(frozen=True)
+class ApiUse:
+    """A connection's use of its service's daily API allowance, as its app reports it.
+
+    - ``calls``: API calls made through the connection object since the engine last
+      asked (the engine adds them up).
+    - ``allowance``: the account's API calls a day, if the service said (else ``None``).
+    - ``used``: the account's calls of the last 24 hours, all callers, if the service said.
+    - ``share``: the part of ``allowance`` zaplite may use (for example 0.5).
+    """
+
+    calls: int = 0
+    allowance: int | None = None
+    used: int | None = None
+    share: float = 1.0
+
+
+ApiUseFunction = Callable[[Any], ApiUse]
+
+
 @dataclass
 class App:
     """An app (a service) with its connection settings, triggers and actions.
@@ -301,6 +322,9 @@ class App:
     - ``test``: signs in with a connection object and returns a short description of
       what it reached (``"signed in to acme.my.salesforce.com"``); raises a
       :class:`~zaplite.errors.PluginError` if it cannot.
+    - ``api_use``: optional; given a connection object, returns its :class:`ApiUse`.
+      The daemon asks after each poll; when a connection's projected day of calls is
+      over its share of the allowance, its zaps poll evenly less often until it is not.
     """
 
     name: str
@@ -309,6 +333,7 @@ class App:
     connection: type[BaseModel] | None = None
     connect: ConnectFunction | None = None
     test: TestFunction | None = None
+    api_use: ApiUseFunction | None = None
     triggers: dict[str, Trigger] = field(default_factory=dict)
     actions: dict[str, Action] = field(default_factory=dict)
 

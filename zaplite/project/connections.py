@@ -148,6 +148,10 @@ class Connections:
                 self._open[name] = client
             return self._open[name]
 
+    def opened(self, name: str) -> Any:
+        """The client of connection ``name`` if it is open already, else ``None``."""
+        return self._open.get(name)
+
     async def test(self, name: str) -> str:
         """Sign in with connection ``name`` through its app's test; returns what it reached."""
         entry = self.entry(name)

@@ -22,6 +22,7 @@ __all__ = [
     "NOT_SUCCEEDED",
     "JSONValue",
     "UTCDateTime",
+    "api_calls",
     "connection_status",
     "leases",
     "metadata",
@@ -205,6 +206,16 @@ connection_status = sa.Table(
     sa.Column("usage_used", sa.BigInteger, nullable=True),
     sa.Column("usage_limit", sa.BigInteger, nullable=True),
     sa.Column("usage_at", UTCDateTime, nullable=True),
+)
+
+# The API calls zaplite made through each connection, per hour (every daemon adds its
+# own), so that its share of a service's daily allowance can be told (Salesforce).
+api_calls = sa.Table(
+    "api_calls",
+    metadata,
+    sa.Column("connection", sa.String(200), primary_key=True),
+    sa.Column("hour", UTCDateTime, primary_key=True),
+    sa.Column("calls", sa.BigInteger, nullable=False),
 )
 
 # Which daemon runs each zap, until when (several daemons may share one store).

@@ -273,6 +273,8 @@ async def connections_page(request: Request) -> Response:
     )
     names = list(context.workspace.config.connections)
     sources = await asyncio.to_thread(lambda: {name: pool.sources(name) for name in names})
+    # This daemon's pace of each connection (zaplite.engine.budget): slowed for its budget?
+    paces = context.engine.budgets.paces
     rows = []
     for name, entry in context.workspace.config.connections.items():
         rows.append(
@@ -282,6 +284,7 @@ async def connections_page(request: Request) -> Response:
                 "settings": pool.masked(name),
                 "sources": sources[name],
                 "status": statuses.get(name),
+                "pace": paces.get(name),
             }
         )
     return render(request, "connections.html", rows=rows, title="Connections")
