@@ -181,14 +181,14 @@ class ZapliteProject:
 
         return asyncio.run(go())
 
-    def replay(self, task_id: int) -> str:
-        """Replay one task; returns its new status."""
+    def replay(self, task_id: int, *, force: bool = False) -> str:
+        """Replay one task; returns its new status (a task that succeeded needs ``force``)."""
         workspace = self.workspace
 
         async def go() -> str:
             engine = Engine.for_workspace(workspace)
             try:
-                return await replay_task(engine, task_id, workspace.zaps)
+                return await replay_task(engine, task_id, workspace.zaps, force=force)
             finally:
                 await engine.connections.close()
 

@@ -43,7 +43,7 @@ def test_sandbox_serves_until_ctrl_c(tmp_path: Path):
         "0",
         "--activity",
         "--every",
-        "0.3",
+        "0.5",
     )
     try:
         folder = tmp_path / "zaplite-sandbox"

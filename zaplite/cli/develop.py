@@ -110,6 +110,13 @@ def test_trigger(
             f"record {index} of {len(records)} from {source}:", style="bold", markup=False
         )
         console.print_json(json.dumps(record, default=str))
+    if found.built_in_sample:
+        console.print(
+            f"Nothing was kept: `zaplite test-step {zap_id}` sends only real records "
+            "(with --dry-run it maps this sample without sending it).",
+            markup=False,
+        )
+        return
     console.print(
         f"Kept {len(records)} sample(s) for `zaplite test-step {zap_id}`. No cursor was moved.",
         markup=False,
@@ -151,6 +158,20 @@ def test_step(
             f"Step {report['step']!r} of {zap_id}, mapped from {report['record_source']}.",
             markup=False,
         )
+        for verdict in report["filters"]:
+            word = "passes" if verdict["passed"] else "stops the record"
+            console.print(
+                f"Filter {verdict['step']!r} {word}: {verdict['reason']}.",
+                style="green" if verdict["passed"] else "yellow",
+                markup=False,
+            )
+        if report["status"] == "filtered":
+            console.print(
+                f"The zap stops at filter {report['stopped_at']!r} for this record: "
+                f"step {report['step']!r} is not run, nothing was sent.",
+                markup=False,
+            )
+            return
         if "request" in report:
             console.print("Request:", style="bold")
             console.print_json(json.dumps(report["request"], default=str))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from zaplite.cli.common import console, run_async, setup_logging, with_workspace, workspace_options
-from zaplite.engine.replay import failed_task_ids, replay_task
+from zaplite.engine.replay import failed_task_ids, replay_task, succeeded_message
 from zaplite.engine.run import Engine
 from zaplite.errors import UsageError
 from zaplite.project.workspace import Workspace
@@ -18,16 +18,30 @@ __all__ = ["COMMANDS"]
 @click.argument("task_ids", nargs=-1, type=int)
 @click.option("--zap", "zap_id", help="Replay tasks of this zap (with --failed).")
 @click.option("--failed", is_flag=True, help="Replay every failed task (of --zap, or of all zaps).")
-@click.option("-v", "--verbose", count=True, help="Log more.")
+@click.option(
+    "--force", is_flag=True, help="Also replay tasks that succeeded (their record is sent again)."
+)
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
 @with_workspace
 def replay(
-    workspace: Workspace, task_ids: tuple[int, ...], zap_id: str | None, failed: bool, verbose: int
+    workspace: Workspace,
+    task_ids: tuple[int, ...],
+    zap_id: str | None,
+    failed: bool,
+    force: bool,
+    verbose: int,
 ) -> None:
     """Run tasks again from their stored record: TASK_ID... or --zap ID --failed (exit 1 if any still fails)."""
     setup_logging(verbose, workspace.config.settings.log_file, workspace.config.path)
     if not task_ids and not failed:
         raise UsageError("Name the tasks to replay (TASK_ID...) or use --failed (with --zap ID).")
     ids = list(task_ids)
+    for task_id in ids:  # checked before anything is sent
+        task = workspace.store.get_task(task_id)
+        if task is None:
+            raise UsageError(f"There is no task {task_id}.")
+        if task.status == "success" and not force:
+            raise UsageError(succeeded_message(task_id))
     engine = Engine.for_workspace(workspace)
     if failed:
         if zap_id:
@@ -40,7 +54,8 @@ def replay(
     async def go() -> list[tuple[int, str]]:
         try:
             return [
-                (task_id, await replay_task(engine, task_id, workspace.zaps)) for task_id in ids
+                (task_id, await replay_task(engine, task_id, workspace.zaps, force=force))
+                for task_id in ids
             ]
         finally:
             await engine.connections.close()

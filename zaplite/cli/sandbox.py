@@ -39,19 +39,25 @@ __all__ = ["COMMANDS"]
 MARKER = "# zaplite config for the local sandbox"
 
 
-def _prepare_folder(folder: Path) -> None:
-    """Make ``folder`` ours: new, empty, or one a previous sandbox/demo wrote (its store is reset)."""
+def _prepare_folder(folder: Path) -> list[Path]:
+    """Make ``folder`` ours: new, empty, or one a previous sandbox/demo wrote (its store is reset).
+
+    Returns the store files it removed.
+    """
     config = folder / "zaplite.toml"
+    removed: list[Path] = []
     if folder.exists() and any(folder.iterdir()):
         if not config.exists() or not config.read_text().startswith(MARKER):
             raise UsageError(
                 f"{folder}: the folder exists and was not made by `zaplite sandbox` or "
                 "`zaplite demo`; name another with --dir."
             )
-        for stale in folder.glob("zaplite.db*"):
+        for stale in sorted(folder.glob("zaplite.db*")):
             stale.unlink()  # the emulators start afresh, so must the cursors
+            removed.append(stale)
         marker_path(folder / "zaplite.db").unlink(missing_ok=True)  # a new store, on purpose
     folder.mkdir(parents=True, exist_ok=True)
+    return removed
 
 
 def _wait_for_signal(stop: threading.Event) -> None:
@@ -76,10 +82,28 @@ def _wait_for_signal(stop: threading.Event) -> None:
     show_default=True,
     help="Where to write the config and the example zaps.",
 )
-@click.option("--salesforce-port", default=8081, show_default=True, help="0 for any free port.")
-@click.option("--clevertap-port", default=8082, show_default=True, help="0 for any free port.")
+@click.option(
+    "--salesforce-port",
+    default=8081,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port of the Salesforce emulator; 0 for any free port.",
+)
+@click.option(
+    "--clevertap-port",
+    default=8082,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port of the CleverTap emulator; 0 for any free port.",
+)
 @click.option("--activity", is_flag=True, help="Keep creating and changing records.")
-@click.option("--every", default=5.0, show_default=True, help="Seconds between activity rounds.")
+@click.option(
+    "--every",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    help="Seconds between activity rounds (0.5 or more).",
+)
 def sandbox(
     folder: Path, salesforce_port: int, clevertap_port: int, activity: bool, every: float
 ) -> None:
@@ -87,15 +111,45 @@ def sandbox(
     from zaplite.sandbox.activity import SalesActivity
     from zaplite.sandbox.session import Sandbox
 
-    _prepare_folder(folder)
+    removed = _prepare_folder(folder)
     with Sandbox.start(salesforce_port=salesforce_port, clevertap_port=clevertap_port) as box:
-        config = box.write_config(folder)
-        if not (folder / "zaps").exists():
-            copy_example_zaps(folder / "zaps")
+        config, written = box.write_config_unless_edited(folder)
+        zaps = folder / "zaps"
+        zaps_kept = zaps.exists()
+        if not zaps_kept:
+            copy_example_zaps(zaps)
         seeded = ", ".join(f"{n} {obj}" for obj, n in box.seeded.items())
+        for name, asked, server in (
+            ("Salesforce", salesforce_port, box.salesforce_server),
+            ("CleverTap", clevertap_port, box.clevertap_server),
+        ):
+            if asked and server.port != asked:
+                err_console.print(
+                    f"Port {asked} is busy: the {name} emulator is on port {server.port} instead.",
+                    style="yellow",
+                    markup=False,
+                )
         console.print(f"Salesforce emulator: {box.salesforce_server.url}  ({seeded})", markup=False)
         console.print(f"CleverTap emulator:  {box.clevertap_server.url}", markup=False)
-        console.print(f"Wrote {config} and the example zaps in {folder / 'zaps'}.", markup=False)
+        if written:
+            console.print(f"Wrote {config} for these emulators.", markup=False)
+        else:
+            console.print(
+                f"Kept {config}: it was edited since a sandbox wrote it. Check that it points "
+                f"at {box.salesforce_server.url} and {box.clevertap_server.url}.",
+                style="yellow",
+                markup=False,
+            )
+        if zaps_kept:
+            console.print(f"Kept the zaps in {zaps}.", markup=False)
+        else:
+            console.print(f"Wrote the example zaps in {zaps}.", markup=False)
+        if removed:
+            names = ", ".join(path.name for path in removed)
+            console.print(
+                f"Removed the old store ({names}): the emulators start afresh, so do the cursors.",
+                markup=False,
+            )
         console.print(f"In another terminal: cd {folder} && zaplite run", markup=False)
         console.print("Ctrl-C stops the sandbox.", markup=False)
         stop = threading.Event()
@@ -203,7 +257,8 @@ def _summary(box: Sandbox, workspace: Workspace) -> None:
     "--every",
     default=3.0,
     show_default=True,
-    help="Seconds between polls and activity with --keep-running.",
+    type=click.FloatRange(min=0.5),
+    help="Seconds between polls and activity with --keep-running (0.5 or more).",
 )
 @click.option("-v", "--verbose", count=True, help="Log more.")
 @http_option

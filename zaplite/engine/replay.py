@@ -10,7 +10,15 @@ from zaplite.errors import AuthError, QuotaExceeded, UsageError
 from zaplite.project.binding import BoundZap
 from zaplite.retry import is_transient
 
-__all__ = ["failed_task_ids", "replay_task"]
+__all__ = ["failed_task_ids", "replay_task", "succeeded_message"]
+
+
+def succeeded_message(task_id: int) -> str:
+    """Why a task that succeeded is not replayed without ``--force``."""
+    return (
+        f"Task {task_id} succeeded: replaying it would send its record again; "
+        "add --force to do that."
+    )
 
 
 def failed_task_ids(engine: Engine, zap_id: str | None) -> list[int]:
@@ -19,14 +27,19 @@ def failed_task_ids(engine: Engine, zap_id: str | None) -> list[int]:
     return [task.id for task in reversed(tasks)]
 
 
-async def replay_task(engine: Engine, task_id: int, zaps: dict[str, BoundZap]) -> str:
+async def replay_task(
+    engine: Engine, task_id: int, zaps: dict[str, BoundZap], *, force: bool = False
+) -> str:
     """Run a stored task's record through its zap's steps again; returns the new status.
 
-    The task keeps its id and gets the new outcome, with one more attempt counted.
+    The task keeps its id and gets the new outcome, with one more attempt counted. A
+    task that succeeded is sent again only with ``force`` (else :class:`UsageError`).
     """
     task = await asyncio.to_thread(engine.store.get_task, task_id)
     if task is None:
         raise UsageError(f"There is no task {task_id}.")
+    if task.status == "success" and not force:
+        raise UsageError(succeeded_message(task_id))
     zap = zaps.get(task.zap_id)
     if zap is None:
         raise UsageError(

@@ -18,7 +18,7 @@ from zaplite.plugin.api import ActionContext, Failure, PollContext, Record, Succ
 from zaplite.plugin.calls import call
 from zaplite.project.binding import BoundZap
 
-__all__ = ["TriggerRecords", "fetch_samples", "sample_record", "try_step"]
+__all__ = ["SampleRecord", "TriggerRecords", "fetch_samples", "sample_record", "try_step"]
 
 
 @dataclass(frozen=True)
@@ -34,42 +34,81 @@ async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> Trigge
     """Fetch up to ``limit`` recent records the trigger would see; keep them as samples.
 
     A trigger without a ``recent`` function cannot fetch real records: its built-in
-    sample is kept and returned instead, and the result says so.
+    sample is returned instead, and the result says so. It is never kept: ``test-step``
+    sends only real records.
     """
     trigger = zap.trigger
     built_in = trigger.recent is None
     if built_in:
-        records = [dict(trigger.sample)] if trigger.sample else []
-    else:
-        ctx = PollContext(
-            zap_id=zap.id,
-            params=zap.trigger_params,
-            connection=await engine.connections.get(zap.connection),
-            cursor=None,
-            start="all",
-            state=StoreState(engine.store, zap.id),
-            log=logging.getLogger(f"zaplite.zap.{zap.id}"),
-            limit=limit,
-        )
-        recent = trigger.recent
-        records = list(await engine.policy.call(lambda: call(recent, ctx)))[:limit]
+        return TriggerRecords([dict(trigger.sample)] if trigger.sample else [], True)
+    ctx = PollContext(
+        zap_id=zap.id,
+        params=zap.trigger_params,
+        connection=await engine.connections.get(zap.connection),
+        cursor=None,
+        start="all",
+        state=StoreState(engine.store, zap.id),
+        log=logging.getLogger(f"zaplite.zap.{zap.id}"),
+        limit=limit,
+    )
+    recent = trigger.recent
+    records = list(await engine.policy.call(lambda: call(recent, ctx)))[:limit]
     await asyncio.to_thread(engine.store.save_samples, zap.id, records)
-    return TriggerRecords(records, built_in_sample=built_in)
+    return TriggerRecords(records, built_in_sample=False)
 
 
-async def sample_record(engine: Engine, zap: BoundZap) -> tuple[Record, str]:
-    """The record ``test-step`` maps: the newest kept sample, or the trigger's built-in sample."""
+@dataclass(frozen=True)
+class SampleRecord:
+    """The record ``test-step`` maps, where it came from, and whether it may be sent for real."""
+
+    record: Record
+    source: str
+    real: bool
+    """False for the trigger's built-in sample: it is shown, never sent."""
+
+
+async def sample_record(engine: Engine, zap: BoundZap) -> SampleRecord:
+    """The newest sample ``test-trigger`` kept, else the trigger's built-in sample (not real).
+
+    A kept sample equal to the built-in one (kept by an older zaplite) is not real either.
+    """
     samples = await asyncio.to_thread(engine.store.get_samples, zap.id)
-    if samples:
-        return samples[0], "the sample kept by `zaplite test-trigger`"
-    return dict(zap.trigger.sample), f"the built-in sample of {zap.trigger.app}.{zap.trigger.name}"
+    built_in = dict(zap.trigger.sample)
+    if samples and not (built_in and samples[0] == built_in):
+        return SampleRecord(samples[0], "the sample kept by `zaplite test-trigger`", True)
+    return SampleRecord(
+        built_in, f"the built-in sample of {zap.trigger.app}.{zap.trigger.name}", False
+    )
+
+
+def _no_real_sample(zap: BoundZap) -> UsageError:
+    """Why ``test-step`` will not send, and how to get a record it will send."""
+    trigger = f"{zap.trigger.app}.{zap.trigger.name}"
+    if zap.trigger.recent is None:
+        return UsageError(
+            f"{zap.id}: {trigger} cannot fetch real records, and test-step sends only a real "
+            f"record, never a built-in sample; `zaplite test-step {zap.id} --dry-run` shows the "
+            "request without sending it."
+        )
+    return UsageError(
+        f"{zap.id}: no sample record is kept, and test-step sends only a real record; "
+        f"`zaplite test-trigger {zap.id}` fetches one (or add --dry-run to map the built-in "
+        "sample without sending it)."
+    )
 
 
 async def try_step(
     engine: Engine, zap: BoundZap, step_id: str | None = None, *, dry_run: bool = False
 ) -> dict[str, Any]:
-    """Map a sample record into a step's params, show the request, and send it unless ``dry_run``."""
-    record, source = await sample_record(engine, zap)
+    """Take a sample record through the zap's steps up to one action; send it unless ``dry_run``.
+
+    Filters before the step run in order on the sample, each verdict in the report's
+    ``filters``; one that stops the record ends the test there (status ``filtered``),
+    nothing sent. Only a real record (kept by ``test-trigger``) is ever sent.
+    """
+    sample = await sample_record(engine, zap)
+    if not sample.real and not dry_run:
+        raise _no_real_sample(zap)
     actions = [step for step in zap.steps if not step.is_filter]
     if not actions:
         raise UsageError(f"{zap.file}: the zap has no action step to test.")
@@ -83,14 +122,28 @@ async def try_step(
         target = found[0]
         if target.is_filter:
             raise UsageError(f"{zap.file}: step {step_id!r} is a filter, not an action.")
-    item = WorkItem(key="test", record=record)
+    item = WorkItem(key="test", record=sample.record)
     delivery = Delivery(zap, engine.connections, engine.policy)
-    report: dict[str, Any] = {"zap": zap.id, "step": target.id, "record_source": source}
+    report: dict[str, Any] = {
+        "zap": zap.id,
+        "step": target.id,
+        "record_source": sample.source,
+        "filters": [],
+    }
     for step in zap.steps:
         if step is target:
             break
         if step.is_filter:
             delivery.filter(step, [item])
+            verdict = item.steps[-1]
+            passed = verdict["status"] == "passed"
+            report["filters"].append(
+                {"step": step.id, "passed": passed, "reason": verdict["reason"]}
+            )
+            if not passed:
+                report["status"] = "filtered"
+                report["stopped_at"] = step.id
+                return report
         else:
             assert step.action is not None
             item.outputs[step.id] = dict(step.action.sample_output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,32 @@ from zaplite.sandbox.clevertap import CleverTapEmulator
 from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.server import RunningServer, serve_in_thread
 
-__all__ = ["SANDBOX_ACCOUNT_ID", "SANDBOX_PASSCODE", "Sandbox", "port_or_free"]
+__all__ = [
+    "SANDBOX_ACCOUNT_ID",
+    "SANDBOX_PASSCODE",
+    "Sandbox",
+    "config_is_unedited",
+    "port_or_free",
+]
+
+_FINGERPRINT = "# written by zaplite, unedited if this matches: "
+"""The last line of a config the sandbox writes, with a hash of the lines above it."""
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def config_is_unedited(path: Path) -> bool:
+    """Whether ``path`` is a config the sandbox wrote and nobody has changed since."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    body, _, last = text.rstrip("\n").rpartition("\n")
+    return last.startswith(_FINGERPRINT) and last[len(_FINGERPRINT) :] == _fingerprint(
+        body + "\n"
+    )
 
 SANDBOX_ACCOUNT_ID = "TEST-ZAP-LITE"
 SANDBOX_PASSCODE = "SANDBOX-PASSCODE"
@@ -99,5 +125,18 @@ class Sandbox:
         """Write ``zaplite.toml`` for these emulators into ``folder``; returns its path."""
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "zaplite.toml"
-        path.write_text(self.config_text(store_url))
+        text = self.config_text(store_url)
+        path.write_text(text + _FINGERPRINT + _fingerprint(text) + "\n", encoding="utf-8")
         return path
+
+    def write_config_unless_edited(
+        self, folder: Path, store_url: str = "sqlite:///zaplite.db"
+    ) -> tuple[Path, bool]:
+        """:meth:`write_config`, unless ``folder`` has a config changed since a sandbox wrote it.
+
+        Returns the config's path and whether it was written (False: kept as it was).
+        """
+        path = folder / "zaplite.toml"
+        if path.exists() and not config_is_unedited(path):
+            return path, False
+        return self.write_config(folder, store_url), True

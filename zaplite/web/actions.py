@@ -98,7 +98,8 @@ async def replay_one(request: Request) -> Response:
     context: ServerContext = request.app.state.zaplite
     form = await read_form(request)
     task_id = request.path_params["task_id"]
-    status = await replay_task(context.engine, task_id, context.zaps)
+    # The task page's Replay button is an explicit request, whatever the task's status.
+    status = await replay_task(context.engine, task_id, context.zaps, force=True)
     task = await asyncio.to_thread(context.store.get_task, task_id)
     detail = f": {task.error}" if task is not None and task.error else ""
     return _back(form, f"/tasks/{task_id}", f"task {task_id}: {status}{detail}")
