@@ -120,9 +120,13 @@ def test_the_readme_plugin_runs_from_a_plugins_folder(
     trigger = zaplite_project.cli("test-trigger", "tag", "--json", env=env)
     assert json.loads(trigger.stdout)["built_in_sample"] is True
 
+    tags = list(shop.tags)
     step = zaplite_project.cli("test-step", "tag", "--json", env=env)
-    assert json.loads(step.stdout)["response"] == {"ok": True}
-    assert shop.tags[-1] == ("a@example.com", "buyer")  # the trigger's sample, sent for real
+    assert step.exit_code == 2  # a built-in sample is never sent for real
+    assert "shop.new_order cannot fetch real records" in step.stderr
+    assert shop.tags == tags
+    dry = zaplite_project.cli("test-step", "tag", "--dry-run", "--json", env=env)
+    assert json.loads(dry.stdout)["params"] == {"email": "a@example.com", "tag": "buyer"}
 
     refused = zaplite_project.cli("connections", "--test", "--json", env={"SHOP_KEY": "wrong"})
     assert refused.exit_code == 1

@@ -497,8 +497,36 @@ def test_load_zaps_reports_bad_files_and_keeps_good_ones(tmp_path: Path, write_z
     assert errors[1].field == "id"
     assert errors[1].reason == (
         f'the zap id "new-contact-to-profile" is already used by {tmp_path / "zaps" / "a.json"}'
+        " (an older file); give this one another id"
     )
     assert seen == errors
+
+
+def test_of_two_files_with_one_id_the_newer_is_blamed_and_the_older_runs(
+    tmp_path: Path, write_zap
+) -> None:
+    """A copy made to edit (``my-contact.json``) sorts first but is the newer file."""
+    import os
+
+    original = write_zap(shipped_zap(NEW_CONTACT), "new-contact.json")
+    os.utime(original, (1_700_000_000, 1_700_000_000))
+    copy = write_zap(shipped_zap(NEW_CONTACT), "my-contact.json")
+    zaps, errors = load_zaps(tmp_path / "zaps")
+    assert [z.source for z in zaps] == [original]
+    assert [(e.file, e.field) for e in errors] == [(str(copy), "id")]
+    assert f"is already used by {original} (an older file)" in errors[0].reason
+
+
+def test_zap_files_of_another_format_are_said_and_json_in_capitals_is_read(
+    tmp_path: Path, write_zap
+) -> None:
+    write_zap(shipped_zap(NEW_CONTACT), "lead.JSON")
+    write_zap("id: x", "x.yaml")
+    write_zap("ignored", "notes.txt")
+    zaps, errors = load_zaps(tmp_path / "zaps")
+    assert [z.id for z in zaps] == [NEW_CONTACT]
+    assert [e.file for e in errors] == [str(tmp_path / "zaps" / "x.yaml")]
+    assert errors[0].reason == "zap files are JSON and end in .json; this .yaml file is not read"
 
 
 def test_load_zaps_missing_folder(tmp_path: Path) -> None:

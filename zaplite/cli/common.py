@@ -16,7 +16,7 @@ from rich.console import Console
 from zaplite.cli.plugins import plugin_choice
 from zaplite.engine.gctune import tune_after_startup
 from zaplite.errors import FileError, UsageError
-from zaplite.project.config import parse_listen
+from zaplite.project.config import find_config, parse_listen
 from zaplite.project.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ __all__ = [
     "http_listen",
     "http_option",
     "load_workspace",
+    "require_config",
     "run_async",
     "run_daemon",
     "say_listening",
@@ -199,18 +200,38 @@ def setup_logging(
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def with_workspace(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator: load the workspace from the options and close it after the command."""
+def require_config(config_path: Path | None) -> None:
+    """Refuse, before anything is created, to work on a folder without a ``zaplite.toml``."""
+    if find_config(config_path) is None:
+        raise UsageError(
+            f"No zaplite.toml in {Path.cwd()}: name one with --config FILE (or ZAPLITE_CONFIG), "
+            "or run `zaplite sandbox` for one that points at local emulators."
+        )
 
-    @functools.wraps(function)
-    def wrapper(
-        config_path: Path | None, zaps_dir: Path | None, plugins_dir: Path | None, **kwargs: Any
-    ) -> Any:
-        workspace = load_workspace(config_path, zaps_dir, plugins_dir)
-        tune_after_startup()
-        try:
-            return function(workspace, **kwargs)
-        finally:
-            workspace.close()
 
-    return wrapper
+def with_workspace(
+    function: Callable[..., Any] | None = None, *, config_required: bool = True
+) -> Any:
+    """Decorator: load the workspace from the options and close it after the command.
+
+    A command that works on a project (``config_required``, the default) is refused in
+    a folder without ``zaplite.toml``, before anything (a store) is created there.
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(command)
+        def wrapper(
+            config_path: Path | None, zaps_dir: Path | None, plugins_dir: Path | None, **kwargs: Any
+        ) -> Any:
+            if config_required:
+                require_config(config_path)
+            workspace = load_workspace(config_path, zaps_dir, plugins_dir)
+            tune_after_startup()
+            try:
+                return command(workspace, **kwargs)
+            finally:
+                workspace.close()
+
+        return wrapper
+
+    return decorate(function) if function is not None else decorate

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import click
+from rich.text import Text
 
 from zaplite.cli.common import (
     console,
@@ -46,9 +47,9 @@ def validate(workspace: Workspace, as_json: bool) -> None:
         echo_json({"zaps": sorted(workspace.zaps), "errors": errors, "warnings": warnings})
     else:
         for line in errors:
-            err_console.print(f"error: {line}", markup=False)
+            err_console.print(Text.assemble(("Error:", "red"), " ", line))
         for line in warnings:
-            err_console.print(f"warning: {line}", markup=False)
+            err_console.print(Text.assemble(("Warning:", "yellow"), " ", line))
         if not errors:
             count = len(workspace.zaps)
             console.print(

@@ -47,7 +47,7 @@ def _params_text(model: type[BaseModel] | None) -> str:
 @click.command()
 @workspace_options
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
-@with_workspace
+@with_workspace(config_required=False)
 def apps(workspace: Workspace, as_json: bool) -> None:
     """The installed apps, their triggers and actions, and each one's params."""
     registry = workspace.registry
@@ -201,6 +201,14 @@ def connections(workspace: Workspace, test_them: bool, as_json: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
+def _no_tasks(status: str | None, zap_id: str | None) -> str:
+    """What ``history`` says when nothing matches: what was asked for, not "no tasks yet"."""
+    if status is None and zap_id is None:
+        return "No tasks yet."
+    what = f"No {status} tasks" if status else "No tasks"
+    return what + (f" of zap {zap_id}." if zap_id else ".")
+
+
 @click.command()
 @workspace_options
 @click.option("--zap", "zap_id", help="Only this zap's tasks.")
@@ -239,7 +247,7 @@ def history(
         if paused and paused.paused_reason:
             console.print(f"{zap} is paused: {paused.paused_reason}", style="yellow", markup=False)
     if not tasks:
-        console.print("No tasks yet.")
+        console.print(_no_tasks(status, zap_id))
         return
     table = Table(title="Task history (newest first)")
     for column in ("task", "zap", "status", "record", "when (UTC)", "tries", "error"):

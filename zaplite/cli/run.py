@@ -35,7 +35,7 @@ _STYLE = {"ok": "green", "failed": "red", "paused": "yellow", "interrupted": "ye
 
 def show_result(result: RunResult) -> None:
     """Print one run's summary line."""
-    style = _STYLE.get(result.status, "")
+    style = _STYLE.get(result.outcome, "red")
     console.print(result.line(), style=style, markup=False)
 
 
@@ -98,22 +98,27 @@ def run(
         raise UsageError("--http serves the console of a daemon; it does not go with --once.")
     listen = http_listen(workspace, http) if not once else None
     _report_problems(workspace)
-    workspace.store.check_writable()  # a read-only store is one clear error, not a loop of them
     if once:
         zaps = [workspace.zap(zap_id) for zap_id in zap_ids] or [
             zap for zap in workspace.zaps.values() if zap.zap.enabled
         ]
         if not zaps:
             raise UsageError(f"There are no enabled zaps in {workspace.config.settings.zaps_dir}.")
+        workspace.check_connections(zaps)  # an unset ${VAR} is bad input, said before any poll
+        workspace.store.check_writable()  # a read-only store is one clear error, not a loop
         results = run_async(_run_once(workspace, zaps))
         for result in results:
             show_result(result)
+        if workspace.problems:
+            raise click.exceptions.Exit(2)  # the valid zaps ran; the broken files are bad input
         if any(r.status in ("failed", "paused") or r.failed for r in results):
             raise click.exceptions.Exit(1)
         return
     enabled = {k: v for k, v in workspace.zaps.items() if v.zap.enabled}
     if not enabled:
         raise UsageError(f"There are no enabled zaps in {workspace.config.settings.zaps_dir}.")
+    workspace.check_connections(enabled.values())
+    workspace.store.check_writable()
     from zaplite.engine.daemon import Daemon  # APScheduler: only the daemon needs it
 
     engine = Engine.for_workspace(workspace, owner=daemon_owner())
@@ -151,8 +156,10 @@ def resume(workspace: Workspace, zap_ids: tuple[str, ...]) -> None:
     """Resume zaps that were paused (by hand, or after repeated authentication failures)."""
     for zap_id in zap_ids:
         workspace.zap(zap_id)
-        resume_zap(workspace.store, zap_id)
-        console.print(f"{zap_id}: resumed", markup=False)
+        if resume_zap(workspace.store, zap_id):
+            console.print(f"{zap_id}: resumed", markup=False)
+        else:
+            console.print(f"{zap_id} was not paused: nothing to resume.", markup=False)
 
 
 @click.command()

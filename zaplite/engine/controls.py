@@ -21,8 +21,14 @@ def pause_zap(store: Store, zap_id: str, where: str, metrics: Metrics | None = N
     return reason
 
 
-def resume_zap(store: Store, zap_id: str, metrics: Metrics | None = None) -> None:
-    """Resume a paused zap (by hand, or after repeated authentication failures)."""
+def resume_zap(store: Store, zap_id: str, metrics: Metrics | None = None) -> bool:
+    """Resume a paused zap (by hand, or after repeated authentication failures).
+
+    Returns whether it was paused; either way its count of authentication failures
+    starts again from zero.
+    """
+    reason, _ = store.zap_flags(zap_id)
     store.resume(zap_id)
     if metrics is not None:
         metrics.pause_changed(zap_id, False)
+    return reason is not None

@@ -180,15 +180,30 @@ class RunResult:
         """Whether this run moved the cursor past its records instead of keeping their keys."""
         return self.keys_full == "settled"
 
+    @property
+    def outcome(self) -> str:
+        """The run's status as a person reads it: ``ok`` only when no task failed either."""
+        if self.status == "ok" and self.failed:
+            return "finished with failures"
+        return self.status
+
     def line(self) -> str:
-        """A one-line summary for logs and ``zaplite run`` output."""
+        """A one-line summary for logs and ``zaplite run`` output.
+
+        A run that failed before it found anything (a refused sign-in) gives no counts:
+        "0 failed" beside "failed" would only confuse.
+        """
         parts = [
             f"{self.found} new",
             f"{self.delivered} delivered",
             f"{self.failed} failed",
             f"{self.filtered} filtered",
         ]
-        text = f"{self.zap_id}: {self.status}: " + ", ".join(parts) + f" in {self.seconds:.2f}s"
+        if self.status != "ok" and not (self.found or self.delivered or self.failed):
+            text = f"{self.zap_id}: {self.outcome} in {self.seconds:.2f}s"
+        else:
+            text = f"{self.zap_id}: {self.outcome}: " + ", ".join(parts)
+            text += f" in {self.seconds:.2f}s"
         if self.usage:
             text += f" ({self.usage})"
         if self.message:

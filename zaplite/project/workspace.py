@@ -90,6 +90,23 @@ class Workspace:
             f"There is no zap {zap_id!r} in {self.config.settings.zaps_dir} (zaps: {known})."
         )
 
+    def check_connections(self, zaps: Iterable[BoundZap]) -> None:
+        """Resolve and validate the settings of every connection ``zaps`` use, in config order.
+
+        Raises the first :class:`FileError` (an unset ``${VAR}``, a wrong setting): a
+        command that is about to run these zaps says so at start-up, not at every tick.
+        """
+        from zaplite.project.connections import Connections
+
+        used: set[str] = set()
+        for zap in zaps:
+            used.update(name for name in [zap.connection] if name)
+            used.update(step.connection for step in zap.steps if step.connection)
+        connections = Connections(self.config, self.registry)
+        for name in self.config.connections:
+            if name in used:
+                connections.settings(name)
+
     @property
     def store(self) -> Store:
         """The store, opened (and migrated) on first use."""

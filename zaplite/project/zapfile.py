@@ -534,14 +534,41 @@ def load_zap(path: Path) -> Zap:
     return zap
 
 
+WRONG_FORMATS = (".yaml", ".yml", ".toml", ".json5", ".jsonc")
+"""Suffixes of files that look meant as zaps but are not read: said, not silently skipped."""
+
+
+def _zap_files(directory: Path) -> tuple[list[Path], list[Path]]:
+    """The zap files (``*.json``, any case; not hidden) and the files of a wrong format."""
+    files: list[Path] = []
+    wrong: list[Path] = []
+    for path in directory.iterdir():
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            files.append(path)
+        elif suffix in WRONG_FORMATS:
+            wrong.append(path)
+    return sorted(files), sorted(wrong)
+
+
+def _age(path: Path) -> tuple[float, str]:
+    try:
+        return path.stat().st_mtime, path.name
+    except OSError:
+        return float("inf"), path.name
+
+
 def load_zaps(
     directory: Path, *, on_error: Callable[[FileError], None] | None = None
 ) -> tuple[list[Zap], list[FileError]]:
-    """Load every ``*.json`` in ``directory`` (sorted by name; names starting with ``.`` skipped).
+    """Load every ``*.json`` in ``directory`` (``.JSON`` too; names starting with ``.`` skipped).
 
-    Returns the valid zaps and one :class:`FileError` per bad file; a zap whose id an
-    earlier file already uses is an error for the later file, naming the first.
-    ``on_error`` (optional) is called with each error as it is found.
+    Returns the valid zaps and one :class:`FileError` per bad file. Two files with one
+    id: the older file (by modification time, then name) keeps it, and the newer one
+    is the error, naming the older. A ``.yaml``/``.toml``/... file is an error too (zap
+    files are JSON). ``on_error`` (optional) is called with each error as it is found.
     """
     errors: list[FileError] = []
 
@@ -553,22 +580,34 @@ def load_zaps(
     if not directory.is_dir():
         report(FileError(str(directory), None, "the zaps folder does not exist"))
         return [], errors
-    zaps: list[Zap] = []
-    owners: dict[str, Path] = {}
-    files = sorted(p for p in directory.glob("*.json") if not p.name.startswith("."))
+    files, wrong = _zap_files(directory)
+    for path in wrong:
+        report(
+            FileError(
+                str(path),
+                None,
+                f"zap files are JSON and end in .json; this {path.suffix} file is not read",
+            )
+        )
+    loaded: list[tuple[Path, Zap]] = []
     for path in files:
         try:
-            zap = load_zap(path)
+            loaded.append((path, load_zap(path)))
         except FileError as error:
             report(error)
-            continue
+    owners: dict[str, Path] = {}
+    kept: dict[Path, Zap] = {}
+    for path, zap in sorted(loaded, key=lambda pair: _age(pair[0])):
         if zap.id in owners:
             report(
                 FileError(
-                    str(path), "id", f'the zap id "{zap.id}" is already used by {owners[zap.id]}'
+                    str(path),
+                    "id",
+                    f'the zap id "{zap.id}" is already used by {owners[zap.id]} (an older '
+                    "file); give this one another id",
                 )
             )
             continue
         owners[zap.id] = path
-        zaps.append(zap)
-    return zaps, errors
+        kept[path] = zap
+    return [kept[path] for path in files if path in kept], errors

@@ -35,9 +35,8 @@ def config_is_unedited(path: Path) -> bool:
     except (OSError, UnicodeDecodeError):
         return False
     body, _, last = text.rstrip("\n").rpartition("\n")
-    return last.startswith(_FINGERPRINT) and last[len(_FINGERPRINT) :] == _fingerprint(
-        body + "\n"
-    )
+    return last.startswith(_FINGERPRINT) and last[len(_FINGERPRINT) :] == _fingerprint(body + "\n")
+
 
 SANDBOX_ACCOUNT_ID = "TEST-ZAP-LITE"
 SANDBOX_PASSCODE = "SANDBOX-PASSCODE"
