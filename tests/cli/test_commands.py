@@ -221,3 +221,105 @@ def test_a_zap_at_the_template_limits_validates_and_delivers(cli_project: Path) 
     assert "3 delivered" in out.stdout
     sink = json.loads((cli_project / "sink.json").read_text())
     assert sink[0]["email"] == " ".join(["user1@example.com"] * MAX_TEMPLATES_PER_STRING)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("history",),
+        ("run", "--once"),
+        ("run",),
+        ("replay", "--failed"),
+        ("connections",),
+        ("validate",),
+        ("test-trigger", "copy"),
+    ],
+)
+def test_a_folder_without_zaplite_toml_is_refused_and_nothing_is_created(tmp_path, args):
+    out = Cli(tmp_path)(*args, timeout=60)
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stderr.startswith(f"Error: No zaplite.toml in {tmp_path}:")
+    assert "zaps folder" not in out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_apps_needs_no_zaplite_toml(tmp_path):
+    out = Cli(tmp_path)("apps", "--json")
+    assert out.returncode == 0, out.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [("run", "--once"), ("run",)])
+def test_an_unset_variable_stops_run_at_start_up(cli_project, args):
+    """Even with nothing to send (--once), and before the daemon's first tick."""
+    out = zaplite(cli_project, *args, unset=("FILES_API_KEY",))
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "connections.files.api_key: environment variable FILES_API_KEY is not set" in (
+        out.stderr
+    )
+    assert "is running" not in out.stderr and not (cli_project / "sink.json").exists()
+
+
+def test_run_once_with_a_broken_zap_file_runs_the_others_and_exits_2(cli_project):
+    (cli_project / "zaps" / "broken.json").write_text('{"id": "broken", ')
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "broken.json" in out.stderr and "3 delivered" in out.stdout
+
+
+def test_run_once_with_two_files_of_one_id_blames_the_newer_and_exits_2(cli_project):
+    import os
+
+    original = cli_project / "zaps" / "copy.json"
+    os.utime(original, (1_700_000_000, 1_700_000_000))
+    duplicate = cli_project / "zaps" / "a-copy.json"
+    zap = json.loads(original.read_text())
+    zap["steps"][0]["params"]["email"] = "copy@example.com"
+    duplicate.write_text(json.dumps(zap))
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert f'{duplicate}: id: the zap id "copy" is already used by {original}' in out.stderr
+    sent = json.loads((cli_project / "sink.json").read_text())
+    assert "copy@example.com" not in json.dumps(sent)  # the older file ran
+
+
+def test_a_yaml_zap_is_not_silently_ignored(cli_project):
+    (cli_project / "zaps" / "x.yaml").write_text("id: x\n")
+    out = zaplite(cli_project, "validate")
+    assert out.returncode == 2
+    assert "x.yaml: zap files are JSON and end in .json; this .yaml file is not read" in (
+        out.stderr
+    )
+
+
+def test_validate_says_error_as_every_command_does(cli_project):
+    (cli_project / "zaps" / "copy.json").write_text('{"id": "copy", ')
+    out = zaplite(cli_project, "validate")
+    assert out.stderr.startswith("Error: ") and "error: " not in out.stderr
+
+
+def test_a_run_with_failed_tasks_is_not_a_green_ok(cli_project):
+    records = json.loads((cli_project / "source.json").read_text())
+    records[1]["email"] = "not-an-email"
+    (cli_project / "source.json").write_text(json.dumps(records))
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 1
+    assert "copy: finished with failures: 3 new, 2 delivered, 1 failed" in out.stdout
+    assert ": ok:" not in out.stdout
+
+
+def test_history_with_no_match_says_what_was_asked(cli_project):
+    assert zaplite(cli_project, "history").stdout == "No tasks yet.\n"
+    assert zaplite(cli_project, "run", "--once").returncode == 0
+    out = zaplite(cli_project, "history", "--status", "failed")
+    assert out.stdout == "No failed tasks.\n"
+    assert zaplite(cli_project, "history", "--zap", "copy", "--status", "filtered").stdout == (
+        "No filtered tasks of zap copy.\n"
+    )
+
+
+def test_resume_of_a_zap_that_was_not_paused_says_so(cli_project):
+    out = zaplite(cli_project, "resume", "copy")
+    assert out.returncode == 0 and out.stdout == "copy was not paused: nothing to resume.\n"
+    assert zaplite(cli_project, "pause", "copy").returncode == 0
+    assert zaplite(cli_project, "resume", "copy").stdout == "copy: resumed\n"

@@ -210,3 +210,19 @@ def test_params_invalid_for_a_record_fail_that_task_with_the_field(project, serv
     assert (result.delivered, result.failed) == (1, 1)
     [failed] = project.tasks(status="failed")
     assert "params.amount" in failed.error
+
+
+def test_a_run_refused_at_sign_in_shows_no_task_counts(zaplite_project) -> None:
+    """A run that failed before finding anything does not read "failed: ... 0 failed"."""
+    from tests.support import memory_plugin
+
+    memory_plugin.reset()
+    zaplite_project.use_plugins(memory_plugin)
+    zaplite_project.add_connection("mem", "memory", name="default", token="bad-token")
+    zaplite_project.add_zap(memory_plugin.memory_zap("z"))
+    out = zaplite_project.cli("run", "--once")
+    assert out.exit_code == 1
+    [line] = out.stdout.splitlines()
+    assert line.startswith("z: failed in ")
+    assert "authentication failed: the memory service refused the token" in line
+    assert "0 failed" not in line
