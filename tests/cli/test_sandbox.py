@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -82,3 +84,100 @@ def test_a_busy_port_is_said_not_silently_replaced(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         out = _start_and_stop(tmp_path, "--salesforce-port", str(port), "--clevertap-port", "0")
     assert f"Port {port} is busy: the Salesforce emulator is on port " in out
+
+
+def _serve(root: Path) -> subprocess.Popen[str]:
+    """A sandbox on free ports, running until stopped; its folder is root/zaplite-sandbox."""
+    process = Cli(root).start("sandbox", *PORTS)
+    assert process.stdout is not None
+    seen = ""
+    deadline = time.monotonic() + 60
+    while "Ctrl-C stops the sandbox." not in seen and time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen += line
+    assert "Ctrl-C stops the sandbox." in seen, seen
+    return process
+
+
+def test_a_person_adds_a_contact_and_closes_a_deal_and_the_zaps_deliver_them(
+    tmp_path: Path,
+) -> None:
+    process = _serve(tmp_path)
+    try:
+        cli = Cli(tmp_path / "zaplite-sandbox")
+        assert cli("run", "--once").returncode == 0  # the zaps start from now
+        added = cli(
+            "sandbox",
+            "add",
+            "contact",
+            "--email",
+            "ada@example.com",
+            "--last-name",
+            "Lovelace",
+            "--first-name",
+            "Ada",
+        )
+        assert added.returncode == 0, added.stderr
+        lines = added.stdout.splitlines()
+        assert lines[0].startswith("Created Contact 003") and lines[0].endswith(":")
+        assert "  Email: ada@example.com" in lines and "  LastName: Lovelace" in lines
+        listed = cli("sandbox", "list", "opportunities", "--limit", "20", "--json")
+        assert listed.returncode == 0, listed.stderr
+        deal = next(d for d in json.loads(listed.stdout) if not d["IsClosed"])
+        staged = cli("sandbox", "stage", deal["Id"], "closed won")
+        assert staged.returncode == 0, staged.stderr
+        assert f"Updated Opportunity {deal['Id']}:" in staged.stdout
+        assert "  StageName: Closed Won" in staged.stdout
+        lead = cli(
+            "sandbox",
+            "add",
+            "lead",
+            "--last-name",
+            "Hopper",
+            "--company",
+            "Navy",
+            "--email",
+            "grace@example.com",
+        )
+        assert lead.returncode == 0 and "  Company: Navy" in lead.stdout
+        run = cli("run", "--once")
+        assert run.returncode == 0, run.stderr
+        assert "new-contact-to-profile: ok: 1 new, 1 delivered" in run.stdout
+        assert "closed-won-to-event: ok: 1 new, 1 delivered" in run.stdout
+        history = json.loads(cli("history", "--json").stdout)
+        assert {t["record"].get("Email") for t in history} >= {"ada@example.com"}
+        bad = cli("sandbox", "stage", deal["Id"], "Won")
+        assert bad.returncode == 2 and '"Won" is not a stage; one of: Prospecting' in bad.stderr
+        missing = cli("sandbox", "stage", "006000000000000AAA", "Closed Won")
+        assert missing.returncode == 2
+        assert "There is no Opportunity 006000000000000AAA in the sandbox" in missing.stderr
+        imported = cli("sandbox", "import", "contacts", "12000")
+        assert imported.returncode == 0, imported.stderr
+        assert imported.stdout.startswith("Imported 12,000 contacts into the sandbox in ")
+        backlog = cli("run", "--once", "new-contact-to-profile", timeout=300)
+        assert "new-contact-to-profile: ok: 12000 new, 12000 delivered" in backlog.stdout
+    finally:
+        stop(process, signal.SIGINT)
+
+
+def test_without_a_running_sandbox_the_commands_say_how_to_start_one(tmp_path: Path) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    out = Cli(tmp_path)(
+        "sandbox",
+        "add",
+        "contact",
+        "--email",
+        "a@example.com",
+        "--last-name",
+        "A",
+        "--salesforce",
+        url,
+    )
+    assert out.returncode == 1
+    assert out.stderr.startswith(f"Error: No Salesforce sandbox answers at {url}: start one")
+    assert list(tmp_path.iterdir()) == []

@@ -21,6 +21,7 @@ from zaplite.cli.common import (
     run_daemon,
     setup_logging,
 )
+from zaplite.cli.sandbox_records import FOLDER_KEY, SANDBOX_COMMANDS
 from zaplite.engine.gctune import tune_after_startup
 from zaplite.engine.leases import daemon_owner
 from zaplite.engine.run import Engine, RunResult
@@ -73,7 +74,7 @@ def _wait_for_signal(stop: threading.Event) -> None:
             signal.signal(signum, old)
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option(
     "--dir",
     "folder",
@@ -104,12 +105,28 @@ def _wait_for_signal(stop: threading.Event) -> None:
     type=click.FloatRange(min=0.5),
     help="Seconds between activity rounds (0.5 or more).",
 )
+@click.pass_context
 def sandbox(
-    folder: Path, salesforce_port: int, clevertap_port: int, activity: bool, every: float
+    ctx: click.Context,
+    folder: Path,
+    salesforce_port: int,
+    clevertap_port: int,
+    activity: bool,
+    every: float,
 ) -> None:
-    """Start local emulators of Salesforce and CleverTap with seeded data, for trying zaps without accounts."""
+    """Start local emulators of Salesforce and CleverTap with seeded data, for trying zaps without accounts.
+
+    With a command (in another terminal), change the running sandbox's Salesforce:
+    `zaplite sandbox add contact --email ada@example.com --last-name Lovelace`,
+    `zaplite sandbox list opportunities`, `zaplite sandbox stage ID "Closed Won"`,
+    `zaplite sandbox import contacts 20000`.
+    """
     from zaplite.sandbox.activity import SalesActivity
     from zaplite.sandbox.session import Sandbox
+
+    if ctx.invoked_subcommand is not None:
+        ctx.meta[FOLDER_KEY] = folder
+        return
 
     removed = _prepare_folder(folder)
     with Sandbox.start(salesforce_port=salesforce_port, clevertap_port=clevertap_port) as box:
@@ -383,5 +400,8 @@ async def _keep_running(
     _summary(box, workspace)
     console.print("Stopped cleanly.")
 
+
+for _command in SANDBOX_COMMANDS:
+    sandbox.add_command(_command)
 
 COMMANDS = [sandbox, demo]

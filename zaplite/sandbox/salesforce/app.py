@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from .admin import admin_routes
 from .auth import OAuthError, grant_token
+from .collections import Collections
 from .composite import SUBREQUEST, CompositeError, run_composite
 from .cursors import parse_locator
 from .data import RecordError, format_datetime, parse_datetime
@@ -403,6 +404,32 @@ def build_app(emu: SalesforceEmulator) -> Any:
             return sf_error(400, exc.message, exc.code)
         return sf_json(result)
 
+    collections = Collections(emu)
+
+    async def sobject_collection(request: Request, version: str) -> Response:
+        """sObject Collections: create (POST), update (PATCH), delete (DELETE ?ids=)."""
+        if request.method == "DELETE":
+            ids = [i for i in request.query_params.get("ids", "").split(",") if i.strip()]
+            if not ids:
+                return sf_error(400, "The ids parameter is required.", "MISSING_ARGUMENT")
+            all_or_none = request.query_params.get("allOrNone", "false").lower() == "true"
+            return sf_json(await run_in_threadpool(collections.delete, ids, all_or_none))
+        body = await _json_body(request)
+        return sf_json(await run_in_threadpool(collections.write, request.method, body))
+
+    async def sobject_collection_read(request: Request, version: str) -> Response:
+        def listed(name: str) -> list[str]:
+            return [i.strip() for i in request.query_params.get(name, "").split(",") if i.strip()]
+
+        found = await run_in_threadpool(
+            collections.read,
+            request.path_params["sobject"],
+            listed("ids"),
+            listed("fields"),
+            version,
+        )
+        return sf_json(found)
+
     async def create_job(request: Request, version: str) -> Response:
         body = await _json_body(request)
         job = await run_in_threadpool(
@@ -454,6 +481,16 @@ def build_app(emu: SalesforceEmulator) -> Any:
         Route(f"{base}/query/{{locator}}", api(query_more), methods=["GET"]),
         Route(f"{base}/queryAll/{{locator}}", api(query_more), methods=["GET"]),
         Route(f"{base}/composite", api(composite), methods=["POST"]),
+        Route(
+            f"{base}/composite/sobjects",
+            api(sobject_collection),
+            methods=["POST", "PATCH", "DELETE"],
+        ),
+        Route(
+            f"{base}/composite/sobjects/{{sobject}}",
+            api(sobject_collection_read),
+            methods=["GET"],
+        ),
         Route(f"{base}/jobs/query", api(create_job), methods=["POST"]),
         Route(f"{base}/jobs/query/{{job_id}}", api(job), methods=["GET", "PATCH", "DELETE"]),
         Route(f"{base}/jobs/query/{{job_id}}/results", api(job_results), methods=["GET"]),
