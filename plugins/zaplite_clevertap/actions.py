@@ -42,7 +42,8 @@ async def perform_many(ctx: ActionContext, params: list[UploadParams]) -> list[O
     outcomes: list[Outcome] = []
     for record in built:
         if isinstance(record, Failure):
-            ctx.log.warning("step %s: record refused: %s", ctx.step_id, record.message)
+            # The engine logs the failed record, naming the zap and the record.
+            ctx.log.debug("step %s: record refused: %s", ctx.step_id, record.message)
             outcomes.append(record)
         else:
             outcomes.append(next(sent))

@@ -323,3 +323,73 @@ def test_resume_of_a_zap_that_was_not_paused_says_so(cli_project):
     assert out.returncode == 0 and out.stdout == "copy was not paused: nothing to resume.\n"
     assert zaplite(cli_project, "pause", "copy").returncode == 0
     assert zaplite(cli_project, "resume", "copy").stdout == "copy: resumed\n"
+
+
+def test_the_daemon_says_when_each_zap_polls_next(cli_project):
+    from tests.support.cli import stop
+
+    env = {"ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "FILES_API_KEY": SECRET}
+    process = Cli(cli_project, env=env).start("run")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        while line and "next poll" not in line:
+            line = process.stdout.readline()
+    finally:
+        stop(process)
+    assert line.startswith("copy: next poll at ") and line.rstrip().endswith(" UTC, then every 1m.")
+
+
+def _history_project(cli_project):
+    """Three tasks, one failed with a long error, of a zap with a long id."""
+    records = json.loads((cli_project / "source.json").read_text())
+    records[1]["email"] = "not-an-email-" + "x" * 40
+    (cli_project / "source.json").write_text(json.dumps(records))
+    zap = json.loads((cli_project / "zaps" / "copy.json").read_text())
+    zap["id"] = "opportunity-stage-to-profile"
+    (cli_project / "zaps" / "copy.json").write_text(json.dumps(zap))
+    assert zaplite(cli_project, "run", "--once").returncode == 1
+
+
+def test_history_reads_at_80_columns_in_a_terminal(cli_project):
+    import re
+
+    _history_project(cli_project)
+    env = {"ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "FILES_API_KEY": SECRET}
+    out = Cli(cli_project, env={**env, "TTY_COMPATIBLE": "1", "COLUMNS": "80"})("history")
+    assert out.returncode == 0, out.stderr
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout).splitlines()
+    assert lines[0] == "Task history, newest first (times in UTC):"
+    assert lines[1].split() == ["task", "when", "status", "zap", "record"]
+    assert all(len(line) <= 80 for line in lines), lines
+    rows = [line for line in lines[2:] if not line.startswith("    ")]
+    assert len(rows) == 3 and all("opportunity-stage-to-profile" in row for row in rows)
+    errors = [line.strip() for line in lines[2:] if line.startswith("    ")]
+    assert " ".join(errors).startswith("step 'w': the sink refused 'not-an-email-xxx")
+
+
+def test_history_piped_is_plain_lines(cli_project):
+    _history_project(cli_project)
+    out = zaplite(cli_project, "history")
+    lines = out.stdout.splitlines()
+    assert len(lines) == 4 and "\x1b" not in out.stdout  # three tasks and one error line
+    newest = lines[0].split()
+    assert newest[0] == "3" and newest[3:5] == ["success", "opportunity-stage-to-profile"]
+    assert newest[5] == "3"  # the record's id, whole
+    assert lines[2].startswith("      step 'w': the sink refused 'not-an-email-")
+
+
+def test_run_once_shows_progress_in_a_terminal_and_pages_with_v(cli_project):
+    env = {"ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "FILES_API_KEY": SECRET}
+    live = Cli(cli_project, env={**env, "TTY_COMPATIBLE": "1"})("run", "--once")
+    assert live.returncode == 0, live.stderr
+    assert "copy: 2 read, 2 delivered, 0 failed, 0 filtered" in live.stderr
+    records = json.loads((cli_project / "source.json").read_text())
+    more = [{"id": n, "email": f"user{n}@example.com", "score": n} for n in range(4, 10)]
+    (cli_project / "source.json").write_text(json.dumps(records + more[:3]))
+    verbose = zaplite(cli_project, "run", "--once", "-v")
+    assert "copy: page 1 of 2 records; so far 2 read, 2 delivered" in verbose.stderr
+    (cli_project / "source.json").write_text(json.dumps(records + more))
+    piped = zaplite(cli_project, "run", "--once")
+    assert piped.returncode == 0 and "3 delivered" in piped.stdout
+    assert piped.stderr == ""  # nothing of it when piped

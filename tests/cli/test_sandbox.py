@@ -181,3 +181,18 @@ def test_without_a_running_sandbox_the_commands_say_how_to_start_one(tmp_path: P
     assert out.returncode == 1
     assert out.stderr.startswith(f"Error: No Salesforce sandbox answers at {url}: start one")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demo_lists_every_deal_its_activity_creates() -> None:
+    from zaplite.cli.sandbox import _activity_round
+    from zaplite.sandbox.activity import SalesActivity
+    from zaplite.sandbox.salesforce import SalesforceEmulator
+
+    emulator = SalesforceEmulator()
+    emulator.seed_demo_data()
+    before = {deal["Id"] for deal in emulator.records("Opportunity")}
+    lines = _activity_round(SalesActivity(emulator, seed=42), None)  # type: ignore[arg-type]
+    created = [d for d in emulator.records("Opportunity") if d["Id"] not in before]
+    assert created, "closing deals opens new ones"
+    for deal in created:
+        assert any(line.startswith(f"new deal {deal['Name']} → Prospecting") for line in lines)

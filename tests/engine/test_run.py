@@ -226,3 +226,22 @@ def test_a_run_refused_at_sign_in_shows_no_task_counts(zaplite_project) -> None:
     assert line.startswith("z: failed in ")
     assert "authentication failed: the memory service refused the token" in line
     assert "0 failed" not in line
+
+
+def test_with_v_a_run_line_is_printed_once(project, service) -> None:
+    service.add(name="a")
+    project.add_zap(memory_zap("z"))
+    out = project.cli("run", "--once", "-v")
+    assert out.exit_code == 0, out.output
+    assert out.output.count("z: ok: 1 new, 1 delivered") == 1
+
+
+def test_a_failed_record_is_logged_with_its_zap_and_record(project, service) -> None:
+    service.add(name="reject")
+    project.add_zap(memory_zap("z"))
+    out = project.cli("run", "--once")
+    assert out.exit_code == 1
+    [task] = project.tasks()
+    assert f"zap z, record {task.record_key}: step 'out': the sink refused the item" in " ".join(
+        out.stderr.split()
+    )

@@ -36,6 +36,7 @@ __all__ = [
     "run_daemon",
     "say_listening",
     "setup_logging",
+    "verbose_option",
     "workspace_options",
 ]
 
@@ -75,6 +76,15 @@ def workspace_options(function: F) -> F:
     for option in reversed(options):
         function = option(function)
     return function
+
+
+verbose_option = click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log more: -v info, -vv debug (warnings are always shown).",
+)
+"""``-v``/``-vv``, the same on every command."""
 
 
 def _listen_value(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -163,20 +173,35 @@ def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
 
 
 def setup_logging(
-    verbose: int = 0, log_file: Path | None = None, config_file: Path | None = None
+    verbose: int = 0,
+    log_file: Path | None = None,
+    config_file: Path | None = None,
+    *,
+    printed: Callable[[Any], bool] | None = None,
 ) -> None:
     """Log zaplite's messages to stderr (INFO with -v, DEBUG with -vv; warnings always).
 
     With ``log_file`` (``[settings] log_file``), INFO and above also go to that file,
-    reopened if logrotate moves it.
+    reopened if logrotate moves it. ``printed(result)`` says which runs' summary lines
+    the command prints itself: those are not logged to stderr a second time.
     """
     from logging.handlers import WatchedFileHandler
 
     from rich.logging import RichHandler
 
+    from zaplite.engine.run import RESULT_ATTRIBUTE
+
     level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
     handler = RichHandler(console=err_console, show_path=False, markup=False, rich_tracebacks=False)
     handler.setLevel(level)
+    if printed is not None:
+        shown = printed
+
+        def not_printed(record: logging.LogRecord) -> bool:
+            result = getattr(record, RESULT_ATTRIBUTE, None)
+            return result is None or not shown(result)
+
+        handler.addFilter(not_printed)
     handlers: list[logging.Handler] = [handler]
     if log_file is not None:
         try:

@@ -11,6 +11,7 @@ from zaplite.cli.common import (
     run_async,
     say_listening,
     setup_logging,
+    verbose_option,
     with_workspace,
     workspace_options,
 )
@@ -25,7 +26,7 @@ __all__ = ["COMMANDS"]
 @click.command()
 @workspace_options
 @http_option
-@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@verbose_option
 @with_workspace
 def console(workspace: Workspace, http: tuple[str, int] | None, verbose: int) -> None:
     """Serve the console over the store without running zaps (history, replays, pauses).

@@ -14,6 +14,7 @@ from zaplite.cli.common import (
     err_console,
     run_async,
     setup_logging,
+    verbose_option,
     with_workspace,
     workspace_options,
 )
@@ -30,9 +31,11 @@ __all__ = ["COMMANDS"]
 @click.command()
 @workspace_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@verbose_option
 @with_workspace
-def validate(workspace: Workspace, as_json: bool) -> None:
+def validate(workspace: Workspace, as_json: bool, verbose: int) -> None:
     """Check the config and every zap: schema, apps, params, connections, variables, templates (exit 2 on error)."""
+    setup_logging(verbose)
     errors: list[str] = [str(problem) for problem in workspace.problems]
     connections = Connections(workspace.config, workspace.registry, vault=workspace.vault)
     for name in workspace.config.connections:
@@ -63,9 +66,15 @@ def validate(workspace: Workspace, as_json: bool) -> None:
 @click.command("test-trigger")
 @workspace_options
 @click.argument("zap_id")
-@click.option("--limit", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--limit",
+    default=3,
+    show_default=True,
+    type=click.IntRange(1, 100),
+    help="How many recent records to fetch (1 to 100).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
-@click.option("-v", "--verbose", count=True, help="Log more.")
+@verbose_option
 @with_workspace
 def test_trigger(
     workspace: Workspace, zap_id: str, limit: int, as_json: bool, verbose: int
@@ -130,7 +139,7 @@ def test_trigger(
 @click.argument("step_id", required=False)
 @click.option("--dry-run", is_flag=True, help="Only show the request; send nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("-v", "--verbose", count=True, help="Log more.")
+@verbose_option
 @with_workspace
 def test_step(
     workspace: Workspace,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import textwrap
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,15 @@ from pydantic import BaseModel
 from rich.table import Table
 from rich.text import Text
 
-from zaplite.cli.common import console, echo_json, run_async, with_workspace, workspace_options
+from zaplite.cli.common import (
+    console,
+    echo_json,
+    run_async,
+    setup_logging,
+    verbose_option,
+    with_workspace,
+    workspace_options,
+)
 from zaplite.errors import ZapliteError
 from zaplite.project.connections import Connections
 from zaplite.project.workspace import Workspace
@@ -47,9 +56,11 @@ def _params_text(model: type[BaseModel] | None) -> str:
 @click.command()
 @workspace_options
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@verbose_option
 @with_workspace(config_required=False)
-def apps(workspace: Workspace, as_json: bool) -> None:
+def apps(workspace: Workspace, as_json: bool, verbose: int) -> None:
     """The installed apps, their triggers and actions, and each one's params."""
+    setup_logging(verbose)
     registry = workspace.registry
     data = []
     for name in sorted(registry.apps):
@@ -148,9 +159,11 @@ def _budget_text(budget: dict[str, Any]) -> str:
 @workspace_options
 @click.option("--test", "test_them", is_flag=True, help="Sign in with each connection.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@verbose_option
 @with_workspace
-def connections(workspace: Workspace, test_them: bool, as_json: bool) -> None:
+def connections(workspace: Workspace, test_them: bool, as_json: bool, verbose: int) -> None:
     """The configured connections (secrets masked, and where each comes from); --test signs in."""
+    setup_logging(verbose)
     pool = Connections(workspace.config, workspace.registry, vault=workspace.vault)
     rows = []
     for name, entry in workspace.config.connections.items():
@@ -212,14 +225,31 @@ def _no_tasks(status: str | None, zap_id: str | None) -> str:
 @click.command()
 @workspace_options
 @click.option("--zap", "zap_id", help="Only this zap's tasks.")
-@click.option("--status", type=click.Choice(["success", "failed", "filtered"]))
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100000))
+@click.option(
+    "--status",
+    type=click.Choice(["success", "failed", "filtered"]),
+    help="Only tasks with this status.",
+)
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 100000),
+    help="Show at most this many tasks, newest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON, with each task's steps.")
+@verbose_option
 @with_workspace
 def history(
-    workspace: Workspace, zap_id: str | None, status: str | None, limit: int, as_json: bool
+    workspace: Workspace,
+    zap_id: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+    verbose: int,
 ) -> None:
     """The task history, newest first."""
+    setup_logging(verbose)
     tasks = workspace.store.list_tasks(zap_id=zap_id, status=status, limit=limit)
     if as_json:
         echo_json(
@@ -249,21 +279,51 @@ def history(
     if not tasks:
         console.print(_no_tasks(status, zap_id))
         return
-    table = Table(title="Task history (newest first)")
-    for column in ("task", "zap", "status", "record", "when (UTC)", "tries", "error"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("zap", "status", "when (UTC)"))
+    show_tasks(tasks)
+
+
+def _record_shown(key: str) -> str:
+    """A task's record as the history lists it: the record's id, without the change stamp."""
+    return key.split("|", 1)[0]
+
+
+def show_tasks(tasks: list[Any]) -> None:
+    """One line per task, columns aligned, its error on an indented line below.
+
+    It reads at 80 columns (nothing but the error is wide, and the error wraps under its
+    task); piped, the same lines come without header or colours, one task per line plus
+    its error line.
+    """
     colours = {"success": "green", "failed": "red", "filtered": "yellow"}
-    for t in tasks:
-        table.add_row(
-            str(t.id),
-            Text(t.zap_id),
-            Text(t.status, style=colours.get(t.status, "")),
-            Text(t.record_key),
-            t.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            str(t.attempts),
-            Text(t.error or ""),
+    terminal = console.is_terminal
+    id_width = max(4, *(len(str(t.id)) for t in tasks))
+    zap_width = max(3, *(len(t.zap_id) for t in tasks))
+    status_width = max(6, *(len(t.status) for t in tasks))
+    if terminal:
+        console.print("Task history, newest first (times in UTC):", style="bold", markup=False)
+        console.print(
+            f"{'task':>{id_width}}  {'when':<19}  {'status':<{status_width}}  "
+            f"{'zap':<{zap_width}}  record",
+            style="dim",
+            markup=False,
         )
-    console.print(table)
+    indent = " " * (id_width + 2)
+    for t in tasks:
+        line = Text(f"{t.id:>{id_width}}  {t.created_at:%Y-%m-%d %H:%M:%S}  ")
+        line.append(
+            f"{t.status:<{status_width}}", style=colours.get(t.status, "") if terminal else ""
+        )
+        line.append(f"  {t.zap_id:<{zap_width}}  {_record_shown(t.record_key)}")
+        if t.attempts > 1:
+            line.append(f"  ({t.attempts} tries)")
+        console.print(line)
+        if t.error:
+            if terminal:
+                width = max(20, console.width - len(indent))
+                for part in textwrap.wrap(t.error, width, break_on_hyphens=False) or [""]:
+                    console.print(indent + part, markup=False, style="red")
+            else:
+                console.print(indent + t.error, markup=False)
 
 
 COMMANDS = [apps, connections, history]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from zaplite.cli.common import console, run_async, setup_logging, with_workspace, workspace_options
+from zaplite.cli.common import (
+    console,
+    run_async,
+    setup_logging,
+    verbose_option,
+    with_workspace,
+    workspace_options,
+)
 from zaplite.engine.replay import failed_task_ids, replay_task, succeeded_message
 from zaplite.engine.run import Engine
 from zaplite.errors import UsageError
@@ -21,7 +28,7 @@ __all__ = ["COMMANDS"]
 @click.option(
     "--force", is_flag=True, help="Also replay tasks that succeeded (their record is sent again)."
 )
-@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@verbose_option
 @with_workspace
 def replay(
     workspace: Workspace,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 import click
@@ -15,18 +16,22 @@ from zaplite.cli.common import (
     run_async,
     run_daemon,
     setup_logging,
+    verbose_option,
     with_workspace,
     workspace_options,
 )
+from zaplite.cli.progress import RunProgress
 from zaplite.engine.controls import pause_zap, resume_zap
 from zaplite.engine.leases import daemon_owner
 from zaplite.engine.run import Engine, RunResult
 from zaplite.errors import UsageError
+from zaplite.project.binding import BoundZap
+from zaplite.project.durations import format_duration
 from zaplite.project.workspace import Workspace
 
 if TYPE_CHECKING:
     from zaplite.engine.budget import Pace
-    from zaplite.engine.daemon import Reload
+    from zaplite.engine.daemon import Daemon, Reload
 
 __all__ = ["COMMANDS"]
 
@@ -39,14 +44,54 @@ def show_result(result: RunResult) -> None:
     console.print(result.line(), style=style, markup=False)
 
 
+def daemon_prints(result: RunResult) -> bool:
+    """Whether the daemon prints a run's line: it found something, or did not end ok."""
+    return bool(result.found) or result.status != "ok"
+
+
 def show_daemon_result(result: RunResult) -> None:
     """The daemon's line for a run: only runs that found something, or did not end ok.
 
     A daemon with many zaps polls far more often than anything happens; the quiet polls
     are logged at INFO (``-v``, or ``[settings] log_file``) instead of printed.
     """
-    if result.found or result.status != "ok":
+    if daemon_prints(result):
         show_result(result)
+
+
+def _schedule_words(zap: BoundZap) -> str:
+    schedule = zap.zap.schedule
+    if schedule.every is not None:
+        return f"every {format_duration(schedule.every)}"
+    return f"on cron {schedule.cron!r} (UTC)"
+
+
+class DaemonOutput:
+    """What ``zaplite run`` prints of each run; after a zap's first run, when it polls next.
+
+    Without it a person watching sees only the banner until something happens.
+    """
+
+    def __init__(self, zaps: dict[str, BoundZap]) -> None:
+        self.zaps = zaps
+        self.daemon: Daemon | None = None
+        self._announced: set[str] = set()
+
+    def __call__(self, result: RunResult) -> None:
+        show_daemon_result(result)
+        if result.zap_id in self._announced or self.daemon is None:
+            return
+        self._announced.add(result.zap_id)
+        when = self.daemon.next_run_at(result.zap_id)
+        zap = self.zaps.get(result.zap_id)
+        if when is None or zap is None:
+            return
+        quiet = "" if daemon_prints(result) else "nothing new; "
+        console.print(
+            f"{result.zap_id}: {quiet}next poll at {when.astimezone(UTC):%H:%M:%S} UTC, "
+            f"then {_schedule_words(zap)}.",
+            markup=False,
+        )
 
 
 def show_reload(report: Reload) -> None:
@@ -71,7 +116,7 @@ def _report_problems(workspace: Workspace) -> None:
 @click.command()
 @workspace_options
 @click.option("--once", is_flag=True, help="Poll each zap once, deliver what was found, and exit.")
-@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+@verbose_option
 @click.option(
     "--new-store",
     is_flag=True,
@@ -91,7 +136,12 @@ def run(
 ) -> None:
     """Run the zaps: as a daemon on their schedules, or once with --once (exit 1 if any task failed)."""
     workspace.new_store = new_store
-    setup_logging(verbose, workspace.config.settings.log_file, workspace.config.path)
+    setup_logging(
+        verbose,
+        workspace.config.settings.log_file,
+        workspace.config.path,
+        printed=(lambda result: True) if once else daemon_prints,
+    )
     if zap_ids and not once:
         raise UsageError("Naming zaps is only for `zaplite run --once ZAP_ID...`.")
     if once and http is not None:
@@ -106,7 +156,8 @@ def run(
             raise UsageError(f"There are no enabled zaps in {workspace.config.settings.zaps_dir}.")
         workspace.check_connections(zaps)  # an unset ${VAR} is bad input, said before any poll
         workspace.store.check_writable()  # a read-only store is one clear error, not a loop
-        results = run_async(_run_once(workspace, zaps))
+        with RunProgress(verbose) as progress:
+            results = run_async(_run_once(workspace, zaps, progress))
         for result in results:
             show_result(result)
         if workspace.problems:
@@ -122,15 +173,17 @@ def run(
     from zaplite.engine.daemon import Daemon  # APScheduler: only the daemon needs it
 
     engine = Engine.for_workspace(workspace, owner=daemon_owner())
+    output = DaemonOutput(enabled)
     daemon = Daemon(
         engine,
         enabled,
-        on_result=show_daemon_result,
+        on_result=output,
         reload=workspace.reload_zaps,
         watch=workspace.config.settings.zaps_dir,
         on_reload=show_reload,
         on_pace=show_pace,
     )
+    output.daemon = daemon
     err_console.print(
         f"zaplite is running {len(enabled)} zap(s) with the store at "
         f"{workspace.store.url_for_display}; Ctrl-C stops it.",
@@ -140,8 +193,12 @@ def run(
     err_console.print("zaplite stopped cleanly.")
 
 
-async def _run_once(workspace: Workspace, zaps: list) -> list[RunResult]:
+async def _run_once(
+    workspace: Workspace, zaps: list, progress: RunProgress | None = None
+) -> list[RunResult]:
     engine = Engine.for_workspace(workspace, owner=daemon_owner())
+    if progress is not None:
+        engine.on_page = progress.page
     try:
         return list(await asyncio.gather(*(engine.run_zap(zap) for zap in zaps)))
     finally:
@@ -151,9 +208,11 @@ async def _run_once(workspace: Workspace, zaps: list) -> list[RunResult]:
 @click.command()
 @workspace_options
 @click.argument("zap_ids", nargs=-1, required=True)
+@verbose_option
 @with_workspace
-def resume(workspace: Workspace, zap_ids: tuple[str, ...]) -> None:
+def resume(workspace: Workspace, zap_ids: tuple[str, ...], verbose: int) -> None:
     """Resume zaps that were paused (by hand, or after repeated authentication failures)."""
+    setup_logging(verbose)
     for zap_id in zap_ids:
         workspace.zap(zap_id)
         if resume_zap(workspace.store, zap_id):
@@ -165,9 +224,11 @@ def resume(workspace: Workspace, zap_ids: tuple[str, ...]) -> None:
 @click.command()
 @workspace_options
 @click.argument("zap_ids", nargs=-1, required=True)
+@verbose_option
 @with_workspace
-def pause(workspace: Workspace, zap_ids: tuple[str, ...]) -> None:
+def pause(workspace: Workspace, zap_ids: tuple[str, ...], verbose: int) -> None:
     """Pause zaps until `zaplite resume`: every daemon sharing the store skips them."""
+    setup_logging(verbose)
     for zap_id in zap_ids:
         workspace.zap(zap_id)
         pause_zap(workspace.store, zap_id, "from the command line")

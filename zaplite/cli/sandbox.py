@@ -20,6 +20,7 @@ from zaplite.cli.common import (
     http_option,
     run_daemon,
     setup_logging,
+    verbose_option,
 )
 from zaplite.cli.sandbox_records import FOLDER_KEY, SANDBOX_COMMANDS
 from zaplite.engine.gctune import tune_after_startup
@@ -105,6 +106,7 @@ def _wait_for_signal(stop: threading.Event) -> None:
     type=click.FloatRange(min=0.5),
     help="Seconds between activity rounds (0.5 or more).",
 )
+@verbose_option
 @click.pass_context
 def sandbox(
     ctx: click.Context,
@@ -113,6 +115,7 @@ def sandbox(
     clevertap_port: int,
     activity: bool,
     every: float,
+    verbose: int,
 ) -> None:
     """Start local emulators of Salesforce and CleverTap with seeded data, for trying zaps without accounts.
 
@@ -127,6 +130,7 @@ def sandbox(
     if ctx.invoked_subcommand is not None:
         ctx.meta[FOLDER_KEY] = folder
         return
+    setup_logging(verbose)
 
     removed = _prepare_folder(folder)
     with Sandbox.start(salesforce_port=salesforce_port, clevertap_port=clevertap_port) as box:
@@ -226,6 +230,7 @@ def _activity_round(activity: SalesActivity, box: Sandbox) -> list[str]:
             lines.append(
                 f"deal {deal['Name']} → {deal['StageName']} (${deal.get('Amount', 0):,.0f})"
             )
+    lines.extend(activity.opened_deals())  # deals opened as others closed: every record is listed
     return lines
 
 
@@ -277,7 +282,7 @@ def _summary(box: Sandbox, workspace: Workspace) -> None:
     type=click.FloatRange(min=0.5),
     help="Seconds between polls and activity with --keep-running (0.5 or more).",
 )
-@click.option("-v", "--verbose", count=True, help="Log more.")
+@verbose_option
 @http_option
 def demo(
     folder: Path, keep_running: bool, every: float, verbose: int, http: tuple[str, int] | None

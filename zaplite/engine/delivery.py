@@ -81,6 +81,10 @@ class PreparedPage:
     items: list[WorkItem]
 
 
+FAILURES_LOGGED = 10
+"""Failed records of one run (or replay) logged at WARNING; the rest at DEBUG."""
+
+
 class Delivery:
     """Runs steps over records for one zap, with a retry policy and the open connections.
 
@@ -97,6 +101,7 @@ class Delivery:
         policy: RetryPolicy,
         *,
         ahead: bool = False,
+        log_failures: bool = True,
     ) -> None:
         self.zap = zap
         self.connections = connections
@@ -105,6 +110,8 @@ class Delivery:
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
         self._renderers: dict[int, Callable[[Any], Any]] = {}
         self._list_adapters: dict[int, TypeAdapter[list[Any]] | None] = {}
+        self._log_failures = log_failures
+        self._failures_logged = 0
 
     @property
     def first_action(self) -> int:
@@ -182,9 +189,25 @@ class Delivery:
         item.status = "failed"
         prefix = f"step {step.id!r}: "
         item.error = message if message.startswith(prefix) else prefix + message
+        self._log_failure(item)
         item.steps.append(
             {"id": step.id, "status": "failed", "input": params, "output": None, "error": message}
         )
+
+    def _log_failure(self, item: WorkItem) -> None:
+        """Log a failed record by zap and record key: the first few of a run at WARNING."""
+        self._failures_logged += 1
+        if not self._log_failures or self._failures_logged > FAILURES_LOGGED + 1:
+            self.log.debug("zap %s, record %s: %s", self.zap.id, item.key, item.error)
+        elif self._failures_logged <= FAILURES_LOGGED:
+            self.log.warning("zap %s, record %s: %s", self.zap.id, item.key, item.error)
+        else:
+            self.log.warning(
+                "zap %s: more records failed; `zaplite history --zap %s --status failed` "
+                "lists them all",
+                self.zap.id,
+                self.zap.id,
+            )
 
     def _succeed(self, item: WorkItem, step: BoundStep, params: Any, output: Record) -> None:
         output = dict(output or {})

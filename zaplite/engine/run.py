@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -44,7 +44,7 @@ from zaplite.store import KeysFull, Store, StoreFull, StoreUnusable
 if TYPE_CHECKING:
     from zaplite.project.workspace import Workspace
 
-__all__ = ["STOP_GRACE", "Engine", "RunResult", "StoreState"]
+__all__ = ["RESULT_ATTRIBUTE", "STOP_GRACE", "Engine", "RunResult", "StoreState"]
 
 log = logging.getLogger("zaplite.engine")
 
@@ -148,6 +148,10 @@ class StoreState:
                 await closer()
 
 
+RESULT_ATTRIBUTE = "zaplite_run_result"
+"""The attribute of the log record of a run's summary line holding its :class:`RunResult`."""
+
+
 @dataclass
 class RunResult:
     """What one run of a zap did."""
@@ -245,6 +249,9 @@ class Engine:
         """What this engine saw of each connection, written to the store for the console."""
         self.budgets = Budgets()
         """Each connection's API calls and the pace that keeps them inside its budget."""
+        self.on_page: Callable[[RunResult, int], None] | None = None
+        """Called after each page with the run so far and the page's record count (known
+        records included), for ``zaplite run --once`` to show progress."""
 
     @classmethod
     def for_workspace(cls, workspace: Workspace, *, owner: str | None = None) -> Engine:
@@ -371,7 +378,7 @@ class Engine:
             await self.leases.after_run(zap.id, idle=idle)
             self.metrics.run_finished(zap.id, result.status, result.seconds)
             await self._note_connections(zap, result, error=interrupted)
-        log.info("%s", result.line())
+        log.info("%s", result.line(), extra={RESULT_ATTRIBUTE: result})
         if interrupted is not None:
             raise interrupted  # recorded as interrupted; cancellation still propagates
         return result
@@ -611,6 +618,8 @@ class Engine:
         result.delivering = False
         tasks = [item.task() for item in items]
         if not tasks and not page.state and page.cursor == saved_cursor:
+            if self.on_page is not None:
+                self.on_page(result, len(ahead.items))
             return False  # nothing new and nothing moved: no write at all (an idle poll)
         overlap = zap.trigger.overlap_for(zap.trigger_params)
         forget_before = page.watermark - overlap if page.watermark else None
@@ -651,4 +660,6 @@ class Engine:
                 result.failed += 1
             else:
                 result.filtered += 1
+        if self.on_page is not None:
+            self.on_page(result, len(ahead.items))
         return True

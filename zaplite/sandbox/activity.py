@@ -59,6 +59,8 @@ class SalesActivity:
     seed: int | None = None
     rng: random.Random = field(init=False)
     created: int = 0
+    new_deals: list[dict[str, Any]] = field(default_factory=list)
+    """Deals opened as a side effect (a closed deal is followed by a new one); read and clear it."""
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -126,7 +128,7 @@ class SalesActivity:
         """A new deal in Prospecting for a random contact's account."""
         contacts = self.emulator.records("Contact")
         contact = self.rng.choice(contacts)
-        return self.emulator.create(
+        deal = self.emulator.create(
             "Opportunity",
             {
                 "Name": f"{contact.get('LastName', 'New')} - Expansion {self.rng.randrange(100, 999)}",
@@ -138,6 +140,17 @@ class SalesActivity:
                 "ContactId": contact["Id"],
             },
         )
+        self.new_deals.append(deal)
+        return deal
+
+    def opened_deals(self) -> list[str]:
+        """A line for each deal opened since the last call (and forget them)."""
+        lines = [
+            f"new deal {deal['Name']} → {deal['StageName']} (${deal.get('Amount') or 0:,.0f})"
+            for deal in self.new_deals
+        ]
+        self.new_deals.clear()
+        return lines
 
     def tick(self) -> list[str]:
         """One round of activity: a new contact, a lead moved on, a deal moved on."""
@@ -150,4 +163,5 @@ class SalesActivity:
         deal = self.advance_opportunity()
         if deal:
             done.append(f"deal {deal['Name']} → {deal['StageName']}")
+        done.extend(self.opened_deals())
         return done
