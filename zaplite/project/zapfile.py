@@ -543,8 +543,8 @@ def _zap_files(directory: Path) -> tuple[list[Path], list[Path]]:
     files: list[Path] = []
     wrong: list[Path] = []
     for path in directory.iterdir():
-        if path.name.startswith(".") or not path.is_file():
-            continue
+        if path.name.startswith(".") or path.is_dir():
+            continue  # anything else named *.json is read, and refused if it is not a file
         suffix = path.suffix.lower()
         if suffix == ".json":
             files.append(path)
