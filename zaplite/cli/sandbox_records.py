@@ -328,9 +328,23 @@ def list_records(ctx: click.Context, kind: str, limit: int, url: str | None, as_
     if not rows:
         console.print(f"No {sobject} records in the sandbox.", markup=False)
         return
-    for row in rows:
-        fields = [str(row.get(name)) for name in SHOWN[sobject] if row.get(name) not in (None, "")]
-        console.print(f"{row['Id']}  " + "  ".join(fields), markup=False)
+    cells = [_cells(sobject, row) for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+    for line in cells:
+        text = "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+        console.print(text.rstrip(), markup=False)
+
+
+def _cells(sobject: str, row: dict[str, Any]) -> list[str]:
+    """The columns ``list`` shows of a record: its id first, its name last (the longest)."""
+    name = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p)
+    if sobject == "Opportunity":
+        amount = row.get("Amount")
+        money = f"${amount:,.0f}" if isinstance(amount, int | float) else ""
+        return [row["Id"], str(row.get("StageName") or ""), money, str(row.get("Name") or "")]
+    if sobject == "Lead":
+        return [row["Id"], str(row.get("Status") or ""), str(row.get("Email") or ""), name]
+    return [row["Id"], str(row.get("Email") or ""), name]
 
 
 # ---------------------------------------------------------------------- import
