@@ -393,3 +393,16 @@ def test_run_once_shows_progress_in_a_terminal_and_pages_with_v(cli_project):
     piped = zaplite(cli_project, "run", "--once")
     assert piped.returncode == 0 and "3 delivered" in piped.stdout
     assert piped.stderr == ""  # nothing of it when piped
+
+
+def test_apps_reads_at_80_columns_and_piped_is_one_line_each(tmp_path):
+    import re
+
+    wide = Cli(tmp_path, env={"TTY_COMPATIBLE": "1", "COLUMNS": "80"})("apps")
+    assert wide.returncode == 0, wide.stderr
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", wide.stdout).splitlines()
+    assert all(len(line) <= 80 for line in lines), lines
+    assert "salesforce (Salesforce), from the plugin salesforce" in lines
+    piped = Cli(tmp_path)("apps").stdout.splitlines()
+    assert "  trigger new_contact: Fires when a Contact is created." in piped
+    assert "    params (? = optional): fields?, where?, overlap_seconds?" in piped

@@ -98,28 +98,30 @@ def apps(workspace: Workspace, as_json: bool, verbose: int) -> None:
     if not data:
         console.print("No apps are installed.")
         return
-    table = Table(title="Installed apps")
-    for column in ("app", "kind", "name", "params (? = optional)", "description"):
-        table.add_column(column)
     for app in data:
-        for t in app["triggers"]:
-            table.add_row(
-                app["name"],
-                "trigger",
-                t["name"],
-                _params_text(registry.apps[app["name"]].triggers[t["name"]].params),
-                t["description"].splitlines()[0] if t["description"] else "",
-            )
-        for a in app["actions"]:
-            table.add_row(
-                app["name"],
-                "action",
-                a["name"],
-                _params_text(registry.apps[app["name"]].actions[a["name"]].params),
-                a["description"].splitlines()[0] if a["description"] else "",
-            )
-        table.add_section()
-    console.print(table)
+        plugin = f", from the plugin {app['plugin']}" if app["plugin"] else ""
+        console.print(f"{app['name']} ({app['label']}){plugin}", style="bold", markup=False)
+        for kind, key, models in (
+            ("trigger", "triggers", registry.apps[app["name"]].triggers),
+            ("action", "actions", registry.apps[app["name"]].actions),
+        ):
+            for item in app[key]:
+                about = item["description"].splitlines()[0] if item["description"] else ""
+                _print_wrapped(f"  {kind} {item['name']}" + (f": {about}" if about else ""), 4)
+                params = _params_text(models[item["name"]].params)
+                _print_wrapped(f"    params (? = optional): {params}", 6)
+
+
+def _print_wrapped(text: str, indent: int) -> None:
+    """``text`` wrapped to the terminal's width (its next lines indented), or whole when piped."""
+    if not console.is_terminal:
+        console.print(text, markup=False)
+        return
+    lines = textwrap.wrap(
+        text, max(30, console.width), subsequent_indent=" " * indent, break_on_hyphens=False
+    )
+    for line in lines:
+        console.print(line, markup=False)
 
 
 def _api_budget(workspace: Workspace, pool: Connections, name: str) -> dict[str, Any] | None:

@@ -263,6 +263,11 @@ def _summary(box: Sandbox, workspace: Workspace) -> None:
     )
 
 
+def _demo_prints(result: RunResult) -> bool:
+    """Whether the demo shows a run itself (so ``-v`` does not log it a second time)."""
+    return bool(result.found) or result.status != "ok"
+
+
 @click.command()
 @click.option(
     "--dir",
@@ -290,7 +295,7 @@ def demo(
     """The main job on the embedded default: the three use cases against the built-in sandbox."""
     from zaplite.sandbox.session import Sandbox
 
-    setup_logging(verbose)
+    setup_logging(verbose, printed=_demo_prints)  # its lines and table show the runs
     if http is not None and not keep_running:
         raise UsageError("--http serves the console of the running demo: add --keep-running.")
     _prepare_folder(folder)
