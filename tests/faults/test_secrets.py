@@ -227,6 +227,8 @@ def test_refused_sign_ins_show_no_secret(project: Path, services: Services) -> N
     )
     zaplite = Recorder(project, services)
     assert zaplite("run", "--once").returncode == 1  # bad phones: failed tasks to replay later
+    # A real sample, kept while the sign-in works: test-step sends only such a record.
+    assert zaplite("test-trigger", "literal").returncode == 0
     # Revoke the refresh token, change the password and the passcode: sign-ins are refused.
     services.sf.credentials = dataclasses.replace(
         services.sf.credentials, refresh_token="another-token", password="another-password"
