@@ -28,7 +28,6 @@ def _start_and_stop(root: Path, *args: str) -> str:
             if not line:
                 break
             seen += line
-        time.sleep(0.5)  # its Ctrl-C handler is set just after that line
     finally:
         out, err = stop(process, signal.SIGINT)
     assert process.returncode == 0, err

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,14 +63,16 @@ def _prepare_folder(folder: Path) -> list[Path]:
     return removed
 
 
-def _wait_for_signal(stop: threading.Event) -> None:
+@contextlib.contextmanager
+def _signals_stop(stop: threading.Event) -> Iterator[None]:
+    """SIGINT and SIGTERM set ``stop`` while inside (set before saying Ctrl-C stops it)."""
+
     def handler(signum: int, frame: Any) -> None:
         stop.set()
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(0.2):
-            pass
+        yield
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
@@ -171,19 +174,21 @@ def sandbox(
                 f"Removed the old store ({names}): the emulators start afresh, so do the cursors.",
                 markup=False,
             )
-        console.print(f"In another terminal: cd {folder} && zaplite run", markup=False)
-        console.print("Ctrl-C stops the sandbox.", markup=False)
         stop = threading.Event()
-        if activity:
-            generator = SalesActivity(box.salesforce)
+        with _signals_stop(stop):
+            console.print(f"In another terminal: cd {folder} && zaplite run", markup=False)
+            console.print("Ctrl-C stops the sandbox.", markup=False)
+            if activity:
+                generator = SalesActivity(box.salesforce)
 
-            def loop() -> None:
-                while not stop.wait(every):
-                    for line in generator.tick():
-                        console.print(f"  salesforce: {line}", markup=False)
+                def loop() -> None:
+                    while not stop.wait(every):
+                        for line in generator.tick():
+                            console.print(f"  salesforce: {line}", markup=False)
 
-            threading.Thread(target=loop, name="sandbox-activity", daemon=True).start()
-        _wait_for_signal(stop)
+                threading.Thread(target=loop, name="sandbox-activity", daemon=True).start()
+            while not stop.wait(0.2):
+                pass
     console.print("Sandbox stopped.")
 
 
