@@ -120,7 +120,7 @@ def connect() -> None:
     show_default=True,
     help="Seconds to wait for the sign-in.",
 )
-@with_workspace
+@with_workspace(config_required=False)  # it writes zaplite.toml when there is none
 def salesforce(
     workspace: Workspace,
     name: str,
@@ -249,7 +249,7 @@ def _device_flow(http: httpx.Client, login: str, client: str, timeout: float) ->
 @click.option("--region", required=True, help="eu1, in1, sg1, us1, aps3 or mec1.")
 @click.option("--endpoint", help="Another base URL (a proxy, or the sandbox emulator).")
 @click.option("--passcode-stdin", is_flag=True, help="Read the passcode from standard input.")
-@with_workspace
+@with_workspace(config_required=False)  # it writes zaplite.toml when there is none
 def clevertap(
     workspace: Workspace,
     name: str,

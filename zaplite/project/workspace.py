@@ -102,7 +102,7 @@ class Workspace:
         for zap in zaps:
             used.update(name for name in [zap.connection] if name)
             used.update(step.connection for step in zap.steps if step.connection)
-        connections = Connections(self.config, self.registry)
+        connections = Connections(self.config, self.registry, vault=self.vault)
         for name in self.config.connections:
             if name in used:
                 connections.settings(name)
