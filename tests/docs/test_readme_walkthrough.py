@@ -40,13 +40,14 @@ class Step:
 def walkthrough_steps() -> list[Step]:
     """The commands of the walkthrough's console blocks, in order."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("\n## Walkthrough") : text.index("\n## Files you write")]
+    start = text.index("\n## Walkthrough")
+    section = text[start : text.index("\n## ", start + 1)]
     steps: list[Step] = []
     for block in re.findall(r"```console\n(.*?)```", section, flags=re.DOTALL):
         for line in block.splitlines():
             if line.startswith("$ "):
-                if line.startswith("$ #"):
-                    continue
+                if line.startswith(("$ #", "$ cd zaplite-sandbox")):
+                    continue  # the commands run in zaplite-sandbox/ already
                 steps.append(Step(shlex.split(line[2:]), []))
             elif steps:
                 steps[-1].shown.append(line)
