@@ -195,3 +195,18 @@ def test_the_demo_lists_every_deal_its_activity_creates() -> None:
     assert created, "closing deals opens new ones"
     for deal in created:
         assert any(line.startswith(f"new deal {deal['Name']} → Prospecting") for line in lines)
+
+
+def test_the_sandbox_is_found_from_a_local_config_never_from_a_real_org(tmp_path: Path) -> None:
+    from zaplite.cli.sandbox_records import DEFAULT_URL, find_sandbox
+
+    folder = tmp_path / "zaplite-sandbox"
+    folder.mkdir()
+    config = folder / "zaplite.toml"
+    config.write_text('[connections.sf]\napp = "salesforce"\nlogin_url = "http://127.0.0.1:5555"\n')
+    assert find_sandbox(None, folder) == "http://127.0.0.1:5555"
+    assert find_sandbox("http://127.0.0.1:7/", folder) == "http://127.0.0.1:7"
+    config.write_text(
+        '[connections.sf]\napp = "salesforce"\nlogin_url = "https://login.salesforce.com"\n'
+    )
+    assert find_sandbox(None, folder) == DEFAULT_URL

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import httpx
@@ -32,6 +33,7 @@ from zaplite.sandbox.salesforce.schema import (
 __all__ = ["FOLDER_KEY", "SANDBOX_COMMANDS", "SandboxClient", "find_sandbox"]
 
 DEFAULT_URL = "http://127.0.0.1:8081"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 IMPORT_CHUNK = 5_000
 """Records sent to the emulator per request by ``import`` (each chunk shares one timestamp)."""
 
@@ -53,7 +55,7 @@ OBJECTS = {
 
 
 def _salesforce_url_in(config: Path) -> str | None:
-    """The login URL of the first Salesforce connection of ``config``, if it has one."""
+    """The login URL of ``config``'s first Salesforce connection on this machine, if any."""
     try:
         data = tomllib.loads(config.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -61,7 +63,8 @@ def _salesforce_url_in(config: Path) -> str | None:
     for table in (data.get("connections") or {}).values():
         if isinstance(table, dict) and table.get("app") == "salesforce":
             url = table.get("login_url")
-            return url if isinstance(url, str) and "${" not in url else None
+            if isinstance(url, str) and urlsplit(url).hostname in LOOPBACK:
+                return url  # only a local emulator: never a real org's login host
     return None
 
 
