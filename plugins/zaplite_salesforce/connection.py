@@ -139,6 +139,15 @@ class SalesforceClient:
         except PluginError as error:
             raise self._scrubbed(error) from None
 
+    async def get_text(
+        self, path: str, *, params: Mapping[str, str] | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """GET ``path`` and return its body as text with its headers (a Bulk API CSV page)."""
+        try:
+            return await self._request_once("GET", path, params, None, None, text=True)
+        except PluginError as error:
+            raise self._scrubbed(error) from None
+
     async def _request_once(
         self,
         method: str,
@@ -146,6 +155,8 @@ class SalesforceClient:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         content: bytes | None,
+        *,
+        text: bool = False,
     ) -> Any:
         token = await self.token()
         response = await self._send(token, method, path, params, headers, content)
@@ -161,6 +172,11 @@ class SalesforceClient:
                     code=error.code,
                 )
             raise error
+        if text:
+            try:
+                return response.text, dict(response.headers)
+            finally:
+                release(response)
         try:
             return jsoncodec.loads(response.content)
         except ValueError:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from zaplite.errors import ParamsRejected, RetryableError
+from zaplite_salesforce.bulk import bulk_batches
 from zaplite_salesforce.connection import SalesforceClient
 from zaplite_salesforce.errors import QueryLocatorExpired
 from zaplite_salesforce.lookback import Seen
@@ -109,6 +110,8 @@ class Cursor:
     origin: datetime | None = None
     seen: Seen | None = None
     """Records read per stamp in the window (``lookback.py``); ``None``: not counted."""
+    bulk: dict[str, Any] | None = None
+    """The Bulk API job reading the backlog and its results page (``bulk.py``), if any."""
 
     def dump(self) -> dict[str, Any]:
         """JSON form."""
@@ -117,6 +120,8 @@ class Cursor:
         data["origin"] = datetime_literal(self.origin) if self.origin else None
         if self.seen is not None:
             data["seen"] = self.seen.dump()
+        if self.bulk is not None:
+            data["bulk"] = dict(self.bulk)
         return data
 
     @classmethod
@@ -132,6 +137,7 @@ class Cursor:
                 floor=Position.load(data.get("floor")),
                 origin=origin,
                 seen=Seen.load(data.get("seen")),
+                bulk=dict(data["bulk"]) if isinstance(data.get("bulk"), Mapping) else None,
             )
         except (KeyError, TypeError, ValueError):
             raise ParamsRejected(
@@ -308,8 +314,16 @@ async def poll_batches(
                 cursor = replace(cursor, seen=Seen())
             yield Batch([], cursor, _watermark(cursor), client.usage)
             return
+        threshold = client.settings.bulk_threshold
+        if threshold and await _backlog(client, plan, cursor) > threshold:
+            cursor = replace(cursor, bulk={})
     else:
         cursor = Cursor.load(saved)
+    if cursor.bulk is not None:
+        fresh = replace(cursor, bulk=None) if not cursor.bulk else cursor
+        async for batch in bulk_batches(client, plan, fresh, counted=counts_window(plan)):
+            yield batch
+        return
     low = cursor.low(plan)
     if (
         low is not None
@@ -327,6 +341,12 @@ async def poll_batches(
         return
     async for batch in _read_window(client, plan, cursor, all_rows=False):
         yield batch
+
+
+async def _backlog(client: SalesforceClient, plan: Plan, cursor: Cursor) -> int:
+    """How many records a first poll from ``cursor`` would read (a ``COUNT()``)."""
+    (answer,) = await client.first_pages([(build_count(plan, cursor.conditions(plan)), False)])
+    return int(answer.get("totalSize") or 0)
 
 
 def counts_window(plan: Plan) -> bool:

@@ -162,3 +162,27 @@ def test_one_timestamp_delivers_an_import_once_and_the_next_polls_nothing() -> N
     assert rows["1"][1:5] == ["1,200", "1,200", "1,200", "1,200"]
     assert rows["2"][1:5] == ["0", "0", "1,200", "1,200"]
     assert "every record delivered once: yes" in out
+
+
+def test_economy_prints_calls_after_an_import_and_the_latency_turns() -> None:
+    out = run_script(
+        "economy.py",
+        "--skip",
+        "idle",
+        "--import",
+        "3000",
+        "--backlog",
+        "12000",
+        "--sf-latency",
+        "0.01",
+        "--ct-latency",
+        "0.01",
+        "--turns",
+        "1",
+        timeout=300,
+    )
+    rows = header_cells(out)
+    polls = {row[0]: row for row in rows if row[0].startswith(("zaplite:", "the window"))}
+    assert polls["zaplite: the window counted"][1] == "1"
+    assert int(polls["the window read again"][1]) >= 2
+    assert "REST / pages alone" in out and "Bulk / REST" in out
