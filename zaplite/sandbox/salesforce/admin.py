@@ -3,7 +3,8 @@
 - ``POST /__admin/records/{Object}``: a JSON list → ``create_many`` (answers ``{"created", "ids"}``),
   a JSON object → ``create`` (answers the record); ``?timestamp=ISO`` back-dates the write. The
   body may also be ``{"records": [...], "timestamp": "..."}``.
-- ``PATCH /__admin/records/{Object}/{Id}`` (``?timestamp=``), ``DELETE`` likewise.
+- ``PATCH /__admin/records/{Object}/{Id}`` (``?timestamp=``), ``DELETE`` likewise (to the
+  recycle bin); ``POST /__admin/records/{Object}/{Id}/undelete`` restores a deleted record.
 - ``GET /__admin/records/{Object}``: every record (JSON values, no ``attributes``).
 - ``POST /__admin/faults``: any of ``{"expire_tokens": true}``, ``{"fail_next": {"n", "status",
   "body", "path_contains", "headers"}}``, ``{"drop_next": {"n", "path_contains"}}``, ``{"latency": 0.1}``,
@@ -100,6 +101,15 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
             row = found
         return JSONResponse(plain(object_name, row))
 
+    async def undelete(request: Request) -> Response:
+        object_name = request.path_params["sobject"]
+        row = emu.store.undelete(
+            object_name,
+            request.path_params["record_id"],
+            timestamp=request.query_params.get("timestamp"),
+        )
+        return JSONResponse(plain(object_name, row))
+
     async def faults(request: Request) -> Response:
         body = await body_of(request) or {}
         if not isinstance(body, dict):
@@ -184,6 +194,9 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
             "/__admin/records/{sobject}/{record_id}",
             guarded(record),
             methods=["GET", "PATCH", "DELETE"],
+        ),
+        Route(
+            "/__admin/records/{sobject}/{record_id}/undelete", guarded(undelete), methods=["POST"]
         ),
         Route("/__admin/faults", guarded(faults), methods=["POST"]),
         Route("/__admin/objects", guarded(objects), methods=["POST"]),

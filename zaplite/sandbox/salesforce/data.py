@@ -401,7 +401,11 @@ class RecordStore:
             return row
 
     def delete(self, object_name: str, record_id: str, *, timestamp: datetime | None = None) -> Row:
-        """Move a record to the recycle bin: ``IsDeleted`` true, seen only by ``queryAll``."""
+        """Move a record to the recycle bin: ``IsDeleted`` true, seen only by ``queryAll``.
+
+        The delete stamps ``SystemModstamp``, as Salesforce's does, so a poll of
+        ``queryAll ... WHERE IsDeleted = true`` ordered by it finds the deletion.
+        """
         obj = self.schema.require(object_name)
         with self.lock:
             old = self.get(obj.name, record_id)
@@ -413,6 +417,26 @@ class RecordStore:
                 )
             ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
             row = dict(old, IsDeleted=True, SystemModstamp=ts, LastModifiedDate=ts)
+            self._store(obj, row, old)
+            return row
+
+    def undelete(
+        self, object_name: str, record_id: str, *, timestamp: datetime | None = None
+    ) -> Row:
+        """Restore a record from the recycle bin: ``IsDeleted`` false, visible to ``query`` again."""
+        obj = self.schema.require(object_name)
+        with self.lock:
+            old = self.get(obj.name, record_id)
+            if old is None or not old.get("IsDeleted"):
+                raise RecordError(
+                    "The requested resource does not exist"
+                    if old is None
+                    else "entity is not in the recycle bin",
+                    "NOT_FOUND" if old is None else "UNDELETE_FAILED",
+                    status=404 if old is None else 400,
+                )
+            ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
+            row = dict(old, IsDeleted=False, SystemModstamp=ts, LastModifiedDate=ts)
             self._store(obj, row, old)
             return row
 

@@ -114,9 +114,21 @@ class SalesforceEmulator:
             object_name, self.store.update(object_name, record_id, values, timestamp=timestamp)
         )
 
-    def delete(self, object_name: str, record_id: str) -> dict[str, Any]:
+    def delete(
+        self, object_name: str, record_id: str, *, timestamp: datetime | None = None
+    ) -> dict[str, Any]:
         """Delete a record (it stays visible to ``queryAll`` with ``IsDeleted`` true)."""
-        return self._full(object_name, self.store.delete(object_name, record_id))
+        return self._full(
+            object_name, self.store.delete(object_name, record_id, timestamp=timestamp)
+        )
+
+    def undelete(
+        self, object_name: str, record_id: str, *, timestamp: datetime | None = None
+    ) -> dict[str, Any]:
+        """Restore a deleted record from the recycle bin; returns a copy."""
+        return self._full(
+            object_name, self.store.undelete(object_name, record_id, timestamp=timestamp)
+        )
 
     def get(self, object_name: str, record_id: str) -> dict[str, Any] | None:
         """A copy of one record (Python values: datetimes are aware UTC), or ``None``."""
