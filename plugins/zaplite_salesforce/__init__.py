@@ -1,4 +1,4 @@
-"""The built-in Salesforce app: triggers that poll the REST API for new and changed records.
+"""The built-in Salesforce app: triggers that poll the REST API for new, changed and deleted records.
 
 Written only against zaplite's public plugin API, exactly as a third-party plugin
 would be, and registered through the ``zaplite`` entry-point group.
@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from zaplite import App, hookimpl
 from zaplite_salesforce.connection import SalesforceClient, connect, verify_connection
+from zaplite_salesforce.deleted import DeletedRecordParams, add_deleted_trigger
 from zaplite_salesforce.settings import SalesforceSettings
 from zaplite_salesforce.triggers import (
     NewContactParams,
@@ -19,6 +20,7 @@ from zaplite_salesforce.triggers import (
 )
 
 __all__ = [
+    "DeletedRecordParams",
     "NewContactParams",
     "NewRecordParams",
     "SalesforceClient",
@@ -31,13 +33,14 @@ __all__ = [
 app = App(
     "salesforce",
     label="Salesforce",
-    description="Polls Salesforce for new and updated records (REST API, OAuth 2.0).",
+    description="Polls Salesforce for new, updated and deleted records (REST API, OAuth 2.0).",
     connection=SalesforceSettings,
     connect=connect,
     test=verify_connection,
     api_use=SalesforceClient.api_use,
 )
 add_triggers(app)
+add_deleted_trigger(app)
 
 
 @hookimpl

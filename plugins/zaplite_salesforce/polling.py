@@ -66,6 +66,8 @@ class Plan:
     ts_field: str
     conditions: tuple[str, ...]
     overlap: timedelta = DEFAULT_OVERLAP
+    query_all: bool = False
+    """Read through ``/queryAll`` (records in the recycle bin too)."""
 
     def select(self, extra: Sequence[str] = (), *, descending: bool = False) -> str:
         """The query of this plan with ``extra`` conditions, in keyset order."""
@@ -203,6 +205,7 @@ async def build_plan(
     *,
     also: Sequence[str] = (),
     overlap: timedelta = DEFAULT_OVERLAP,
+    query_all: bool = False,
 ) -> Plan:
     """Check the names against describe and build the plan (``Id`` and ``ts_field`` added).
 
@@ -217,10 +220,13 @@ async def build_plan(
         ts_field,
         tuple(also),
         overlap,
+        query_all,
     )
     plan = client.plans.get(key)
     if plan is None:
         plan = await _build_plan(client, object_name, fields, where, ts_field, also, overlap)
+        if query_all:
+            plan = replace(plan, query_all=True)
         client.plans[key] = plan
     return plan
 
@@ -287,7 +293,7 @@ async def _newest(client: SalesforceClient, plan: Plan) -> Position:
         order_by=[f"{plan.ts_field} DESC", "Id DESC"],
         limit=1,
     )
-    async with aclosing(client.query(query)) as pages:
+    async with aclosing(client.query(query, all_rows=plan.query_all)) as pages:
         async for page in pages:
             for record in page.records:
                 return Position(parse_datetime(record[plan.ts_field]), str(record["Id"]))
@@ -417,7 +423,9 @@ async def _read_window(
     while True:
         # Counted afresh by each read (a restart reads its whole window again).
         seen: Seen | None = Seen() if counted else None
-        query = client.query(reading.select(cursor.conditions(plan)), all_rows=all_rows)
+        query = client.query(
+            reading.select(cursor.conditions(plan)), all_rows=all_rows or plan.query_all
+        )
         try:
             async with aclosing(query) as pages:
                 async for page in pages:
@@ -465,7 +473,7 @@ def _watermark(cursor: Cursor) -> datetime | None:
 async def recent_records(client: SalesforceClient, plan: Plan, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` most recent records (newest first), cleaned."""
     query = plan.select(descending=True) + f" LIMIT {max(1, int(limit))}"
-    async with aclosing(client.query(query)) as pages:
+    async with aclosing(client.query(query, all_rows=plan.query_all)) as pages:
         async for page in pages:
             return [clean_record(record) for record in page.records[:limit]]
     return []

@@ -348,8 +348,17 @@ def test_params_models_refuse_injection_and_extras() -> None:
         UpdatedRecordParams(object="Lead", watch_fields=["Status)"])
 
 
-def test_app_declares_the_three_triggers() -> None:
-    assert set(app.triggers) == {"new_record", "new_contact", "updated_record"}
+def test_app_declares_its_triggers() -> None:
+    assert set(app.triggers) == {"new_record", "new_contact", "updated_record", "deleted_record"}
+    deleted = app.triggers["deleted_record"]
+    stamp = "2026-01-01T00:00:00.000+0000"
+    assert deleted.key_of({"Id": "003A", "SystemModstamp": stamp}) == f"003A|{stamp}"
+    assert deleted.fields_for(deleted.params(object="Contact", fields=["Email"])) == [
+        "Id",
+        "Email",
+        "IsDeleted",
+        "SystemModstamp",
+    ]
     updated = app.triggers["updated_record"]
     record = {"Id": "006A", "SystemModstamp": "2026-01-01T00:00:00.000+0000"}
     assert updated.key_of(record) == "006A|2026-01-01T00:00:00.000+0000"
