@@ -19,7 +19,7 @@ def test_demo_runs_to_completion_inside_its_folder(tmp_path: Path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["zaplite-demo"]
     folder = tmp_path / "zaplite-demo"
     assert (folder / "zaplite.toml").exists() and (folder / "zaplite.db").exists()
-    assert len(list((folder / "zaps").glob("*.json"))) == 4
+    assert len(list((folder / "zaps").glob("*.json"))) == 5
     # A second demo reuses its own folder from scratch.
     again = cli("demo", timeout=180)
     assert again.returncode == 0, again.stderr
