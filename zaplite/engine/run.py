@@ -82,6 +82,10 @@ class StopTimedOut(ZapliteError):
     """A stop abandoned a request that had not answered within :data:`STOP_GRACE` seconds."""
 
 
+RECEIVED_PER_RUN = 1000
+"""Received records an instant trigger's poll is handed at once; a run takes them all, so many at a time."""
+
+
 class DeliveryAborted(ZapliteError):
     """A page's delivery gave up on a transient fault; the page is polled again next run.
 
@@ -466,8 +470,17 @@ class Engine:
         retry = self.retry
 
         async def poll_from_checkpoint() -> None:
+            while await poll_once() >= RECEIVED_PER_RUN:
+                pass  # an instant trigger with more stored records: hand it the next ones
+
+        async def poll_once() -> int:
+            """One poll; for an instant trigger, how many received records it was handed."""
             connection = await self.connections.get(zap.connection)
             state = StoreState(self.store, zap.id)
+            received = None
+            if zap.trigger.instant:
+                stored = await asyncio.to_thread(self.store.undelivered, zap.id, RECEIVED_PER_RUN)
+                received = [item.record for item in stored]
             ctx = PollContext(
                 zap_id=zap.id,
                 params=zap.trigger_params,
@@ -476,6 +489,7 @@ class Engine:
                 start=zap.zap.trigger.start,
                 state=state,
                 log=logging.getLogger(f"zaplite.zap.{zap.id}"),
+                received=received,
             )
             delivery = Delivery(zap, self.connections, retry, ahead=True)
             # The next page is fetched and mapped while this one is delivered and recorded.
@@ -498,7 +512,8 @@ class Engine:
                     cursor_box["cursor"] = page.settled_cursor if settled else page.cursor
                     if self.stopping.is_set() or self.leases.lost(zap.id):
                         result.cut_short = True
-                        return
+                        return 0
+            return len(received or ())
 
         def note(error: BaseException, attempt: int) -> None:
             log.warning("zap %s: poll attempt %d failed (%s), retrying", zap.id, attempt, error)
@@ -595,7 +610,9 @@ class Engine:
             raise
         result.delivering = False
         tasks = [item.task() for item in items]
-        if not tasks and not page.state and page.cursor == saved_cursor:
+        # An instant trigger's page marks its received records delivered, the known ones too.
+        received_keys = [item.key for item in ahead.items] if zap.trigger.instant else []
+        if not tasks and not page.state and page.cursor == saved_cursor and not received_keys:
             return False  # nothing new and nothing moved: no write at all (an idle poll)
         overlap = zap.trigger.overlap_for(zap.trigger_params)
         forget_before = page.watermark - overlap if page.watermark else None
@@ -617,6 +634,7 @@ class Engine:
             state=page.state,
             settled_cursor=None if settled else page.settled_cursor,
             on_keys_full=full.append,
+            received_keys=received_keys,
         )
         for note in full:
             self._keys_full(result, note)
