@@ -12,6 +12,11 @@
   ``{"expire_query_locators": true}``, ``{"expire_bulk_jobs": true}``,
   ``{"bulk_processing_seconds": 2.0}``, ``{"reset": true}``, ``{"oauth": {"rotate_refresh_tokens":
   true, "device_interval": 1, "device_seconds": 600}}``.
+- ``POST /__admin/outbound`` (``{"url", "object", "fields", "on": "created" |
+  "created_or_updated"}``): register an outbound message, sent to ``url`` and retried
+  until acknowledged; ``GET /__admin/outbound``: registrations, queue, attempts, acks;
+  ``DELETE /__admin/outbound/{id}``; ``POST /__admin/outbound/notifications/{id}/resend``
+  sends an acknowledged notification again (as after a lost Ack).
 - ``POST /__admin/objects`` (``{"name", "fields", "label"}``), ``POST /__admin/fields``
   (``{"object", "name", "type"}``), ``POST /__admin/seed``.
 - ``GET /__admin/stats``, ``GET /__admin/credentials`` (the emulator's own fake credentials).
@@ -110,6 +115,28 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
         )
         return JSONResponse(plain(object_name, row))
 
+    async def outbound(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse(emu.outbound.stats())
+        body = await body_of(request)
+        if not isinstance(body, dict):
+            return _error(400, "The body must be a JSON object: url, object, fields, on.")
+        registration = emu.outbound.register(
+            str(body.get("object") or "Contact"),
+            [str(name) for name in body.get("fields") or []],
+            str(body["url"]),
+            str(body.get("on") or "created"),
+        )
+        return JSONResponse(vars(registration), status_code=201)
+
+    async def outbound_one(request: Request) -> Response:
+        emu.outbound.unregister(request.path_params["registration_id"])
+        return JSONResponse({"ok": True})
+
+    async def resend(request: Request) -> Response:
+        emu.outbound.resend(request.path_params["notification_id"])
+        return JSONResponse({"ok": True})
+
     async def faults(request: Request) -> Response:
         body = await body_of(request) or {}
         if not isinstance(body, dict):
@@ -197,6 +224,13 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
         ),
         Route(
             "/__admin/records/{sobject}/{record_id}/undelete", guarded(undelete), methods=["POST"]
+        ),
+        Route("/__admin/outbound", guarded(outbound), methods=["GET", "POST"]),
+        Route("/__admin/outbound/{registration_id}", guarded(outbound_one), methods=["DELETE"]),
+        Route(
+            "/__admin/outbound/notifications/{notification_id}/resend",
+            guarded(resend),
+            methods=["POST"],
         ),
         Route("/__admin/faults", guarded(faults), methods=["POST"]),
         Route("/__admin/objects", guarded(objects), methods=["POST"]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -200,6 +200,8 @@ class RecordStore:
         self._indexes: dict[tuple[str, str], SortedIndex] = {}
         self._templates: dict[tuple[str, int], tuple[Row, list[FieldDef], set[str]]] = {}
         self.default_user_id: str | None = None
+        self.listeners: list[Callable[[str, Row, Row | None], None]] = []
+        """Called after every write with the object's name, the new row and the old one."""
 
     def table(self, obj: ObjectDef) -> dict[str, Row]:
         """The live rows of ``obj`` (id → row) in insertion order; read it under :attr:`lock`."""
@@ -222,6 +224,8 @@ class RecordStore:
                     index.add(row)
                 else:
                     index.replace(old, row)
+        for listener in self.listeners:
+            listener(obj.name, row, old)
 
     def find(self, record_id: str) -> tuple[ObjectDef, Row] | None:
         """The object and row of any record by id (15 or 18 characters), or ``None``."""

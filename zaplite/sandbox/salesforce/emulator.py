@@ -18,6 +18,7 @@ from .data import RecordStore, Row
 from .faults import Faults, RequestLog
 from .ids import IdFactory
 from .oauthflows import Authorizations
+from .outbound import OutboundMessages
 from .schema import FieldDef, ObjectDef, Schema
 from .soql import CompiledQuery, SoqlError, compile_query
 from .usage import ApiUsage
@@ -58,6 +59,9 @@ class SalesforceEmulator:
         """API calls of the last 24 hours against the daily allocation (see ``usage.py``)."""
         self.jobs = QueryJobs(self._run_job)
         """Bulk API 2.0 query jobs (see ``bulk.py``)."""
+        self.outbound = OutboundMessages(self.org_id, self.ids)
+        """Outbound messages: registered URLs the org pushes SOAP notifications to."""
+        self.store.listeners.append(self.outbound.on_write)
         self._app: Any = None
         admin = self.store.insert(
             "User",
