@@ -28,6 +28,8 @@ class TriggerRecords:
     records: list[Record]
     built_in_sample: bool
     """True when the trigger cannot fetch real records (it has no ``recent`` function)."""
+    note: str | None = None
+    """What to do to get real records, when there are none yet (an instant trigger)."""
 
 
 async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> TriggerRecords:
@@ -37,6 +39,8 @@ async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> Trigge
     sample is kept and returned instead, and the result says so.
     """
     trigger = zap.trigger
+    if trigger.instant:
+        return await _received_samples(engine, zap, limit)
     built_in = trigger.recent is None
     if built_in:
         records = [dict(trigger.sample)] if trigger.sample else []
@@ -55,6 +59,23 @@ async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> Trigge
         records = list(await engine.policy.call(lambda: call(recent, ctx)))[:limit]
     await asyncio.to_thread(engine.store.save_samples, zap.id, records)
     return TriggerRecords(records, built_in_sample=built_in)
+
+
+async def _received_samples(engine: Engine, zap: BoundZap, limit: int) -> TriggerRecords:
+    """An instant trigger's samples: the records it most recently received, or its built-in one."""
+    records = await asyncio.to_thread(engine.store.recent_received, zap.id, limit)
+    if records:
+        await asyncio.to_thread(engine.store.save_samples, zap.id, records)
+        return TriggerRecords(records, built_in_sample=False)
+    trigger = zap.trigger
+    note = (
+        f"{zap.id} has received nothing yet: its trigger {trigger.app}.{trigger.name} is "
+        "instant, so records arrive when the service sends them to the daemon's HTTP server "
+        "(`zaplite run --http`); send a test message (see the README), then run this again"
+    )
+    records = [dict(trigger.sample)] if trigger.sample else []
+    await asyncio.to_thread(engine.store.save_samples, zap.id, records)
+    return TriggerRecords(records, built_in_sample=True, note=note)
 
 
 async def sample_record(engine: Engine, zap: BoundZap) -> tuple[Record, str]:
