@@ -11,7 +11,7 @@ from zaplite.sandbox.activity import SalesActivity
 def test_validate_accepts_the_example_zaps(cli):
     out = cli("validate")
     assert out.returncode == 0, out.stderr
-    assert "5 zap(s) and 2 connection(s) are valid." in out.stdout
+    assert "6 zap(s) and 2 connection(s) are valid." in out.stdout
 
 
 def test_connections_test_signs_in_to_both(cli, sandbox):
@@ -106,7 +106,7 @@ def test_run_once_delivers_all_three_use_cases(cli, sandbox):
     again = cli("run", "--once")
     assert again.returncode == 0
     assert ct.upload_count == uploads
-    assert re.findall(r": ok: (\d+) new", again.stdout) == ["0", "0", "0", "0"]
+    assert re.findall(r": ok: (\d+) new", again.stdout) == ["0", "0", "0", "0", "0"]
 
     history = cli.json("history", "--limit", "50")
     assert {t["zap"] for t in history} == {

@@ -113,7 +113,7 @@ def test_the_demo_serves_the_console_of_its_zaps(tmp_path: Path) -> None:
     process = cli.start("demo", "--keep-running", "--every", "1", "--http", f"127.0.0.1:{port}")
     try:
         base = f"http://127.0.0.1:{port}"
-        assert _get(f"{base}/readyz", timeout=60).json()["zaps"] == 5
+        assert _get(f"{base}/readyz", timeout=60).json()["zaps"] == 6
         page = httpx.get(base + "/").text
         for zap in ("new-contact-to-profile", "lead-status-to-profile", "closed-won-to-event"):
             assert f'data-zap="{zap}"' in page
