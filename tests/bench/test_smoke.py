@@ -104,6 +104,15 @@ def test_latency_sees_every_created_contact_arrive() -> None:
     assert row[1] == row[2] and int(row[1]) > 0
 
 
+def test_instant_sees_every_pushed_contact_arrive_acknowledged_once() -> None:
+    out = run_script("instant.py", "--duration", "2", "--rate", "3")
+    [header, row] = header_cells(out)
+    assert header[:3] == ["trigger", "created", "arrived"]
+    assert row[1] == row[2] and int(row[1]) > 0
+    assert row[header.index("acked once")] == row[1]
+    assert row[header.index("acked twice+")] == "0"
+
+
 def test_page_timeline_splits_every_page_into_its_stages() -> None:
     out = run_script("page_timeline.py", "--records", "4500")
     rows = {row[0]: row for row in header_cells(out)}
