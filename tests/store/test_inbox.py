@@ -28,6 +28,7 @@ def test_receive_stores_each_key_once_and_hands_out_the_undelivered_oldest_first
         ("n3", {"Id": "c"}),
     ]
     assert [item.key for item in store.undelivered("z", limit=2)] == ["n1", "n2"]
+    assert [item.key for item in store.undelivered("z", after=pending[1].id)] == ["n3"]
     assert store.recent_received("z", 2) == [{"Id": "c"}, {"Id": "b"}]
 
 

@@ -470,17 +470,26 @@ class Engine:
         retry = self.retry
 
         async def poll_from_checkpoint() -> None:
-            while await poll_once() >= RECEIVED_PER_RUN:
-                pass  # an instant trigger with more stored records: hand it the next ones
+            after = 0
+            while True:
+                # An instant trigger with more stored records than one poll takes gets the
+                # next ones (each row once per run, even one whose delivery was not recorded).
+                handed, after = await poll_once(after)
+                if handed < RECEIVED_PER_RUN:
+                    return
 
-        async def poll_once() -> int:
-            """One poll; for an instant trigger, how many received records it was handed."""
+        async def poll_once(after: int) -> tuple[int, int]:
+            """One poll; for an instant trigger, how many stored records it got, and the last one's row."""
             connection = await self.connections.get(zap.connection)
             state = StoreState(self.store, zap.id)
             received = None
+            last = after
             if zap.trigger.instant:
-                stored = await asyncio.to_thread(self.store.undelivered, zap.id, RECEIVED_PER_RUN)
+                stored = await asyncio.to_thread(
+                    self.store.undelivered, zap.id, RECEIVED_PER_RUN, after
+                )
                 received = [item.record for item in stored]
+                last = stored[-1].id if stored else after
             ctx = PollContext(
                 zap_id=zap.id,
                 params=zap.trigger_params,
@@ -512,8 +521,8 @@ class Engine:
                     cursor_box["cursor"] = page.settled_cursor if settled else page.cursor
                     if self.stopping.is_set() or self.leases.lost(zap.id):
                         result.cut_short = True
-                        return 0
-            return len(received or ())
+                        return 0, last
+            return len(received or ()), last
 
         def note(error: BaseException, attempt: int) -> None:
             log.warning("zap %s: poll attempt %d failed (%s), retrying", zap.id, attempt, error)

@@ -86,11 +86,15 @@ class ReceivedRecords(StoreBase):
             )
         return len(rows)
 
-    def undelivered(self, zap_id: str, limit: int = 1000) -> list[Received]:
-        """The zap's records not delivered yet, oldest first, at most ``limit``."""
+    def undelivered(self, zap_id: str, limit: int = 1000, after: int = 0) -> list[Received]:
+        """The zap's records not delivered yet, oldest first, at most ``limit`` (rows past ``after``)."""
         query = (
             sa.select(received.c.id, received.c.key, received.c.record)
-            .where(received.c.zap_id == zap_id, received.c.delivered_at.is_(None))
+            .where(
+                received.c.zap_id == zap_id,
+                received.c.delivered_at.is_(None),
+                received.c.id > after,
+            )
             .order_by(received.c.id)
             .limit(limit)
         )

@@ -246,3 +246,20 @@ def test_a_token_from_an_unset_variable_is_a_clear_error(
     monkeypatch.setenv("OUTBOUND_TOKEN_FOR_TEST", "x" * 20)
     project.add_zap(instant_zap("env", token="${OUTBOUND_TOKEN_FOR_TEST}"))
     assert project.cli("validate").exit_code == 0
+
+
+def test_more_stored_notifications_than_one_poll_takes_are_all_delivered_by_one_run(
+    ct_account: Account, project: ZapliteProject
+) -> None:
+    records = [
+        {"Id": f"003RO{i:013d}", "Email": f"bulk{i}@x.com", "_notification": {"Id": f"04l{i}"}}
+        for i in range(1500)
+    ]
+    trigger = zaplite_salesforce.app.triggers["outbound_message"]
+    assert project.store.receive(ZAP, [(trigger.key_of(r), r) for r in records]) == 1500
+    [result] = project.run_once(ZAP)
+    assert (result.status, result.delivered, result.pages) == ("ok", 1500, 2)
+    assert len(ct_account.emu.profiles) == 1500
+    assert project.store.undelivered(ZAP) == []
+    [again] = project.run_once(ZAP)
+    assert again.found == 0 and len(project.tasks()) == 1500
