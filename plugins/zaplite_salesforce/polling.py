@@ -321,7 +321,8 @@ async def poll_batches(
             yield Batch([], cursor, _watermark(cursor), client.usage)
             return
         threshold = client.settings.bulk_threshold
-        if threshold and await _backlog(client, plan, cursor) > threshold:
+        # A queryAll plan (deleted records) stays on REST: the Bulk job reads with "query".
+        if threshold and not plan.query_all and await _backlog(client, plan, cursor) > threshold:
             cursor = replace(cursor, bulk={})
     else:
         cursor = Cursor.load(saved)
