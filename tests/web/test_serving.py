@@ -46,7 +46,7 @@ def test_the_daemon_serves_the_console_until_sigterm(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         assert _get(f"{base}/readyz").json() == {"status": "ready", "zaps": 1}
         deadline = time.monotonic() + 30
-        while "zaplite_tasks_total" not in (text := httpx.get(f"{base}/metrics").text):
+        while "zaplite_tasks_total{" not in (text := httpx.get(f"{base}/metrics").text):
             assert time.monotonic() < deadline
             time.sleep(0.2)
         assert 'zaplite_tasks_total{status="success",zap="copy"} 1.0' in text
