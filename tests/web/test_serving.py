@@ -20,14 +20,20 @@ ENV = {"ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "ZAPLITE_LOAD_PLUGINS": ""}
 
 
 def _get(url: str, timeout: float = 30.0) -> httpx.Response:
+    """GET ``url`` once the server listens; ``/readyz`` is awaited until it says ready."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return httpx.get(url, timeout=5)
+            response = httpx.get(url, timeout=5)
         except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            response = None
+        if response is not None and (response.status_code != 503 or "/readyz" not in url):
+            return response
+        if time.monotonic() > deadline:
+            if response is None:
+                raise AssertionError(f"{url} never answered")
+            return response
+        time.sleep(0.1)
 
 
 def _project(tmp_path: Path, http: str = "") -> Cli:
