@@ -1,4 +1,4 @@
-"""The built-in CleverTap app for zaplite: ``upload_profile`` and ``upload_event`` (Upload API).
+"""The built-in CleverTap app: ``upload_profile``, ``upload_event`` (Upload API), ``delete_profile``.
 
 Written only against the public plugin API, exactly as a third-party plugin would
 be, and registered through the ``zaplite`` entry-point group
@@ -29,7 +29,10 @@ async def test(client: CleverTapClient) -> str:
 app = App(
     "clevertap",
     label="CleverTap",
-    description="Upload user profiles and events to CleverTap (the Upload API, POST /1/upload).",
+    description=(
+        "Upload user profiles and events to CleverTap (the Upload API, POST /1/upload), "
+        "and delete profiles."
+    ),
     connection=CleverTapConnection,
     connect=connect,
     test=test,

@@ -1,4 +1,7 @@
-"""The CleverTap actions: ``upload_profile`` and ``upload_event``, single, batched and previewed.
+"""The CleverTap actions: ``upload_profile``, ``upload_event`` and ``delete_profile``.
+
+``upload_profile`` and ``upload_event`` are single, batched and previewed;
+``delete_profile`` is in :mod:`~zaplite_clevertap.deletion`.
 
 Both actions share one code path: params → upload records (refusing locally what
 CleverTap would refuse) → :func:`~zaplite_clevertap.upload.upload` → one outcome per
@@ -13,11 +16,12 @@ from typing import Any
 from zaplite import ActionContext, App, Failure, Success
 from zaplite.errors import PermanentError
 from zaplite_clevertap.connection import CleverTapClient
+from zaplite_clevertap.deletion import DeleteProfileParams, delete_profiles, deletion_requests
 from zaplite_clevertap.params import EventParams, ProfileParams, UploadParams
 from zaplite_clevertap.records import build_record
 from zaplite_clevertap.upload import Outcome, upload
 
-__all__ = ["perform_many", "preview_request", "register_actions"]
+__all__ = ["delete_many", "perform_many", "preview_request", "register_actions"]
 
 PROFILE_SAMPLE = {
     "status": "success",
@@ -83,6 +87,36 @@ def preview_request(ctx: ActionContext, params: list[UploadParams]) -> dict[str,
     return request
 
 
+async def delete_many(ctx: ActionContext, params: list[DeleteProfileParams]) -> list[Outcome]:
+    """Delete one profile per params; one outcome per params, in order."""
+    outcomes = await delete_profiles(_client(ctx), params)
+    for outcome in outcomes:
+        if isinstance(outcome, Failure):
+            ctx.log.warning("step %s: profile not deleted: %s", ctx.step_id, outcome.message)
+    return outcomes
+
+
+def preview_deletion(ctx: ActionContext, params: list[DeleteProfileParams]) -> dict[str, Any]:
+    """The delete requests ``delete_profile`` would send for ``params`` (passcode masked)."""
+    client = _client(ctx)
+    targets = [(index, item.target()) for index, item in enumerate(params)]
+    sendable = [(index, *t) for index, t in targets if not isinstance(t, Failure)]
+    request: dict[str, Any] = {
+        "method": "POST",
+        "url": client.delete_url,
+        "headers": client.headers(masked=True),
+        "requests": [body for _indexes, body in deletion_requests(sendable)],
+    }
+    refused = [
+        {"index": index, "message": t.message, "code": t.code}
+        for index, t in targets
+        if isinstance(t, Failure)
+    ]
+    if refused:
+        request["refused"] = refused
+    return request
+
+
 def _client(ctx: ActionContext) -> CleverTapClient:
     client = ctx.connection
     if not isinstance(client, CleverTapClient):
@@ -118,3 +152,20 @@ def register_actions(app: App) -> None:
     for action in (upload_profile, upload_event):
         action.batch(perform_many, size=1000)
         action.preview(preview_request)
+
+    @app.action(
+        "delete_profile",
+        params=DeleteProfileParams,
+        label="Delete User Profile",
+        sample_output={"status": "success", "deleted": True, "identity": "jack@example.com"},
+    )
+    async def delete_profile(ctx: ActionContext, params: DeleteProfileParams) -> dict[str, Any]:
+        """Delete a CleverTap user profile (by identity or object_id) and its events."""
+        (outcome,) = await delete_many(ctx, [params])
+        if isinstance(outcome, Failure):
+            raise PermanentError(outcome.message, code=outcome.code)
+        assert isinstance(outcome, Success)
+        return outcome.output
+
+    delete_profile.batch(delete_many, size=1000)
+    delete_profile.preview(preview_deletion)

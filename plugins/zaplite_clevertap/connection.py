@@ -35,6 +35,7 @@ REGIONS: dict[str, str] = {
 DEFAULT_REGION = "eu1"
 
 UPLOAD_PATH = "/1/upload"
+DELETE_PATH = "/1/delete/profiles.json"
 PROFILE_PATH = "/1/profile.json"
 TEST_IDENTITY = "zaplite-connection-test"
 """The identity ``check_credentials`` reads: a read never creates or changes anything."""
@@ -140,6 +141,11 @@ class CleverTapClient:
     def upload_url(self) -> str:
         """The full URL of ``POST /1/upload``."""
         return f"{self.settings.base_url}{UPLOAD_PATH}"
+
+    @property
+    def delete_url(self) -> str:
+        """The full URL of ``POST /1/delete/profiles.json``."""
+        return f"{self.settings.base_url}{DELETE_PATH}"
 
     def headers(self, *, masked: bool = False) -> dict[str, str]:
         """The request headers; ``masked`` replaces the passcode with ``****`` (for showing)."""

@@ -21,18 +21,21 @@ from zaplite.errors import AuthError, PermanentError, RateLimited, RetryableErro
 from zaplite.httpresponses import release
 from zaplite_clevertap.connection import CleverTapClient, auth_message, service_error
 
-__all__ = ["post_upload"]
+__all__ = ["post_json", "post_upload"]
 
 
 async def post_upload(client: CleverTapClient, payload: dict[str, Any]) -> Any:
     """POST ``payload`` to ``/1/upload`` once; CleverTap's JSON answer, or a typed error."""
+    return await post_json(client, client.upload_url, payload, "upload")
+
+
+async def post_json(client: CleverTapClient, url: str, payload: dict[str, Any], what: str) -> Any:
+    """POST ``payload`` to ``url`` once; CleverTap's JSON answer, or a typed error naming ``what``."""
     settings = client.settings
     content = jsoncodec.dumps_bytes(payload)
     try:
         async with client.semaphore:
-            response = await client.http.post(
-                client.upload_url, content=content, headers=client.headers()
-            )
+            response = await client.http.post(url, content=content, headers=client.headers())
     except httpx.TimeoutException:
         raise RetryableError(
             f"CleverTap did not answer within {settings.timeout:g} s for {settings.where}.",
@@ -56,7 +59,7 @@ async def post_upload(client: CleverTapClient, payload: dict[str, Any]) -> Any:
         raise AuthError(_scrub(auth_message(settings, response), client), code=status)
     if status >= 400:
         said = _scrub(service_error(response), client) or f"HTTP {status}"
-        raise PermanentError(f"CleverTap refused the upload: {said.rstrip('.')}.", code=status)
+        raise PermanentError(f"CleverTap refused the {what}: {said.rstrip('.')}.", code=status)
     try:
         return jsoncodec.loads(response.content)
     except ValueError:

@@ -29,6 +29,8 @@ class Token:
 
     access_token: str = field(repr=False)
     instance_url: str
+    identity_url: str | None = None
+    """The ``id`` of the token answer: ``{login}/id/{organization id}/{user id}``."""
     issued_at: float = field(default_factory=time.time)
 
 
@@ -165,4 +167,9 @@ def _token_of(body: dict[str, object], settings: SalesforceSettings) -> Token:
             f"The Salesforce sign-in service at {settings.login_url} "
             "answered without an access token and instance URL."
         ) from None
-    return Token(access_token=access_token, instance_url=instance_url)
+    identity = body.get("id")
+    return Token(
+        access_token=access_token,
+        instance_url=instance_url,
+        identity_url=str(identity) if isinstance(identity, str) else None,
+    )

@@ -71,6 +71,8 @@ class SalesforceClient:
         self._describe: dict[str, dict[str, Any]] = {}
         self._describing: dict[str, asyncio.Lock] = {}
         self._query_urls: dict[tuple[str, str, tuple[tuple[str, str], ...]], httpx.URL] = {}
+        self.org_id: str | None = None
+        """The org this connection signs in to, once a sign-in told it (kept for its life)."""
         self.plans: dict[Any, Any] = {}
         self.gatherer = Gatherer(self)
         self.calls = 0
@@ -111,6 +113,19 @@ class SalesforceClient:
             self._token = await fetch_token(self.http, self.settings)
             return self._token
 
+    async def organization_id(self) -> str:
+        """The org of this connection, from the identity URL of its token (signing in if needed)."""
+        if self.org_id is None:
+            token = await self.token()
+            parts = urlsplit(token.identity_url or "").path.rstrip("/").split("/")
+            if len(parts) < 3 or parts[-3] != "id" or not parts[-2].startswith("00D"):
+                raise PluginError(
+                    "Salesforce's sign-in answer had no identity URL naming the org; list the "
+                    "org in the zap's organization_ids instead."
+                )
+            self.org_id = parts[-2]
+        return self.org_id
+
     # ------------------------------------------------------------------ requests
 
     async def get(
@@ -139,6 +154,15 @@ class SalesforceClient:
         except PluginError as error:
             raise self._scrubbed(error) from None
 
+    async def get_text(
+        self, path: str, *, params: Mapping[str, str] | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """GET ``path`` and return its body as text with its headers (a Bulk API CSV page)."""
+        try:
+            return await self._request_once("GET", path, params, None, None, text=True)
+        except PluginError as error:
+            raise self._scrubbed(error) from None
+
     async def _request_once(
         self,
         method: str,
@@ -146,6 +170,8 @@ class SalesforceClient:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
         content: bytes | None,
+        *,
+        text: bool = False,
     ) -> Any:
         token = await self.token()
         response = await self._send(token, method, path, params, headers, content)
@@ -161,6 +187,11 @@ class SalesforceClient:
                     code=error.code,
                 )
             raise error
+        if text:
+            try:
+                return response.text, dict(response.headers)
+            finally:
+                release(response)
         try:
             return jsoncodec.loads(response.content)
         except ValueError:

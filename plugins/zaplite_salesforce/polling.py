@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from zaplite.errors import ParamsRejected, RetryableError
+from zaplite_salesforce.bulk import bulk_batches
 from zaplite_salesforce.connection import SalesforceClient
 from zaplite_salesforce.errors import QueryLocatorExpired
 from zaplite_salesforce.lookback import Seen
@@ -65,6 +66,8 @@ class Plan:
     ts_field: str
     conditions: tuple[str, ...]
     overlap: timedelta = DEFAULT_OVERLAP
+    query_all: bool = False
+    """Read through ``/queryAll`` (records in the recycle bin too)."""
 
     def select(self, extra: Sequence[str] = (), *, descending: bool = False) -> str:
         """The query of this plan with ``extra`` conditions, in keyset order."""
@@ -109,6 +112,8 @@ class Cursor:
     origin: datetime | None = None
     seen: Seen | None = None
     """Records read per stamp in the window (``lookback.py``); ``None``: not counted."""
+    bulk: dict[str, Any] | None = None
+    """The Bulk API job reading the backlog and its results page (``bulk.py``), if any."""
 
     def dump(self) -> dict[str, Any]:
         """JSON form."""
@@ -117,6 +122,8 @@ class Cursor:
         data["origin"] = datetime_literal(self.origin) if self.origin else None
         if self.seen is not None:
             data["seen"] = self.seen.dump()
+        if self.bulk is not None:
+            data["bulk"] = dict(self.bulk)
         return data
 
     @classmethod
@@ -132,6 +139,7 @@ class Cursor:
                 floor=Position.load(data.get("floor")),
                 origin=origin,
                 seen=Seen.load(data.get("seen")),
+                bulk=dict(data["bulk"]) if isinstance(data.get("bulk"), Mapping) else None,
             )
         except (KeyError, TypeError, ValueError):
             raise ParamsRejected(
@@ -197,6 +205,7 @@ async def build_plan(
     *,
     also: Sequence[str] = (),
     overlap: timedelta = DEFAULT_OVERLAP,
+    query_all: bool = False,
 ) -> Plan:
     """Check the names against describe and build the plan (``Id`` and ``ts_field`` added).
 
@@ -211,10 +220,13 @@ async def build_plan(
         ts_field,
         tuple(also),
         overlap,
+        query_all,
     )
     plan = client.plans.get(key)
     if plan is None:
         plan = await _build_plan(client, object_name, fields, where, ts_field, also, overlap)
+        if query_all:
+            plan = replace(plan, query_all=True)
         client.plans[key] = plan
     return plan
 
@@ -281,7 +293,7 @@ async def _newest(client: SalesforceClient, plan: Plan) -> Position:
         order_by=[f"{plan.ts_field} DESC", "Id DESC"],
         limit=1,
     )
-    async with aclosing(client.query(query)) as pages:
+    async with aclosing(client.query(query, all_rows=plan.query_all)) as pages:
         async for page in pages:
             for record in page.records:
                 return Position(parse_datetime(record[plan.ts_field]), str(record["Id"]))
@@ -308,8 +320,17 @@ async def poll_batches(
                 cursor = replace(cursor, seen=Seen())
             yield Batch([], cursor, _watermark(cursor), client.usage)
             return
+        threshold = client.settings.bulk_threshold
+        # A queryAll plan (deleted records) stays on REST: the Bulk job reads with "query".
+        if threshold and not plan.query_all and await _backlog(client, plan, cursor) > threshold:
+            cursor = replace(cursor, bulk={})
     else:
         cursor = Cursor.load(saved)
+    if cursor.bulk is not None:
+        fresh = replace(cursor, bulk=None) if not cursor.bulk else cursor
+        async for batch in bulk_batches(client, plan, fresh, counted=counts_window(plan)):
+            yield batch
+        return
     low = cursor.low(plan)
     if (
         low is not None
@@ -327,6 +348,12 @@ async def poll_batches(
         return
     async for batch in _read_window(client, plan, cursor, all_rows=False):
         yield batch
+
+
+async def _backlog(client: SalesforceClient, plan: Plan, cursor: Cursor) -> int:
+    """How many records a first poll from ``cursor`` would read (a ``COUNT()``)."""
+    (answer,) = await client.first_pages([(build_count(plan, cursor.conditions(plan)), False)])
+    return int(answer.get("totalSize") or 0)
 
 
 def counts_window(plan: Plan) -> bool:
@@ -397,7 +424,9 @@ async def _read_window(
     while True:
         # Counted afresh by each read (a restart reads its whole window again).
         seen: Seen | None = Seen() if counted else None
-        query = client.query(reading.select(cursor.conditions(plan)), all_rows=all_rows)
+        query = client.query(
+            reading.select(cursor.conditions(plan)), all_rows=all_rows or plan.query_all
+        )
         try:
             async with aclosing(query) as pages:
                 async for page in pages:
@@ -445,7 +474,7 @@ def _watermark(cursor: Cursor) -> datetime | None:
 async def recent_records(client: SalesforceClient, plan: Plan, limit: int) -> list[dict[str, Any]]:
     """Up to ``limit`` most recent records (newest first), cleaned."""
     query = plan.select(descending=True) + f" LIMIT {max(1, int(limit))}"
-    async with aclosing(client.query(query)) as pages:
+    async with aclosing(client.query(query, all_rows=plan.query_all)) as pages:
         async for page in pages:
             return [clean_record(record) for record in page.records[:limit]]
     return []

@@ -35,6 +35,8 @@ class SalesforceSettings(BaseModel):
     timeout: float = Field(default=30.0, gt=0, le=600)
     page_size: int = Field(default=2000, ge=200, le=2000)
     composite: bool = True
+    bulk_threshold: int = Field(default=10_000, ge=0)
+    """A first poll with a backlog above this many records reads it with Bulk API 2.0 (0: never)."""
     api_budget: float = Field(default=0.5, gt=0, le=1)
     """The share of the org's daily API allowance zaplite may use; polling slows to stay inside."""
     """Send the polls that fall due together as one Composite call (one API call for five)."""

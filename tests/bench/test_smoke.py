@@ -104,6 +104,15 @@ def test_latency_sees_every_created_contact_arrive() -> None:
     assert row[1] == row[2] and int(row[1]) > 0
 
 
+def test_instant_sees_every_pushed_contact_arrive_acknowledged_once() -> None:
+    out = run_script("instant.py", "--duration", "2", "--rate", "3")
+    [header, row] = header_cells(out)
+    assert header[:3] == ["trigger", "created", "arrived"]
+    assert row[1] == row[2] and int(row[1]) > 0
+    assert row[header.index("acked once")] == row[1]
+    assert row[header.index("acked twice+")] == "0"
+
+
 def test_page_timeline_splits_every_page_into_its_stages() -> None:
     out = run_script("page_timeline.py", "--records", "4500")
     rows = {row[0]: row for row in header_cells(out)}
@@ -162,3 +171,27 @@ def test_one_timestamp_delivers_an_import_once_and_the_next_polls_nothing() -> N
     assert rows["1"][1:5] == ["1,200", "1,200", "1,200", "1,200"]
     assert rows["2"][1:5] == ["0", "0", "1,200", "1,200"]
     assert "every record delivered once: yes" in out
+
+
+def test_economy_prints_calls_after_an_import_and_the_latency_turns() -> None:
+    out = run_script(
+        "economy.py",
+        "--skip",
+        "idle",
+        "--import",
+        "3000",
+        "--backlog",
+        "12000",
+        "--sf-latency",
+        "0.01",
+        "--ct-latency",
+        "0.01",
+        "--turns",
+        "1",
+        timeout=300,
+    )
+    rows = header_cells(out)
+    polls = {row[0]: row for row in rows if row[0].startswith(("zaplite:", "the window"))}
+    assert polls["zaplite: the window counted"][1] == "1"
+    assert int(polls["the window read again"][1]) >= 2
+    assert "REST / pages alone" in out and "Bulk / REST" in out

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.cli import Cli
 from zaplite.project.examples import copy_example_zaps
-from zaplite.sandbox.session import Sandbox
+from zaplite.sandbox.session import SANDBOX_OUTBOUND_TOKEN, Sandbox
 
 
 @pytest.fixture
@@ -24,5 +24,5 @@ def cli(tmp_path: Path, sandbox: Sandbox) -> Cli:
     """A project folder with a config for the sandbox and the example zaps."""
     root = tmp_path / "project"
     sandbox.write_config(root)
-    copy_example_zaps(root / "zaps")
+    copy_example_zaps(root / "zaps", outbound_token=SANDBOX_OUTBOUND_TOKEN)
     return Cli(root)

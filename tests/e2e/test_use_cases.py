@@ -11,7 +11,7 @@ from zaplite.sandbox.activity import SalesActivity
 def test_validate_accepts_the_example_zaps(cli):
     out = cli("validate")
     assert out.returncode == 0, out.stderr
-    assert "4 zap(s) and 2 connection(s) are valid." in out.stdout
+    assert "6 zap(s) and 2 connection(s) are valid." in out.stdout
 
 
 def test_connections_test_signs_in_to_both(cli, sandbox):
@@ -106,7 +106,7 @@ def test_run_once_delivers_all_three_use_cases(cli, sandbox):
     again = cli("run", "--once")
     assert again.returncode == 0
     assert ct.upload_count == uploads
-    assert re.findall(r": ok: (\d+) new", again.stdout) == ["0", "0", "0", "0"]
+    assert re.findall(r": ok: (\d+) new", again.stdout) == ["0", "0", "0", "0", "0"]
 
     history = cli.json("history", "--limit", "50")
     assert {t["zap"] for t in history} == {
@@ -149,3 +149,27 @@ def test_sandbox_activity_keeps_the_zaps_busy(cli, sandbox):
     assert out.returncode == 0, out.stderr
     delivered = sum(int(n) for n in re.findall(r"(\d+) delivered", out.stdout))
     assert delivered >= 3
+
+
+def test_a_contact_deleted_in_salesforce_disappears_from_clevertap(cli, sandbox):
+    emu, ct = sandbox.salesforce, sandbox.clevertap
+    deletion = "contact-deleted-to-profile-deletion"
+    zap_file = cli.root / "zaps" / f"{deletion}.json"
+    zap = json.loads(zap_file.read_text())
+    assert zap["enabled"] is False  # shipped off: it deletes data
+    zap["enabled"] = True
+    zap_file.write_text(json.dumps(zap))
+    cli("run", "--once")
+    contact = emu.create("Contact", {"LastName": "Gone", "Email": "gone.soon@example.com"})
+    cli("run", "--once", "new-contact-to-profile")
+    assert "gone.soon@example.com" in ct.profiles
+
+    emu.delete("Contact", contact["Id"])
+    out = cli("run", "--once", deletion)  # one poll of the deletion zap
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{deletion}: ok: 1 new, 1 delivered" in out.stdout
+    assert "gone.soon@example.com" not in ct.profiles
+    again = cli("run", "--once", deletion)
+    assert f"{deletion}: ok: 0 new" in again.stdout
+    [task] = [t for t in cli.json("history") if t["zap"] == deletion]
+    assert task["status"] == "success"

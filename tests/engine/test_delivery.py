@@ -142,3 +142,14 @@ def test_a_model_pydantic_cannot_build_fails_each_record_as_alone() -> None:
 
     assert _outcomes(together) == _outcomes(alone)
     assert all(model is None and problem for model, _, problem in together)
+
+
+def test_a_steps_params_are_compiled_once_per_load_not_once_per_run() -> None:
+    """A zap at the template limits takes a noticeable time to compile: never again at each run."""
+    first, step = _delivery(Counted)
+    second = Delivery(first.zap, connections=None, policy=RetryPolicy())
+    assert first._renderer(step) is second._renderer(step)
+    assert first._renderer(step)({"trigger": {"name": "a", "count": 1}}) == {
+        "name": "a",
+        "count": 1,
+    }

@@ -15,6 +15,7 @@ import random
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.reliability.store_reads import committed_tasks, task_keys
@@ -64,12 +65,30 @@ def _kill_point(
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, procs: Processes) -> None:
     """≥10 SIGKILLs mid-delivery, then a restart: all 20,000 delivered, duplicates bounded."""
+    _crash_and_restart(tmp_path, procs)
+
+
+@pytest.mark.slow
+def test_sigkill_on_the_bulk_api_path_loses_nothing(tmp_path: Path, procs: Processes) -> None:
+    """The same, with the backlog read by a Bulk API 2.0 query job (bulk_threshold below it).
+
+    Kills fall while the job is made, while its results are read, and after the hand-over
+    to REST; a restart resumes from the saved results locator (or makes a job again).
+    """
+    jobs = _crash_and_restart(tmp_path, procs, {"bulk_threshold": RECORDS // 4})
+    assert jobs >= 1, "the backlog was read by a query job"
+
+
+def _crash_and_restart(
+    tmp_path: Path, procs: Processes, salesforce_settings: dict[str, object] | None = None
+) -> int:
+    """Run the kill-and-restart scenario; the Bulk API query jobs the org saw."""
     wall = time.monotonic()
     rng = random.Random(SEED)
     emulators = Emulators.start(procs, ct_latency=0.3)  # uploads slow enough to be hit
     emails = load_contacts(emulators.sf_url, RECORDS)
     root = tmp_path / "project"
-    write_project(root, emulators)
+    write_project(root, emulators, salesforce_settings=salesforce_settings)
     store = f"sqlite:///{root / 'zaplite.db'}"
 
     in_flight_at_kills: list[int] = []
@@ -123,3 +142,4 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, procs: Processe
         stderr = (procs.folder / f"daemon-{life}.err").read_text(errors="replace")
         assert "Traceback" not in stderr
     assert "Traceback" not in final.output()[1]
+    return int(httpx.get(emulators.sf_url + "/__admin/stats").json()["bulk_query_jobs"])

@@ -282,8 +282,12 @@ def write_project(
     zaps: list[dict[str, Any]] | None = None,
     retry_initial_wait: float = 0.2,
     retry_max_wait: float = 2.0,
+    salesforce_settings: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``zaplite.toml`` and ``zaps/*.json`` for the emulators into ``root``."""
+    """Write ``zaplite.toml`` and ``zaps/*.json`` for the emulators into ``root``.
+
+    ``salesforce_settings`` are added to the Salesforce connection's table.
+    """
     creds = emulators.sf_credentials()
     (root / "zaps").mkdir(parents=True, exist_ok=True)
     settings = {
@@ -293,6 +297,7 @@ def write_project(
     }
     salesforce = {"app": "salesforce", "login_url": emulators.sf_url, "auth": "refresh_token"}
     salesforce.update({key: creds[key] for key in ("client_id", "client_secret", "refresh_token")})
+    salesforce.update(salesforce_settings or {})
     clevertap = {"app": "clevertap", "account_id": CT_ACCOUNT, "passcode": CT_PASSCODE}
     clevertap["endpoint"] = emulators.ct_url
     tables = {

@@ -26,7 +26,7 @@ from tests.support.processes import wait_for
 from zaplite.project.examples import copy_example_zaps
 from zaplite.sandbox.activity import SalesActivity
 from zaplite.sandbox.server import free_port
-from zaplite.sandbox.session import Sandbox
+from zaplite.sandbox.session import SANDBOX_OUTBOUND_TOKEN, Sandbox
 
 DOCS = REPO / "docs"
 """Where the README's screenshots live."""
@@ -86,7 +86,7 @@ def test_the_console_in_a_browser(tmp_path: Path, browser_page: Any) -> None:
         box.write_config(folder)
         with (folder / "zaplite.toml").open("a") as config:
             config.write(f'\n[http]\nlisten = "127.0.0.1:{port}"\n')
-        copy_example_zaps(folder / "zaps")
+        copy_example_zaps(folder / "zaps", outbound_token=SANDBOX_OUTBOUND_TOKEN)
         for path in (folder / "zaps").glob("*.json"):
             zap = json.loads(path.read_text())
             zap["schedule"] = {"every": "2s"}
@@ -112,7 +112,7 @@ def test_the_console_in_a_browser(tmp_path: Path, browser_page: Any) -> None:
             # The Zaps page: every zap, the broken one with its failures.
             page.goto(base + "/")
             rows = page.locator("tr.zap-row")
-            assert rows.count() == 5
+            assert rows.count() == 7  # the six examples and the broken zap
             broken_row = page.locator(f'tr[data-zap="{BROKEN_ID}"]')
             assert broken_row.locator(".count.failed.some").inner_text() == "4"
             assert "delivered" in page.locator('tr[data-zap="new-contact-to-profile"]').inner_text()

@@ -20,14 +20,20 @@ ENV = {"ZAPLITE_PLUGINS_DIR": str(PLUGINS_DIR), "ZAPLITE_LOAD_PLUGINS": ""}
 
 
 def _get(url: str, timeout: float = 30.0) -> httpx.Response:
+    """GET ``url`` once the server listens; ``/readyz`` is awaited until it says ready."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return httpx.get(url, timeout=5)
+            response = httpx.get(url, timeout=5)
         except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            response = None
+        if response is not None and (response.status_code != 503 or "/readyz" not in url):
+            return response
+        if time.monotonic() > deadline:
+            if response is None:
+                raise AssertionError(f"{url} never answered")
+            return response
+        time.sleep(0.1)
 
 
 def _project(tmp_path: Path, http: str = "") -> Cli:
@@ -46,7 +52,7 @@ def test_the_daemon_serves_the_console_until_sigterm(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         assert _get(f"{base}/readyz").json() == {"status": "ready", "zaps": 1}
         deadline = time.monotonic() + 30
-        while "zaplite_tasks_total" not in (text := httpx.get(f"{base}/metrics").text):
+        while "zaplite_tasks_total{" not in (text := httpx.get(f"{base}/metrics").text):
             assert time.monotonic() < deadline
             time.sleep(0.2)
         assert 'zaplite_tasks_total{status="success",zap="copy"} 1.0' in text
@@ -113,7 +119,7 @@ def test_the_demo_serves_the_console_of_its_zaps(tmp_path: Path) -> None:
     process = cli.start("demo", "--keep-running", "--every", "1", "--http", f"127.0.0.1:{port}")
     try:
         base = f"http://127.0.0.1:{port}"
-        assert _get(f"{base}/readyz", timeout=60).json()["zaps"] == 4
+        assert _get(f"{base}/readyz", timeout=60).json()["zaps"] == 6
         page = httpx.get(base + "/").text
         for zap in ("new-contact-to-profile", "lead-status-to-profile", "closed-won-to-event"):
             assert f'data-zap="{zap}"' in page

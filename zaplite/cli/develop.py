@@ -46,6 +46,12 @@ def validate(workspace: Workspace, as_json: bool, verbose: int) -> None:
     warnings: list[str] = []
     for zap in workspace.zaps.values():
         warnings.extend(template_warnings(zap))
+        if zap.trigger.instant and zap.zap.enabled and workspace.config.http.listen is None:
+            warnings.append(
+                f"{zap.file}: the trigger {zap.trigger.app}.{zap.trigger.name} is instant, "
+                "but the HTTP server is not enabled ([http] listen is not set): messages "
+                "reach the zap only while `zaplite run --http [HOST:]PORT` serves"
+            )
     if as_json:
         echo_json({"zaps": sorted(workspace.zaps), "errors": errors, "warnings": warnings})
     else:
@@ -100,9 +106,12 @@ def test_trigger(
                 "trigger": trigger,
                 "built_in_sample": found.built_in_sample,
                 "records": records,
+                **({"note": found.note} if found.note else {}),
             }
         )
         return
+    if found.note:
+        console.print(f"{found.note}.", style="yellow", markup=False)
     if found.built_in_sample:
         console.print(
             f"The trigger {trigger} cannot fetch real records; "

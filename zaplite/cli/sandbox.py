@@ -109,6 +109,16 @@ def _signals_stop(stop: threading.Event) -> Iterator[None]:
     type=click.FloatRange(min=0.5),
     help="Seconds between activity rounds (0.5 or more).",
 )
+@click.option(
+    "--outbound",
+    "outbound",
+    metavar="URL",
+    default=None,
+    help=(
+        "Send an outbound message for each new contact to URL (retried until acknowledged); "
+        "'daemon' means the instant example zap on `zaplite run --http 127.0.0.1:8642`."
+    ),
+)
 @verbose_option
 @click.pass_context
 def sandbox(
@@ -118,6 +128,7 @@ def sandbox(
     clevertap_port: int,
     activity: bool,
     every: float,
+    outbound: str | None,
     verbose: int,
 ) -> None:
     """Start local emulators of Salesforce and CleverTap with seeded data, for trying zaps without accounts.
@@ -128,7 +139,7 @@ def sandbox(
     `zaplite sandbox import contacts 20000`.
     """
     from zaplite.sandbox.activity import SalesActivity
-    from zaplite.sandbox.session import Sandbox
+    from zaplite.sandbox.session import SANDBOX_OUTBOUND_TOKEN, Sandbox
 
     if ctx.invoked_subcommand is not None:
         ctx.meta[FOLDER_KEY] = folder
@@ -141,7 +152,13 @@ def sandbox(
         zaps = folder / "zaps"
         zaps_kept = zaps.exists()
         if not zaps_kept:
-            copy_example_zaps(zaps)
+            copy_example_zaps(zaps, outbound_token=SANDBOX_OUTBOUND_TOKEN)
+        if outbound is not None:
+            url = box.outbound_url() if outbound == "daemon" else outbound
+            if not url.startswith(("http://", "https://")):
+                raise UsageError(f"--outbound {outbound}: give an http(s) URL, or 'daemon'.")
+            box.send_outbound_messages(url)
+            console.print(f"Outbound messages for new contacts go to {url}", markup=False)
         seeded = ", ".join(f"{n} {obj}" for obj, n in box.seeded.items())
         for name, asked, server in (
             ("Salesforce", salesforce_port, box.salesforce_server),
@@ -298,7 +315,7 @@ def demo(
     folder: Path, keep_running: bool, every: float, verbose: int, http: tuple[str, int] | None
 ) -> None:
     """The main job on the embedded default: the three use cases against the built-in sandbox."""
-    from zaplite.sandbox.session import Sandbox
+    from zaplite.sandbox.session import SANDBOX_OUTBOUND_TOKEN, Sandbox
 
     setup_logging(verbose, printed=_demo_prints)  # its lines and table show the runs
     if http is not None and not keep_running:
@@ -306,7 +323,7 @@ def demo(
     _prepare_folder(folder)
     with Sandbox.start(salesforce_port=0, clevertap_port=0) as box:
         config = box.write_config(folder)
-        copy_example_zaps(folder / "zaps")
+        copy_example_zaps(folder / "zaps", outbound_token=SANDBOX_OUTBOUND_TOKEN)
         console.rule("[bold]zaplite demo[/bold]")
         seeded = ", ".join(f"{n} {obj}" for obj, n in box.seeded.items())
         console.print(f"Salesforce sandbox at {box.salesforce_server.url} ({seeded})", markup=False)
@@ -347,13 +364,7 @@ async def _demo(
                 f"  [green]on[/green]  {r.zap_id}: {workspace.zaps[r.zap_id].zap.name}",
                 highlight=False,
             )
-        console.print()
-        console.print("[bold]Sales activity in Salesforce[/bold]")
-        for line in await asyncio.to_thread(_activity_round, activity, box):
-            console.print(f"  {line}", markup=False)
-        console.print()
-        with console.status("Polling Salesforce and delivering to CleverTap…"):
-            results = await _run_all(workspace, engine)
+        results = await _activity_and_delivery(box, workspace, engine, activity)
         console.print(_results_table(results, "Delivered by each zap"))
         _summary(box, workspace)
         failed = [r for r in results if r.status != "ok"]
@@ -375,6 +386,50 @@ async def _demo(
         await engine.connections.close()
 
 
+async def _activity_and_delivery(
+    box: Sandbox, workspace: Workspace, engine: Any, activity: SalesActivity
+) -> list[RunResult]:
+    """One round of sales activity, then every zap run once.
+
+    Meanwhile the demo serves the instant zap's endpoint on a loopback port, and the
+    Salesforce emulator sends it an outbound message for each new contact: the messages
+    are stored (and acknowledged) as they arrive, and the instant zap's run delivers them.
+    """
+    from zaplite.sandbox.session import OUTBOUND_ZAP, SANDBOX_OUTBOUND_TOKEN
+    from zaplite.web.server import serve
+
+    results: list[RunResult] = []
+
+    async def round_and_runs() -> None:
+        console.print()
+        console.print("[bold]Sales activity in Salesforce[/bold]")
+        for line in await asyncio.to_thread(_activity_round, activity, box):
+            console.print(f"  {line}", markup=False)
+        await asyncio.to_thread(box.salesforce.outbound.wait_idle, 30.0)
+        console.print()
+        with console.status("Polling Salesforce and delivering to CleverTap…"):
+            results.extend(await _run_all(workspace, engine))
+
+    def listening(url: str) -> None:
+        hook = f"{url}hooks/salesforce/{OUTBOUND_ZAP}?token={SANDBOX_OUTBOUND_TOKEN}"
+        if OUTBOUND_ZAP in workspace.zaps:
+            box.send_outbound_messages(hook)
+
+    try:
+        await serve(
+            workspace,
+            engine,
+            ("127.0.0.1", 0),
+            token=None,
+            running=round_and_runs(),
+            on_listening=listening,
+        )
+    finally:
+        for registration in list(box.salesforce.outbound.registrations):
+            box.salesforce.outbound.unregister(registration)
+    return results
+
+
 async def _keep_running(
     box: Sandbox,
     workspace: Workspace,
@@ -393,6 +448,15 @@ async def _keep_running(
     from zaplite.engine.daemon import Daemon
 
     daemon = Daemon(engine, workspace.zaps, on_result=show)
+    if http is not None:  # new contacts also come as outbound messages, to the instant zap
+        from zaplite.sandbox.session import OUTBOUND_ZAP, SANDBOX_OUTBOUND_TOKEN
+
+        host, port = http
+        reach = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        reach = f"[{reach}]" if ":" in reach else reach
+        box.send_outbound_messages(
+            f"http://{reach}:{port}/hooks/salesforce/{OUTBOUND_ZAP}?token={SANDBOX_OUTBOUND_TOKEN}"
+        )
     console.print()
     console.print(
         f"Running as a daemon: polls every {every:g} s, Salesforce activity every {every:g} s. Ctrl-C stops.",

@@ -25,7 +25,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from zaplite.engine.gate import AheadGate, OpenGate
 from zaplite.errors import AuthError, PermanentError, PluginError, QuotaExceeded
 from zaplite.mapping import filters
-from zaplite.mapping.compiled import compile_template
 from zaplite.plugin.api import ActionContext, Failure, Outcome, Page, Record, Success
 from zaplite.plugin.calls import call, describe_error
 from zaplite.project.binding import BoundStep, BoundZap
@@ -108,7 +107,6 @@ class Delivery:
         self.policy = policy
         self._gate = AheadGate() if ahead else OpenGate()
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
-        self._renderers: dict[int, Callable[[Any], Any]] = {}
         self._list_adapters: dict[int, TypeAdapter[list[Any]] | None] = {}
         self._log_failures = log_failures
         self._failures_logged = 0
@@ -247,10 +245,7 @@ class Delivery:
         return [self._validate(step, params) for params in rendered]
 
     def _renderer(self, step: BoundStep) -> Callable[[Any], Any]:
-        renderer = self._renderers.get(id(step))
-        if renderer is None:
-            renderer = self._renderers[id(step)] = compile_template(step.params)
-        return renderer
+        return step.render  # compiled once per bound step, not once per run
 
     def _list_adapter(self, step: BoundStep) -> TypeAdapter[list[Any]] | None:
         """A validator of a list of the action's params, or ``None`` where it would differ.

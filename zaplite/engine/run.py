@@ -82,6 +82,10 @@ class StopTimedOut(ZapliteError):
     """A stop abandoned a request that had not answered within :data:`STOP_GRACE` seconds."""
 
 
+RECEIVED_PER_RUN = 1000
+"""Received records an instant trigger's poll is handed at once; a run takes them all, so many at a time."""
+
+
 class DeliveryAborted(ZapliteError):
     """A page's delivery gave up on a transient fault; the page is polled again next run.
 
@@ -488,8 +492,26 @@ class Engine:
         retry = self.retry
 
         async def poll_from_checkpoint() -> None:
+            after = 0
+            while True:
+                # An instant trigger with more stored records than one poll takes gets the
+                # next ones (each row once per run, even one whose delivery was not recorded).
+                handed, after = await poll_once(after)
+                if handed < RECEIVED_PER_RUN:
+                    return
+
+        async def poll_once(after: int) -> tuple[int, int]:
+            """One poll; for an instant trigger, how many stored records it got, and the last one's row."""
             connection = await self.connections.get(zap.connection)
             state = StoreState(self.store, zap.id)
+            received = None
+            last = after
+            if zap.trigger.instant:
+                stored = await asyncio.to_thread(
+                    self.store.undelivered, zap.id, RECEIVED_PER_RUN, after
+                )
+                received = [item.record for item in stored]
+                last = stored[-1].id if stored else after
             ctx = PollContext(
                 zap_id=zap.id,
                 params=zap.trigger_params,
@@ -498,6 +520,7 @@ class Engine:
                 start=zap.zap.trigger.start,
                 state=state,
                 log=logging.getLogger(f"zaplite.zap.{zap.id}"),
+                received=received,
             )
             delivery = Delivery(zap, self.connections, retry, ahead=True)
             # The next page is fetched and mapped while this one is delivered and recorded.
@@ -520,7 +543,8 @@ class Engine:
                     cursor_box["cursor"] = page.settled_cursor if settled else page.cursor
                     if self.stopping.is_set() or self.leases.lost(zap.id):
                         result.cut_short = True
-                        return
+                        return 0, last
+            return len(received or ()), last
 
         def note(error: BaseException, attempt: int) -> None:
             log.warning("zap %s: poll attempt %d failed (%s), retrying", zap.id, attempt, error)
@@ -617,7 +641,9 @@ class Engine:
             raise
         result.delivering = False
         tasks = [item.task() for item in items]
-        if not tasks and not page.state and page.cursor == saved_cursor:
+        # An instant trigger's page marks its received records delivered, the known ones too.
+        received_keys = [item.key for item in ahead.items] if zap.trigger.instant else []
+        if not tasks and not page.state and page.cursor == saved_cursor and not received_keys:
             if self.on_page is not None:
                 self.on_page(result, len(ahead.items))
             return False  # nothing new and nothing moved: no write at all (an idle poll)
@@ -641,6 +667,7 @@ class Engine:
             state=page.state,
             settled_cursor=None if settled else page.settled_cursor,
             on_keys_full=full.append,
+            received_keys=received_keys,
         )
         for note in full:
             self._keys_full(result, note)

@@ -28,6 +28,8 @@ class TriggerRecords:
     records: list[Record]
     built_in_sample: bool
     """True when the trigger cannot fetch real records (it has no ``recent`` function)."""
+    note: str | None = None
+    """What to do to get real records, when there are none yet (an instant trigger)."""
 
 
 async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> TriggerRecords:
@@ -38,6 +40,8 @@ async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> Trigge
     sends only real records.
     """
     trigger = zap.trigger
+    if trigger.instant:
+        return await _received_samples(engine, zap, limit)
     built_in = trigger.recent is None
     if built_in:
         return TriggerRecords([dict(trigger.sample)] if trigger.sample else [], True)
@@ -55,6 +59,22 @@ async def fetch_samples(engine: Engine, zap: BoundZap, limit: int = 3) -> Trigge
     records = list(await engine.policy.call(lambda: call(recent, ctx)))[:limit]
     await asyncio.to_thread(engine.store.save_samples, zap.id, records)
     return TriggerRecords(records, built_in_sample=False)
+
+
+async def _received_samples(engine: Engine, zap: BoundZap, limit: int) -> TriggerRecords:
+    """An instant trigger's samples: the records it most recently received, or its built-in one."""
+    records = await asyncio.to_thread(engine.store.recent_received, zap.id, limit)
+    if records:
+        await asyncio.to_thread(engine.store.save_samples, zap.id, records)
+        return TriggerRecords(records, built_in_sample=False)
+    trigger = zap.trigger
+    note = (
+        f"{zap.id} has received nothing yet: its trigger {trigger.app}.{trigger.name} is "
+        "instant, so records arrive when the service sends them to the daemon's HTTP server "
+        "(`zaplite run --http`); send a test message (see the README), then run this again"
+    )
+    records = [dict(trigger.sample)] if trigger.sample else []  # shown, never kept
+    return TriggerRecords(records, built_in_sample=True, note=note)
 
 
 @dataclass(frozen=True)
@@ -84,6 +104,13 @@ async def sample_record(engine: Engine, zap: BoundZap) -> SampleRecord:
 def _no_real_sample(zap: BoundZap) -> UsageError:
     """Why ``test-step`` will not send, and how to get a record it will send."""
     trigger = f"{zap.trigger.app}.{zap.trigger.name}"
+    if zap.trigger.instant:
+        return UsageError(
+            f"{zap.id}: no record received yet is kept, and test-step sends only a real record; "
+            f"{trigger} is instant: send it a test message (see the README), then run "
+            f"`zaplite test-trigger {zap.id}` (or add --dry-run to map the built-in sample "
+            "without sending it)."
+        )
     if zap.trigger.recent is None:
         return UsageError(
             f"{zap.id}: {trigger} cannot fetch real records, and test-step sends only a real "

@@ -134,6 +134,8 @@ class PollContext:
     state: TriggerState
     log: logging.Logger
     limit: int | None = None
+    received: list[Record] | None = None
+    """For an instant trigger: the records its route stored and not yet delivered, oldest first."""
 
 
 PollFunction = Callable[[PollContext], AsyncIterator[Page] | Iterator[Page]]
@@ -156,6 +158,12 @@ class Trigger:
     - ``time_field``: optional field name (or function of the record) giving the record's
       time at the service (a datetime or ISO-8601 text, e.g. ``CreatedDate``); the
       ``zaplite_delivery_lag_seconds`` metric measures from it to the delivery.
+    - ``instant``: the records are pushed by the service to an HTTP route of the plugin
+      (see ``register_routes``), which hands them to ``server.receive(zap_id, records)``:
+      zaplite stores them before the route answers, and runs the zap at once. Each run
+      calls the poll function with ``ctx.received`` (the stored records not delivered
+      yet); it yields them (or records made from them) as pages. A received record
+      counts as delivered once a page with its dedup key is recorded.
     """
 
     app: str
@@ -170,6 +178,7 @@ class Trigger:
     output_fields: Sequence[str] | Callable[[BaseModel], Sequence[str]] = ()
     recent: RecentFunction | None = None
     time_field: str | Callable[[Record], Any] | None = None
+    instant: bool = False
 
     def key_of(self, record: Record) -> str:
         """The dedup key of ``record``."""

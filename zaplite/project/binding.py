@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from zaplite.errors import FileError
 from zaplite.mapping import templates
+from zaplite.mapping.compiled import compile_template
 from zaplite.plugin.api import Action, Trigger
 from zaplite.plugin.manager import Registry
 from zaplite.project.config import Config
@@ -41,6 +43,15 @@ class BoundStep:
     def is_filter(self) -> bool:
         """Whether this step is a filter rather than an action."""
         return self.conditions is not None
+
+    @cached_property
+    def render(self) -> Callable[[Any], Any]:
+        """The params compiled into one function of a record's context, once per bound step.
+
+        :func:`bind_zap` compiles them when the zap is loaded (off the event loop when
+        the daemon reloads), so a run never spends its time compiling a large mapping.
+        """
+        return compile_template(self.params)
 
 
 @dataclass
@@ -138,16 +149,16 @@ def bind_zap(zap: Zap, registry: Registry, config: Config) -> BoundZap:
         except ValueError as error:
             raise FileError(file, f"{where}.params", str(error)) from None
         _check_action_params(params, action, file, where)
-        steps.append(
-            BoundStep(
-                id=step.id,
-                index=index,
-                action=action,
-                connection=step_connection,
-                params=params,
-                plugin=registry.owners.get(step.app),
-            )
+        bound = BoundStep(
+            id=step.id,
+            index=index,
+            action=action,
+            connection=step_connection,
+            params=params,
+            plugin=registry.owners.get(step.app),
         )
+        _ = bound.render  # compiled now, while loading, not by the runs
+        steps.append(bound)
     return BoundZap(
         zap=zap,
         trigger=trigger,

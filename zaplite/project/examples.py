@@ -6,7 +6,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["copy_example_zaps", "example_zaps"]
+__all__ = ["OUTBOUND_TOKEN_REFERENCE", "copy_example_zaps", "example_zaps"]
 
 
 def example_zaps() -> list[Path]:
@@ -20,12 +20,27 @@ def example_zaps() -> list[Path]:
     raise FileNotFoundError("the example zaps are missing from this installation of zaplite")
 
 
-def copy_example_zaps(folder: Path) -> list[Path]:
-    """Copy the example zaps into ``folder`` (created); returns the new files."""
+OUTBOUND_TOKEN_REFERENCE = "${SALESFORCE_OUTBOUND_TOKEN}"
+"""How the instant example zap names the secret of its endpoint URL."""
+
+
+def copy_example_zaps(folder: Path, *, outbound_token: str | None = None) -> list[Path]:
+    """Copy the example zaps into ``folder`` (created); returns the new files.
+
+    With ``outbound_token`` (the sandbox's own fake secret), the instant example zap gets
+    it written in place of ``${SALESFORCE_OUTBOUND_TOKEN}``, as the sandbox's config gets
+    the emulators' fake credentials.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     copied = []
     for source in example_zaps():
         target = folder / source.name
         shutil.copyfile(source, target)
+        if outbound_token is not None:
+            text = target.read_text(encoding="utf-8")
+            if OUTBOUND_TOKEN_REFERENCE in text:
+                target.write_text(
+                    text.replace(OUTBOUND_TOKEN_REFERENCE, outbound_token), encoding="utf-8"
+                )
         copied.append(target)
     return copied

@@ -1,5 +1,8 @@
 """Simulated sales activity in the Salesforce emulator: new contacts, leads and deals moving on.
 
+Now and then (every :data:`DELETE_EVERY` rounds) a contact the activity created earlier
+is deleted, for the deletion zap to notice.
+
 ``zaplite sandbox --activity`` and ``zaplite demo`` use it so that a running daemon
 always has something to deliver.
 """
@@ -48,6 +51,9 @@ LAST = (
     "Rao",
     "Quinn",
 )
+DELETE_EVERY = 4
+"""Rounds of :meth:`SalesActivity.tick` between two deleted contacts."""
+
 OPEN_STAGES = [stage for stage, (_p, closed, _w) in OPPORTUNITY_STAGES.items() if not closed]
 
 
@@ -59,6 +65,9 @@ class SalesActivity:
     seed: int | None = None
     rng: random.Random = field(init=False)
     created: int = 0
+    rounds: int = 0
+    made: list[str] = field(default_factory=list)
+    """Ids of the contacts this activity created, oldest first (the ones it may delete)."""
     new_deals: list[dict[str, Any]] = field(default_factory=list)
     """Deals opened as a side effect (a closed deal is followed by a new one); read and clear it."""
 
@@ -82,7 +91,18 @@ class SalesActivity:
         if account:
             values["AccountId"] = account["Id"]
             values["OwnerId"] = account.get("OwnerId")
-        return self.emulator.create("Contact", values)
+        contact = self.emulator.create("Contact", values)
+        self.made.append(contact["Id"])
+        return contact
+
+    def delete_contact(self) -> dict[str, Any] | None:
+        """Delete the oldest contact this activity created (to the recycle bin), if any is left."""
+        while self.made:
+            contact_id = self.made.pop(0)
+            found = self.emulator.get("Contact", contact_id)
+            if found is not None and not found.get("IsDeleted"):
+                return self.emulator.delete("Contact", contact_id)
+        return None
 
     def advance_lead(self) -> dict[str, Any] | None:
         """Move an open lead one status on (Open → Working → Closed)."""
@@ -126,7 +146,7 @@ class SalesActivity:
 
     def new_opportunity(self) -> dict[str, Any]:
         """A new deal in Prospecting for a random contact's account."""
-        contacts = self.emulator.records("Contact")
+        contacts = [c for c in self.emulator.records("Contact") if not c.get("IsDeleted")]
         contact = self.rng.choice(contacts)
         deal = self.emulator.create(
             "Opportunity",
@@ -153,8 +173,13 @@ class SalesActivity:
         return lines
 
     def tick(self) -> list[str]:
-        """One round of activity: a new contact, a lead moved on, a deal moved on."""
+        """One round of activity: a new contact, a lead moved on, a deal moved on; a deletion now and then."""
         done = []
+        self.rounds += 1
+        if self.rounds % DELETE_EVERY == 0:
+            gone = self.delete_contact()
+            if gone:
+                done.append(f"deleted contact {gone['FirstName']} {gone['LastName']}")
         contact = self.new_contact()
         done.append(f"new contact {contact['FirstName']} {contact['LastName']}")
         lead = self.advance_lead()

@@ -13,7 +13,10 @@ from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.server import RunningServer, serve_in_thread
 
 __all__ = [
+    "OUTBOUND_FIELDS",
+    "OUTBOUND_ZAP",
     "SANDBOX_ACCOUNT_ID",
+    "SANDBOX_OUTBOUND_TOKEN",
     "SANDBOX_PASSCODE",
     "Sandbox",
     "config_is_unedited",
@@ -40,6 +43,10 @@ def config_is_unedited(path: Path) -> bool:
 
 SANDBOX_ACCOUNT_ID = "TEST-ZAP-LITE"
 SANDBOX_PASSCODE = "SANDBOX-PASSCODE"
+SANDBOX_OUTBOUND_TOKEN = "sandbox-outbound-token"
+"""The token of the instant example zap's endpoint in a sandbox (a fake secret, like the rest)."""
+OUTBOUND_ZAP = "outbound-contact-to-profile"
+OUTBOUND_FIELDS = ["Id", "FirstName", "LastName", "Email", "Phone", "CreatedDate", "Lead_Status__c"]
 
 
 def port_or_free(port: int | None, host: str = "127.0.0.1") -> int | None:
@@ -86,8 +93,17 @@ class Sandbox:
             raise
         return cls(salesforce, clevertap, sf_server, ct_server, seeded)
 
+    def outbound_url(self, listen: str = "127.0.0.1:8642") -> str:
+        """The endpoint of the instant example zap on a daemon serving HTTP at ``listen``."""
+        return f"http://{listen}/hooks/salesforce/{OUTBOUND_ZAP}?token={SANDBOX_OUTBOUND_TOKEN}"
+
+    def send_outbound_messages(self, url: str) -> None:
+        """Make the Salesforce emulator send an outbound message to ``url`` for each new contact."""
+        self.salesforce.outbound.register("Contact", OUTBOUND_FIELDS, url, "created")
+
     def stop(self) -> None:
-        """Stop both servers."""
+        """Stop both servers (and the outbound messages' sender)."""
+        self.salesforce.outbound.stop()
         self.salesforce_server.stop()
         self.clevertap_server.stop()
 

@@ -14,7 +14,7 @@ from zaplite.store import bulk
 from zaplite.store.base import StoreBase, chunks, utc_now
 from zaplite.store.connect import dumps
 from zaplite.store.records import TASK_STATUSES, KeysFull, NewTask, RunStart
-from zaplite.store.schema import runs, tasks, zap_cursors, zap_keys, zap_state, zaps
+from zaplite.store.schema import received, runs, tasks, zap_cursors, zap_keys, zap_state, zaps
 
 __all__ = ["KEY_COUNT_TTL", "PageRecords"]
 
@@ -137,13 +137,15 @@ class PageRecords(StoreBase):
         save_cursor: bool = True,
         settled_cursor: Any = None,
         on_keys_full: Callable[[KeysFull], None] | None = None,
+        received_keys: Sequence[str] = (),
     ) -> list[int]:
         """Record one page of a poll in ONE transaction; returns the new task ids in order.
 
         Inserts ``tasks``, remembers ``keys`` (stamped ``watermark``; known keys are
         kept as they are), saves ``cursor`` (unless ``save_cursor`` is false),
         applies ``state`` (``None`` deletes a key), forgets keys whose watermark is
-        older than ``forget_before`` and adds the tasks to the run's counts. Either
+        older than ``forget_before``, adds the tasks to the run's counts and marks the
+        received records of an instant trigger with ``received_keys`` delivered. Either
         all of it is stored or none of it.
 
         When the zap then holds more than ``max_keys_per_zap`` keys, no key its next
@@ -211,6 +213,16 @@ class PageRecords(StoreBase):
                 self._count_into_run(connection, run_id, tasks)
             if tasks:
                 self._count_hours(connection, zap_id, now, Counter(t.status for t in tasks))
+            for chunk in chunks(list(dict.fromkeys(received_keys))):
+                connection.execute(
+                    sa.update(received)
+                    .where(
+                        received.c.zap_id == zap_id,
+                        received.c.key.in_(chunk),
+                        received.c.delivered_at.is_(None),
+                    )
+                    .values(delivered_at=now)
+                )
         return ids
 
     def _task_rows(

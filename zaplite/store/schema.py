@@ -26,6 +26,7 @@ __all__ = [
     "connection_status",
     "leases",
     "metadata",
+    "received",
     "runs",
     "task_hours",
     "tasks",
@@ -251,4 +252,20 @@ vault_key = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("check_token", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Records pushed to an instant trigger (a Salesforce outbound message's notifications),
+# written before the service is acknowledged and marked delivered in the transaction that
+# records their tasks; kept a day after delivery so that a repeated message is recognised.
+received = sa.Table(
+    "received",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("zap_id", ZapId, nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.Column("record", JSONValue, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("zap_id", "key"),
+    sa.Index(None, "zap_id", "delivered_at"),
 )

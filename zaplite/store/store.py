@@ -10,12 +10,14 @@ Each part of the store lives in its own module; :class:`Store` is all of them:
 - :mod:`zaplite.store.overview`: the console's reads, and the connections' status.
 - :mod:`zaplite.store.vault`: the credential vault's ciphertexts, versions and claims.
 - :mod:`zaplite.store.apicalls`: the API calls made through each connection, per hour.
+- :mod:`zaplite.store.inbox`: records pushed to instant triggers, until delivered.
 """
 
 from __future__ import annotations
 
 from zaplite.store.apicalls import ApiCalls
 from zaplite.store.history import History
+from zaplite.store.inbox import ReceivedRecords
 from zaplite.store.leases import Leases
 from zaplite.store.overview import Overview
 from zaplite.store.pages import PageRecords
@@ -25,7 +27,9 @@ from zaplite.store.vault import VaultRecords
 __all__ = ["Store"]
 
 
-class Store(PageRecords, History, ZapStatuses, Leases, Overview, VaultRecords, ApiCalls):
+class Store(
+    PageRecords, History, ZapStatuses, Leases, Overview, VaultRecords, ApiCalls, ReceivedRecords
+):
     """The durable memory of zaplite: cursors, dedup keys, trigger state, runs, tasks, leases.
 
     ``Store(url)`` opens (and, with ``create``, creates) the database and upgrades

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from zaplite.engine.health import StoreProbe
 from zaplite.engine.run import Engine
+from zaplite.errors import UsageError
+from zaplite.plugin.api import Record
 from zaplite.project.binding import BoundZap
 from zaplite.project.workspace import Workspace
 from zaplite.store import Store
@@ -58,6 +60,29 @@ class ServerContext:
             merged.update(self.daemon.zaps)
             return merged
         return self.workspace.zaps
+
+    async def receive(self, zap_id: str, records: list[Record]) -> int:
+        """Store records pushed to the zap's instant trigger, then run the zap; how many were new.
+
+        The records are written in ONE transaction (keyed by the trigger's dedup key; a
+        key the zap already received is skipped) before this returns, so a route may
+        acknowledge them to the service once it has. Raises if they could not be
+        stored: then the route must not acknowledge. The daemon (if this server has
+        one and schedules the zap) runs the zap at once; otherwise the stored records
+        wait for the next run of whichever daemon runs it.
+        """
+        zap = self.zaps.get(zap_id)
+        if zap is None or not zap.trigger.instant:
+            raise UsageError(f"zaplite has no zap {zap_id!r} with an instant trigger.")
+        items = [(zap.trigger.key_of(record), record) for record in records]
+        new = await asyncio.to_thread(self.store.receive, zap_id, items)
+        if self.daemon is not None:
+            self.daemon.wake(zap_id)
+        return new
+
+    async def connection_of(self, zap: BoundZap) -> object:
+        """The open connection object of the zap's trigger (what its polls get)."""
+        return await self.engine.connections.get(zap.connection)
 
     def next_run_at(self, zap_id: str) -> datetime | None:
         """When this process next runs the zap, if it schedules it."""

@@ -87,7 +87,7 @@ def test_the_plugin_registers_its_app_through_the_hook() -> None:
     registered: list[App] = []
     manager.hook.register_apps(register=registered.append)
     assert registered == [app]
-    assert sorted(app.actions) == ["upload_event", "upload_profile"]
+    assert sorted(app.actions) == ["delete_profile", "upload_event", "upload_profile"]
     for action in app.actions.values():
         assert action.perform_batch is not None and action.batch_size == 1000
         assert action.preview_request is not None

@@ -348,8 +348,24 @@ def test_params_models_refuse_injection_and_extras() -> None:
         UpdatedRecordParams(object="Lead", watch_fields=["Status)"])
 
 
-def test_app_declares_the_three_triggers() -> None:
-    assert set(app.triggers) == {"new_record", "new_contact", "updated_record"}
+def test_app_declares_its_triggers() -> None:
+    assert set(app.triggers) == {
+        "new_record",
+        "new_contact",
+        "updated_record",
+        "deleted_record",
+        "outbound_message",
+    }
+    assert [name for name, t in app.triggers.items() if t.instant] == ["outbound_message"]
+    deleted = app.triggers["deleted_record"]
+    stamp = "2026-01-01T00:00:00.000+0000"
+    assert deleted.key_of({"Id": "003A", "SystemModstamp": stamp}) == f"003A|{stamp}"
+    assert deleted.fields_for(deleted.params(object="Contact", fields=["Email"])) == [
+        "Id",
+        "Email",
+        "IsDeleted",
+        "SystemModstamp",
+    ]
     updated = app.triggers["updated_record"]
     record = {"Id": "006A", "SystemModstamp": "2026-01-01T00:00:00.000+0000"}
     assert updated.key_of(record) == "006A|2026-01-01T00:00:00.000+0000"
@@ -365,8 +381,12 @@ def test_app_declares_the_three_triggers() -> None:
     ]
     assert app.triggers["new_contact"].sample["Email"]
     assert all(
-        trigger.overlap_for(params) == timedelta(minutes=5) for trigger in app.triggers.values()
+        trigger.overlap_for(params) == timedelta(minutes=5)
+        for trigger in app.triggers.values()
+        if not trigger.instant
     )
+    # An instant trigger remembers a notification's Id longer than Salesforce repeats it.
+    assert app.triggers["outbound_message"].overlap_for(params) == timedelta(hours=25)
     quick = UpdatedRecordParams(object="Lead", overlap_seconds=0)
     assert updated.overlap_for(quick) == timedelta(0)
 

@@ -1,4 +1,4 @@
-"""The emulator's HTTP face: ``POST /1/upload``, ``GET /1/profile.json`` and the admin API."""
+"""The emulator's HTTP face: ``POST /1/upload``, ``GET /1/profile.json``, profile deletion, admin API."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from zaplite.sandbox.clevertap.connection import (
     can_drop,
     drop_connection,
 )
+from zaplite.sandbox.clevertap.deletion import parse_delete
 from zaplite.sandbox.clevertap.responses import (
     error_body,
     unprocessed_entry,
@@ -126,11 +127,35 @@ def _leave(emu: CleverTapEmulator) -> None:
         state.in_flight = max(0, state.in_flight - 1)
 
 
+def _delete_endpoint(emu: CleverTapEmulator) -> Any:
+    """``POST /1/delete/profiles.json``: logged, limited and faulted like an upload."""
+    return _endpoint(emu, _process_delete, upload=False)
+
+
+def _process_delete(emu: CleverTapEmulator, body: Any) -> tuple[int, dict[str, Any]]:
+    if body is _MALFORMED:
+        return 400, error_body(400, "Malformed request: the body is not valid JSON.")
+    parsed = parse_delete(body)
+    if isinstance(parsed, dict):
+        return 400, parsed
+    identities, guids = parsed
+    emu.state.delete(identities, guids)
+    return 200, {"status": "success"}
+
+
 def _upload_endpoint(emu: CleverTapEmulator) -> Any:
-    async def upload(request: Request) -> Response:
+    """``POST /1/upload``."""
+    return _endpoint(emu, _process)
+
+
+def _endpoint(emu: CleverTapEmulator, process: Any, *, upload: bool = True) -> Any:
+    """An API endpoint: authorized, limited in concurrency, faulted, logged, then ``process``."""
+
+    async def endpoint(request: Request) -> Response:
         state = emu.state
-        with state.lock:
-            state.upload_count += 1
+        if upload:
+            with state.lock:
+                state.upload_count += 1
         raw = await request.body()
         body = _parse(raw)
         logged = _logged_body(raw, body)
@@ -152,14 +177,14 @@ def _upload_endpoint(emu: CleverTapEmulator) -> Any:
                 return answer(fault.status, payload, fault.retry_after)
             if fault is not None and fault.kind == "drop":
                 return await _drop(request, answer)
-            status, result = _process(emu, body)
+            status, result = process(emu, body)
             if fault is not None and fault.kind == "drop_after":
                 return await _drop(request, answer)
             return answer(status, result)
         finally:
             _leave(emu)
 
-    return upload
+    return endpoint
 
 
 async def _drop(request: Request, answer: Any) -> Response:
@@ -195,6 +220,7 @@ def build_app(emu: CleverTapEmulator) -> Any:
     routes = [
         Route("/1/upload", _upload_endpoint(emu), methods=["POST"]),
         Route("/1/profile.json", _profile_endpoint(emu), methods=["GET"]),
+        Route("/1/delete/profiles.json", _delete_endpoint(emu), methods=["POST"]),
         *admin_routes(emu),
     ]
     return RawSendMiddleware(Starlette(routes=routes))

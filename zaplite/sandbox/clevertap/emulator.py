@@ -180,6 +180,7 @@ class CleverTapEmulator:
                 "processed": state.processed,
                 "unprocessed": state.unprocessed,
                 "throttled": state.throttled,
+                "deleted": state.deleted,
                 "in_flight": state.in_flight,
                 "peak_in_flight": state.peak_in_flight,
             }

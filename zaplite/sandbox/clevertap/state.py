@@ -47,6 +47,7 @@ class EmulatorState:
         self.processed = 0
         self.unprocessed = 0
         self.throttled = 0
+        self.deleted = 0
 
     def clear(self) -> None:
         """Forget every profile, event, logged request and counter."""
@@ -60,6 +61,7 @@ class EmulatorState:
             self.processed = 0
             self.unprocessed = 0
             self.throttled = 0
+            self.deleted = 0
 
     def log_request(self, headers: Any, body: Any, status: int) -> None:
         """Log one upload request (passcode masked); ``status`` 0: the connection was dropped."""
@@ -96,6 +98,26 @@ class EmulatorState:
                 event["evtData"] = record.get("evtData", {})
                 event["ts"] = ts
                 self.events.append(event)
+
+    def delete(self, identities: list[str], guids: list[str]) -> int:
+        """Delete the profiles (and their events) with these identities or objectIds; how many."""
+        with self.lock:
+            doomed = {key for key in identities if key in self.profiles}
+            wanted = set(guids)
+            if wanted:
+                doomed.update(
+                    key
+                    for key, profile in self.profiles.items()
+                    if key in wanted or profile.get("objectId") in wanted
+                )
+            for key in doomed:
+                del self.profiles[key]
+            if doomed:
+                self.events[:] = [
+                    e for e in self.events if e.get("identity", e.get("objectId")) not in doomed
+                ]
+            self.deleted += len(doomed)
+            return len(doomed)
 
     def find_profile(
         self, identity: str | None = None, email: str | None = None, object_id: str | None = None

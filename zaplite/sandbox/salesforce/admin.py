@@ -3,7 +3,8 @@
 - ``POST /__admin/records/{Object}``: a JSON list → ``create_many`` (answers ``{"created", "ids"}``),
   a JSON object → ``create`` (answers the record); ``?timestamp=ISO`` back-dates the write. The
   body may also be ``{"records": [...], "timestamp": "..."}``.
-- ``PATCH /__admin/records/{Object}/{Id}`` (``?timestamp=``), ``DELETE`` likewise.
+- ``PATCH /__admin/records/{Object}/{Id}`` (``?timestamp=``), ``DELETE`` likewise (to the
+  recycle bin); ``POST /__admin/records/{Object}/{Id}/undelete`` restores a deleted record.
 - ``GET /__admin/records/{Object}``: every record (JSON values, no ``attributes``).
 - ``POST /__admin/faults``: any of ``{"expire_tokens": true}``, ``{"fail_next": {"n", "status",
   "body", "path_contains", "headers"}}``, ``{"drop_next": {"n", "path_contains"}}``, ``{"latency": 0.1}``,
@@ -11,6 +12,11 @@
   ``{"expire_query_locators": true}``, ``{"expire_bulk_jobs": true}``,
   ``{"bulk_processing_seconds": 2.0}``, ``{"reset": true}``, ``{"oauth": {"rotate_refresh_tokens":
   true, "device_interval": 1, "device_seconds": 600}}``.
+- ``POST /__admin/outbound`` (``{"url", "object", "fields", "on": "created" |
+  "created_or_updated"}``): register an outbound message, sent to ``url`` and retried
+  until acknowledged; ``GET /__admin/outbound``: registrations, queue, attempts, acks;
+  ``DELETE /__admin/outbound/{id}``; ``POST /__admin/outbound/notifications/{id}/resend``
+  sends an acknowledged notification again (as after a lost Ack).
 - ``POST /__admin/objects`` (``{"name", "fields", "label"}``), ``POST /__admin/fields``
   (``{"object", "name", "type"}``), ``POST /__admin/seed``.
 - ``GET /__admin/stats``, ``GET /__admin/credentials`` (the emulator's own fake credentials).
@@ -100,6 +106,37 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
             row = found
         return JSONResponse(plain(object_name, row))
 
+    async def undelete(request: Request) -> Response:
+        object_name = request.path_params["sobject"]
+        row = emu.store.undelete(
+            object_name,
+            request.path_params["record_id"],
+            timestamp=request.query_params.get("timestamp"),
+        )
+        return JSONResponse(plain(object_name, row))
+
+    async def outbound(request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse(emu.outbound.stats())
+        body = await body_of(request)
+        if not isinstance(body, dict):
+            return _error(400, "The body must be a JSON object: url, object, fields, on.")
+        registration = emu.outbound.register(
+            str(body.get("object") or "Contact"),
+            [str(name) for name in body.get("fields") or []],
+            str(body["url"]),
+            str(body.get("on") or "created"),
+        )
+        return JSONResponse(vars(registration), status_code=201)
+
+    async def outbound_one(request: Request) -> Response:
+        emu.outbound.unregister(request.path_params["registration_id"])
+        return JSONResponse({"ok": True})
+
+    async def resend(request: Request) -> Response:
+        emu.outbound.resend(request.path_params["notification_id"])
+        return JSONResponse({"ok": True})
+
     async def faults(request: Request) -> Response:
         body = await body_of(request) or {}
         if not isinstance(body, dict):
@@ -184,6 +221,16 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
             "/__admin/records/{sobject}/{record_id}",
             guarded(record),
             methods=["GET", "PATCH", "DELETE"],
+        ),
+        Route(
+            "/__admin/records/{sobject}/{record_id}/undelete", guarded(undelete), methods=["POST"]
+        ),
+        Route("/__admin/outbound", guarded(outbound), methods=["GET", "POST"]),
+        Route("/__admin/outbound/{registration_id}", guarded(outbound_one), methods=["DELETE"]),
+        Route(
+            "/__admin/outbound/notifications/{notification_id}/resend",
+            guarded(resend),
+            methods=["POST"],
         ),
         Route("/__admin/faults", guarded(faults), methods=["POST"]),
         Route("/__admin/objects", guarded(objects), methods=["POST"]),

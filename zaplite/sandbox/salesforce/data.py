@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -200,6 +200,8 @@ class RecordStore:
         self._indexes: dict[tuple[str, str], SortedIndex] = {}
         self._templates: dict[tuple[str, int], tuple[Row, list[FieldDef], set[str]]] = {}
         self.default_user_id: str | None = None
+        self.listeners: list[Callable[[str, Row, Row | None], None]] = []
+        """Called after every write with the object's name, the new row and the old one."""
 
     def table(self, obj: ObjectDef) -> dict[str, Row]:
         """The live rows of ``obj`` (id → row) in insertion order; read it under :attr:`lock`."""
@@ -222,6 +224,8 @@ class RecordStore:
                     index.add(row)
                 else:
                     index.replace(old, row)
+        for listener in self.listeners:
+            listener(obj.name, row, old)
 
     def find(self, record_id: str) -> tuple[ObjectDef, Row] | None:
         """The object and row of any record by id (15 or 18 characters), or ``None``."""
@@ -401,7 +405,11 @@ class RecordStore:
             return row
 
     def delete(self, object_name: str, record_id: str, *, timestamp: datetime | None = None) -> Row:
-        """Move a record to the recycle bin: ``IsDeleted`` true, seen only by ``queryAll``."""
+        """Move a record to the recycle bin: ``IsDeleted`` true, seen only by ``queryAll``.
+
+        The delete stamps ``SystemModstamp``, as Salesforce's does, so a poll of
+        ``queryAll ... WHERE IsDeleted = true`` ordered by it finds the deletion.
+        """
         obj = self.schema.require(object_name)
         with self.lock:
             old = self.get(obj.name, record_id)
@@ -413,6 +421,26 @@ class RecordStore:
                 )
             ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
             row = dict(old, IsDeleted=True, SystemModstamp=ts, LastModifiedDate=ts)
+            self._store(obj, row, old)
+            return row
+
+    def undelete(
+        self, object_name: str, record_id: str, *, timestamp: datetime | None = None
+    ) -> Row:
+        """Restore a record from the recycle bin: ``IsDeleted`` false, visible to ``query`` again."""
+        obj = self.schema.require(object_name)
+        with self.lock:
+            old = self.get(obj.name, record_id)
+            if old is None or not old.get("IsDeleted"):
+                raise RecordError(
+                    "The requested resource does not exist"
+                    if old is None
+                    else "entity is not in the recycle bin",
+                    "NOT_FOUND" if old is None else "UNDELETE_FAILED",
+                    status=404 if old is None else 400,
+                )
+            ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
+            row = dict(old, IsDeleted=False, SystemModstamp=ts, LastModifiedDate=ts)
             self._store(obj, row, old)
             return row
 

@@ -18,6 +18,7 @@ from .data import RecordStore, Row
 from .faults import Faults, RequestLog
 from .ids import IdFactory
 from .oauthflows import Authorizations
+from .outbound import OutboundMessages
 from .schema import FieldDef, ObjectDef, Schema
 from .soql import CompiledQuery, SoqlError, compile_query
 from .usage import ApiUsage
@@ -58,6 +59,9 @@ class SalesforceEmulator:
         """API calls of the last 24 hours against the daily allocation (see ``usage.py``)."""
         self.jobs = QueryJobs(self._run_job)
         """Bulk API 2.0 query jobs (see ``bulk.py``)."""
+        self.outbound = OutboundMessages(self.org_id, self.ids)
+        """Outbound messages: registered URLs the org pushes SOAP notifications to."""
+        self.store.listeners.append(self.outbound.on_write)
         self._app: Any = None
         admin = self.store.insert(
             "User",
@@ -114,9 +118,21 @@ class SalesforceEmulator:
             object_name, self.store.update(object_name, record_id, values, timestamp=timestamp)
         )
 
-    def delete(self, object_name: str, record_id: str) -> dict[str, Any]:
+    def delete(
+        self, object_name: str, record_id: str, *, timestamp: datetime | None = None
+    ) -> dict[str, Any]:
         """Delete a record (it stays visible to ``queryAll`` with ``IsDeleted`` true)."""
-        return self._full(object_name, self.store.delete(object_name, record_id))
+        return self._full(
+            object_name, self.store.delete(object_name, record_id, timestamp=timestamp)
+        )
+
+    def undelete(
+        self, object_name: str, record_id: str, *, timestamp: datetime | None = None
+    ) -> dict[str, Any]:
+        """Restore a deleted record from the recycle bin; returns a copy."""
+        return self._full(
+            object_name, self.store.undelete(object_name, record_id, timestamp=timestamp)
+        )
 
     def get(self, object_name: str, record_id: str) -> dict[str, Any] | None:
         """A copy of one record (Python values: datetimes are aware UTC), or ``None``."""
