@@ -66,7 +66,7 @@ def _kill_point(
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, procs: Processes) -> None:
     """≥10 SIGKILLs mid-delivery, then a restart: all 20,000 delivered, duplicates bounded."""
-    _crash_and_restart(tmp_path, procs)
+    _crash_and_restart(tmp_path, procs, {"bulk_threshold": 0})  # REST pages, not Bulk
 
 
 @pytest.mark.slow
