@@ -202,8 +202,11 @@ def _salesforce_settings(folder: Path, **values: Any) -> None:
     """Add settings to the project's ``[connections.salesforce]`` table."""
     config = folder / "zaplite.toml"
     head = '[connections.salesforce]\napp = "salesforce"\n'
+    text = config.read_text()
+    for key in values:  # the harness's own value of a key gives way
+        text = re.sub(rf"(?m)^{key} = .*\n", "", text)
     extra = "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())
-    config.write_text(config.read_text().replace(head, head + extra))
+    config.write_text(text.replace(head, head + extra))
 
 
 def engine_once(sf: Emulator, ct: Emulator, folder: Path, *, bulk_threshold: int) -> dict[str, Any]:

@@ -8,10 +8,10 @@ query job instead of a REST page per 2,000 records:
    names the job, so a restart does not make another one;
 2. ``GET jobs/query/{id}`` until the job is ``JobComplete``;
 3. ``GET jobs/query/{id}/results?maxRecords=`` :data:`RESULT_PAGE` ``&locator=``: CSV
-   pages, each yielded as pages of at most ``page_size`` records. Each one's checkpoint
-   is the result page's locator and the last record delivered, so a restart reads that
-   result page again from the saved locator and skips what was delivered: the crash
-   bound stays one page of ``page_size``.
+   pages, each yielded as pages of at most :data:`CHECKPOINT` records. Each one's
+   checkpoint is the result page's locator and the last record delivered, so a restart
+   reads that result page again from the saved locator and skips what was delivered:
+   a crash sends at most one such page twice.
 
 When the results end, the cursor is the last record's place in ``(timestamp, Id)``
 order and the next poll is an ordinary REST poll from there, with the look-back
@@ -44,6 +44,12 @@ __all__ = ["RESULT_PAGE", "bulk_batches", "csv_rows", "typed_record", "typed_rec
 
 RESULT_PAGE = 50_000
 """Records asked for per results page (``maxRecords``): 200,000 records in four calls."""
+
+CHECKPOINT = 10_000
+"""Records delivered between two checkpoints on the Bulk path: the most a crash sends twice.
+
+Larger than a REST page (2,000): the records are already here, so what bounds the
+time is delivering them, and ten uploads of 1,000 go out at once instead of two."""
 
 WAITS = (0.5, 1.0, 2.0, 5.0, 10.0)
 """Seconds between two looks at a job that is not complete yet (the last one repeats)."""
@@ -195,7 +201,7 @@ async def bulk_batches(
         if cursor.position is not None:  # a result page read again after a restart
             done = cursor.position.key()
             records = [r for r in records if (parse_datetime(r[plan.ts_field]), r["Id"]) > done]
-        size = client.settings.page_size
+        size = CHECKPOINT
         chunks = [records[i : i + size] for i in range(0, len(records), size)] or [[]]
         for n, chunk in enumerate(chunks):
             last_chunk = n == len(chunks) - 1

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from zaplite_salesforce import bulk
 
 from tests.reliability.store_reads import committed_tasks, task_keys
 from tests.support.processes import (
@@ -65,7 +66,7 @@ def _kill_point(
 @pytest.mark.slow
 def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path, procs: Processes) -> None:
     """≥10 SIGKILLs mid-delivery, then a restart: all 20,000 delivered, duplicates bounded."""
-    _crash_and_restart(tmp_path, procs)
+    _crash_and_restart(tmp_path, procs, {"bulk_threshold": 0})  # REST pages, not Bulk
 
 
 @pytest.mark.slow
@@ -75,14 +76,20 @@ def test_sigkill_on_the_bulk_api_path_loses_nothing(tmp_path: Path, procs: Proce
     Kills fall while the job is made, while its results are read, and after the hand-over
     to REST; a restart resumes from the saved results locator (or makes a job again).
     """
-    jobs = _crash_and_restart(tmp_path, procs, {"bulk_threshold": RECORDS // 4})
+    jobs = _crash_and_restart(
+        tmp_path, procs, {"bulk_threshold": RECORDS // 4}, page=bulk.CHECKPOINT
+    )
     assert jobs >= 1, "the backlog was read by a query job"
 
 
 def _crash_and_restart(
-    tmp_path: Path, procs: Processes, salesforce_settings: dict[str, object] | None = None
+    tmp_path: Path,
+    procs: Processes,
+    salesforce_settings: dict[str, object] | None = None,
+    *,
+    page: int = PAGE,
 ) -> int:
-    """Run the kill-and-restart scenario; the Bulk API query jobs the org saw."""
+    """Run the kill-and-restart scenario (``page``: records per checkpoint); the query jobs."""
     wall = time.monotonic()
     rng = random.Random(SEED)
     emulators = Emulators.start(procs, ct_latency=0.3)  # uploads slow enough to be hit
@@ -122,7 +129,7 @@ def _crash_and_restart(
     counts = deliveries(emulators.ct_url)
     sent = sum(counts.values())
     duplicates = sent - len(counts)
-    bound = PAGE * KILLS
+    bound = page * KILLS
     seconds = time.monotonic() - wall
     print(
         f"crash test: records={RECORDS} kills={KILLS} deliveries={sent} "
@@ -135,7 +142,7 @@ def _crash_and_restart(
     assert emulators.ct_settled(timeout=30) == sent
     assert duplicates <= bound
     assert duplicates <= sum(in_flight_at_kills), "only what was in flight at a kill comes twice"
-    assert all(0 <= n <= PAGE for n in in_flight_at_kills), in_flight_at_kills
+    assert all(0 <= n <= page for n in in_flight_at_kills), in_flight_at_kills
     keys = task_keys(store)
     assert len(keys) == RECORDS and set(keys.values()) == {1}, "one task per record"
     for life in range(KILLS):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from zaplite_salesforce import bulk
 from zaplite_salesforce.bulk import typed_record
 
 pytestmark = pytest.mark.anyio
@@ -94,8 +95,9 @@ async def test_csv_values_are_typed_as_rest_gives_them(org, bulky, client, zap) 
     assert opp["Amount"] == 1200
 
 
-async def test_a_restart_resumes_from_the_saved_locator(org, zap) -> None:
-    client = org.client(bulk_threshold=1_000, page_size=500)
+async def test_a_restart_resumes_from_the_saved_locator(org, zap, monkeypatch) -> None:
+    monkeypatch.setattr(bulk, "CHECKPOINT", 500)
+    client = org.client(bulk_threshold=1_000)
     try:
         ids = _load(org)
         watcher = zap("new_contact", client, start="all", fields=["LastName"])
@@ -111,8 +113,11 @@ async def test_a_restart_resumes_from_the_saved_locator(org, zap) -> None:
         await client.aclose()
 
 
-async def test_a_job_salesforce_no_longer_has_is_replaced_from_the_checkpoint(org, zap) -> None:
-    client = org.client(bulk_threshold=1_000, page_size=500)
+async def test_a_job_salesforce_no_longer_has_is_replaced_from_the_checkpoint(
+    org, zap, monkeypatch
+) -> None:
+    monkeypatch.setattr(bulk, "CHECKPOINT", 500)
+    client = org.client(bulk_threshold=1_000)
     try:
         ids = _load(org)
         watcher = zap("new_contact", client, start="all", fields=["LastName"])
