@@ -406,3 +406,10 @@ def test_apps_reads_at_80_columns_and_piped_is_one_line_each(tmp_path):
     piped = Cli(tmp_path)("apps").stdout.splitlines()
     assert "  trigger new_contact: Fires when a Contact is created." in piped
     assert "    params (? = optional): fields?, where?, overlap_seconds?" in piped
+
+
+def test_run_once_of_a_named_zap_is_not_failed_by_another_broken_file(cli_project):
+    (cli_project / "zaps" / "broken.json").write_text('{"id": "broken", ')
+    out = zaplite(cli_project, "run", "--once", "copy")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "broken.json" in out.stderr and "3 delivered" in out.stdout

@@ -88,7 +88,7 @@ def test_sandbox_sends_outbound_messages_to_the_daemon_until_acknowledged(tmp_pa
         "0",
         "--activity",
         "--every",
-        "0.3",
+        "0.5",
         "--outbound",
         hook,
     )

@@ -160,7 +160,7 @@ def run(
             results = run_async(_run_once(workspace, zaps, progress))
         for result in results:
             show_result(result)
-        if workspace.problems:
+        if workspace.problems and not zap_ids:
             raise click.exceptions.Exit(2)  # the valid zaps ran; the broken files are bad input
         if any(r.status in ("failed", "paused") or r.failed for r in results):
             raise click.exceptions.Exit(1)
