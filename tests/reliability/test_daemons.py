@@ -278,7 +278,11 @@ def test_lease_is_renewed_during_a_long_run_and_freed_after(
 def test_a_run_that_loses_its_lease_stops_after_the_page_in_flight(
     tmp_path: Path, procs: Processes
 ) -> None:
-    """Another owner takes the lease mid-run: this run records its page, then stops."""
+    """Another owner takes the lease mid-run: this run records nothing more, and stops.
+
+    The page in flight was sent, but its commit is fenced: the lease is no longer held at
+    the generation this run took it at, so the new holder delivers (and records) it.
+    """
     emulators = Emulators.start(procs, ct_latency=1.0)
     root = tmp_path / "project"
     config = write_project(root, emulators)
@@ -310,8 +314,9 @@ def test_a_run_that_loses_its_lease_stops_after_the_page_in_flight(
         workspace.close()
     print(f"lease lost mid-run: {result.line()}")
     assert result.status == "interrupted"
-    assert 0 < result.delivered < 5000, "the page in flight is recorded, no more pages polled"
-    assert committed_tasks(f"sqlite:///{root / 'zaplite.db'}") == result.delivered
+    assert "another daemon took the lease" in (result.message or "")
+    assert result.delivered == 0, "the page in flight is not recorded, no more pages polled"
+    assert committed_tasks(f"sqlite:///{root / 'zaplite.db'}") == 0
     assert holder == "daemon-b", "the run does not release a lease that is not its own"
 
 

@@ -460,7 +460,10 @@ def test_a_full_disk_is_waited_out_and_no_page_is_sent_again_and_again(
     """
     root = tmp_path / "project"
     db = small_disk.folder / "zaplite.db"
-    write_project(root, emulators, store_url=f"sqlite:///{db}")
+    # REST pages of 2,000: the Bulk path's 10,000-record checkpoints would not fit at all.
+    write_project(
+        root, emulators, store_url=f"sqlite:///{db}", salesforce_settings={"bulk_threshold": 0}
+    )
     total = 12_000
     emails = load_contacts(emulators.sf_url, total)
     daemon = Daemon.start(procs, root, "daemon")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from zaplite.store import Store
+import pytest
+
+from zaplite.store import LeaseLost, NewTask, Store
 
 
 def test_lease_between_two_owners(store: Store) -> None:
@@ -63,9 +65,56 @@ def test_only_one_of_many_racing_owners_gets_the_lease(store_url: str) -> None:
             won = list(
                 pool.map(lambda i: stores[i % 2].acquire_lease("z", owners[i], 60), range(8))
             )
-        assert won.count(True) == 1
-        winner = owners[won.index(True)]
+        taken = [generation for generation in won if generation is not None]
+        assert len(taken) == 1
+        winner = owners[won.index(taken[0])]
         assert stores[0].renew_lease("z", winner, 60)
     finally:
         for opened in stores:
             opened.close()
+
+
+def test_every_taking_of_a_lease_has_a_larger_generation_and_renewals_keep_it(
+    store: Store,
+) -> None:
+    first = store.acquire_lease("z", "daemon-a", 0)
+    assert first is not None and first > 0
+    second = store.acquire_lease("z", "daemon-b", 60)  # a's expired: taken over
+    assert second is not None and second > first
+    assert store.renew_lease("z", "daemon-b", 60)
+    store.check_lease("z", ("daemon-b", second))
+    store.release_lease("z", "daemon-b")
+    third = store.acquire_lease("z", "daemon-a", 60)  # a fresh row after a release
+    assert third is not None and third > second
+    assert store.acquire_lease("other", "daemon-a", 60) is not None
+
+
+def test_a_page_is_recorded_only_while_the_lease_is_held_at_its_generation(store: Store) -> None:
+    stale = store.acquire_lease("z", "daemon-a", 0)
+    assert stale is not None
+    store.commit_page(
+        "z", None, tasks=[_task("k1")], cursor=1, keys=["k1"], fence=("daemon-a", stale)
+    )
+    taken = store.acquire_lease("z", "daemon-b", 60)  # a stalled past its lease
+    assert taken is not None
+    with pytest.raises(LeaseLost, match="another daemon took the lease"):
+        store.check_lease("z", ("daemon-a", stale))
+    with pytest.raises(LeaseLost):
+        store.commit_page(
+            "z", None, tasks=[_task("k2")], cursor=2, keys=["k2"], fence=("daemon-a", stale)
+        )
+    assert store.get_cursor("z") == 1, "nothing of the fenced page was written"
+    assert store.known_keys("z", ["k1", "k2"]) == {"k1"}
+    assert [task.record_key for task in store.list_tasks(zap_id="z")] == ["k1"]
+    # Released and taken again by a: the old generation still does not hold.
+    store.release_lease("z", "daemon-b")
+    again = store.acquire_lease("z", "daemon-a", 60)
+    assert again is not None and again != stale
+    with pytest.raises(LeaseLost):
+        store.commit_page("z", None, tasks=[], cursor=3, keys=[], fence=("daemon-a", stale))
+    store.commit_page("z", None, tasks=[], cursor=3, keys=[], fence=("daemon-a", again))
+    assert store.get_cursor("z") == 3
+
+
+def _task(key: str) -> NewTask:
+    return NewTask(record_key=key, record={"Id": key}, status="success", steps=[])

@@ -226,16 +226,18 @@ def load_contacts(
     return emails
 
 
-def deliveries(ct_url: str) -> Counter[str]:
+def deliveries(ct_url: str, statuses: tuple[int, ...] = (200,)) -> Counter[str]:
     """How many times each record was uploaded and accepted (from the full request log).
 
     A profile counts under its identity, an event under ``"<event name>:<identity>"``.
+    ``statuses`` are the logged statuses that count (add 0 for uploads processed and then
+    dropped by the emulator's ``drop_next`` with ``after_processing``).
     """
     response = httpx.get(ct_url + "/__admin/requests", params={"full": "1"}, timeout=120)
     response.raise_for_status()
     counts: Counter[str] = Counter()
     for entry in response.json()["requests"]:
-        if entry["status"] != 200:
+        if entry["status"] not in statuses:
             continue
         body = entry.get("body")
         for record in body.get("d", []) if isinstance(body, dict) else []:
@@ -283,10 +285,12 @@ def write_project(
     retry_initial_wait: float = 0.2,
     retry_max_wait: float = 2.0,
     salesforce_settings: dict[str, Any] | None = None,
+    **settings: Any,
 ) -> Path:
     """Write ``zaplite.toml`` and ``zaps/*.json`` for the emulators into ``root``.
 
-    ``salesforce_settings`` are added to the Salesforce connection's table.
+    ``salesforce_settings`` are added to the Salesforce connection's table, ``settings``
+    to ``[settings]`` (e.g. ``lease_seconds=3``).
     """
     creds = emulators.sf_credentials()
     (root / "zaps").mkdir(parents=True, exist_ok=True)
@@ -294,6 +298,7 @@ def write_project(
         "retry_attempts": 5,
         "retry_initial_wait": retry_initial_wait,
         "retry_max_wait": retry_max_wait,
+        **settings,
     }
     salesforce = {"app": "salesforce", "login_url": emulators.sf_url, "auth": "refresh_token"}
     salesforce.update({key: creds[key] for key in ("client_id", "client_secret", "refresh_token")})

@@ -43,7 +43,7 @@ from zaplite.engine.run import Engine, RunResult
 from zaplite.engine.schedules import GridTrigger, schedule_trigger
 from zaplite.errors import FileError
 from zaplite.project.binding import BoundZap
-from zaplite.store import StoreFull, StoreUnusable
+from zaplite.store import StoreFull, StoreUnavailable, StoreUnusable
 
 __all__ = ["COURTESY_BASE", "COURTESY_STEP", "Daemon", "Reload", "schedule_trigger"]
 
@@ -198,6 +198,9 @@ class Daemon:
             return
         except StoreFull as error:  # no room on the store's disk: wait for it, said once
             self.full.failed(error)
+            return
+        except StoreUnavailable as error:  # the server is out of reach: said once, tried again
+            self.engine.outage.failed(error)
             return
         except Exception:  # one zap's failure never stops another
             log.exception("zap %s: unexpected error", zap_id)

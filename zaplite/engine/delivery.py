@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +29,7 @@ from zaplite.plugin.api import ActionContext, Failure, Outcome, Page, Record, Su
 from zaplite.plugin.calls import call, describe_error
 from zaplite.project.binding import BoundStep, BoundZap
 from zaplite.retry import RetryPolicy, is_transient
-from zaplite.store import NewTask
+from zaplite.store import LeaseLost, NewTask
 
 __all__ = ["Delivery", "PreparedPage", "WorkItem"]
 
@@ -90,7 +90,8 @@ class Delivery:
     With ``ahead``, :meth:`prepare` works on the next page only while the page being
     delivered waits for its answers (see :mod:`zaplite.engine.gate`): the engine
     delivers and prepares with one ``Delivery``, and waits for its next page inside
-    :meth:`waiting`.
+    :meth:`waiting`. ``before_retry`` is awaited before each retry of a perform; when
+    it raises :class:`~zaplite.store.LeaseLost` the delivery stops and nothing is sent.
     """
 
     def __init__(
@@ -101,10 +102,13 @@ class Delivery:
         *,
         ahead: bool = False,
         log_failures: bool = True,
+        before_retry: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.zap = zap
         self.connections = connections
         self.policy = policy
+        self.before_retry = before_retry
+        """Awaited before every retry of a perform; the engine's check that the lease is still ours."""
         self._gate = AheadGate() if ahead else OpenGate()
         self.log = logging.getLogger(f"zaplite.zap.{zap.id}")
         self._list_adapters: dict[int, TypeAdapter[list[Any]] | None] = {}
@@ -335,6 +339,22 @@ class Delivery:
 
         return note
 
+    def _guarded(self, perform: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+        """``perform`` with :attr:`before_retry` awaited before each attempt after the first."""
+        guard = self.before_retry
+        if guard is None:
+            return perform
+        attempts = 0
+
+        async def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:
+                await guard()
+            return await perform()
+
+        return attempt
+
     async def _perform_batch(
         self, step: BoundStep, ctx: ActionContext, chunk: list[tuple[WorkItem, BaseModel, Any]]
     ) -> None:
@@ -343,9 +363,10 @@ class Delivery:
         params = [entry[1] for entry in chunk]
         try:
             outcomes = await self.policy.call(
-                lambda: call(action.perform_batch, ctx, params), self._on_retry(step)
+                self._guarded(lambda: call(action.perform_batch, ctx, params)),
+                self._on_retry(step),
             )
-        except (AuthError, QuotaExceeded):
+        except (AuthError, QuotaExceeded, LeaseLost):
             raise
         except BaseException as error:
             if is_transient(error) or isinstance(error, asyncio.CancelledError):
@@ -376,9 +397,9 @@ class Delivery:
         assert action is not None
         try:
             output = await self.policy.call(
-                lambda: call(action.perform, ctx, params), self._on_retry(step)
+                self._guarded(lambda: call(action.perform, ctx, params)), self._on_retry(step)
             )
-        except (AuthError, QuotaExceeded):
+        except (AuthError, QuotaExceeded, LeaseLost):
             raise
         except BaseException as error:
             if is_transient(error) or isinstance(error, asyncio.CancelledError):

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from zaplite.engine.outage import StoreOutage
+
 __all__ = ["StoreHealth", "StoreProbe"]
 
 log = logging.getLogger("zaplite.health")
@@ -43,8 +45,11 @@ class StoreProbe:
         interval: float = 2.0,
         timeout: float = 3.0,
         describe: str = "the store",
+        outage: StoreOutage | None = None,
     ) -> None:
         self._ping = ping
+        self.outage = outage
+        """The engine's outage, told of each change instead of logging it here (one set of lines)."""
         self.interval = interval
         self.timeout = timeout
         self.describe = describe
@@ -72,7 +77,12 @@ class StoreProbe:
         changed = ok != self.state.ok
         since = now if changed else self.state.since
         self.state = StoreHealth(ok=ok, reason=reason, since=since, checked=now)
-        if changed and not ok:
+        if self.outage is not None:
+            if changed and not ok:
+                self.outage.failed(reason)
+            elif changed:
+                self.outage.answered()
+        elif changed and not ok:
             log.warning("%s", reason)
         elif changed:
             log.warning("%s answers again", self.describe)

@@ -21,7 +21,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 
-from zaplite.store import Store
+from zaplite.engine.outage import StoreOutage
+from zaplite.store import Fence, LeaseLost, Store, StoreUnavailable
 
 __all__ = ["LeaseKeeper", "crashed_here", "daemon_owner", "owner_for"]
 
@@ -105,15 +106,26 @@ class LeaseKeeper:
     taken at once and nothing is written.
     """
 
-    def __init__(self, store: Store, owner: str | None, lease_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        owner: str | None,
+        lease_seconds: float = 30.0,
+        *,
+        outage: StoreOutage | None = None,
+    ) -> None:
         self.store = store
         self.owner = owner
         self.lease_seconds = lease_seconds
+        self.outage = outage or StoreOutage()
+        """Where a renewal that finds the store out of reach says so (once per outage)."""
         self._keeping = False
         self._kept: dict[str, _KeptLease] = {}
         self._let_go_after_run: set[str] = set()
         self._running: set[str] = set()
         self._lost: set[str] = set()
+        self._generations: dict[str, int] = {}
+        """The generation each zap's lease was last taken at here (the fencing token's number)."""
         self.parking: Callable[[str], float] | None = None
         """Seconds a lease given up after a run stays held first (the daemon: until the zap's next tick)."""
 
@@ -138,6 +150,33 @@ class LeaseKeeper:
         """Whether another process took the zap's lease during the current run."""
         return zap_id in self._lost
 
+    def fence(self, zap_id: str) -> Fence | None:
+        """The fencing token of the zap's lease as this process took it, or ``None`` without leases.
+
+        A page is recorded only if the lease is still held at this generation (see
+        ``Store.commit_page``): a daemon that was stalled past its lease, and another
+        took the zap over meanwhile, records nothing when it resumes.
+        """
+        if self.owner is None:
+            return None
+        generation = self._generations.get(zap_id)
+        return None if generation is None else (self.owner, generation)
+
+    async def check(self, zap_id: str) -> None:
+        """Before sending: raise :class:`~zaplite.store.LeaseLost` if the zap's lease is no longer ours.
+
+        A daemon stalled past its lease (``docker pause``, a VM stall, heavy swapping)
+        must not send a page another daemon has delivered since, nor retry one.
+        """
+        fence = self.fence(zap_id)
+        if fence is None:
+            return
+        try:
+            await asyncio.to_thread(self.store.check_lease, zap_id, fence)
+        except LeaseLost:
+            self._lost.add(zap_id)
+            raise
+
     async def take(self, zap_id: str) -> bool:
         """Take the zap's lease; also from a process of this machine that crashed holding it."""
         if self.owner is None:
@@ -146,7 +185,7 @@ class LeaseKeeper:
         taken = await asyncio.to_thread(
             self.store.acquire_lease, zap_id, self.owner, self.lease_seconds
         )
-        if not taken:
+        if taken is None:
             holder = await asyncio.to_thread(self.store.lease_holder, zap_id)
             if holder is None or not crashed_here(holder):
                 return False
@@ -155,9 +194,12 @@ class LeaseKeeper:
             taken = await asyncio.to_thread(
                 self.store.acquire_lease, zap_id, self.owner, self.lease_seconds, replacing=holder
             )
-        if taken and self._keeping:
+        if taken is None:
+            return False
+        self._generations[zap_id] = taken
+        if self._keeping:
             self._kept[zap_id] = _KeptLease(asked)
-        return bool(taken)
+        return True
 
     @contextlib.asynccontextmanager
     async def running(self, zap_id: str) -> AsyncIterator[None]:
@@ -278,9 +320,13 @@ class LeaseKeeper:
                 still_ours = await asyncio.to_thread(
                     self.store.renew_leases, self.owner, list(snapshot), self.lease_seconds
                 )
+            except StoreUnavailable as error:  # said once; the next round tries again
+                self.outage.failed(error)
+                continue
             except Exception as error:  # a store hiccup: the next round tries again
                 log.warning("could not renew the leases of %d zap(s) (%s)", len(snapshot), error)
                 continue
+            self.outage.answered()
             for zap_id, lease in snapshot.items():
                 if self._kept.get(zap_id) is not lease:
                     continue  # given up, or taken again, while the renewal ran
@@ -305,9 +351,13 @@ class LeaseKeeper:
                 kept = await asyncio.to_thread(
                     self.store.renew_lease, zap_id, self.owner, self.lease_seconds
                 )
+            except StoreUnavailable as error:  # said once; the next beat tries again
+                self.outage.failed(error)
+                continue
             except Exception as error:  # a store hiccup: the next beat tries again
                 log.warning("zap %s: could not renew the lease (%s)", zap_id, error)
                 continue
+            self.outage.answered()
             if not kept:
                 log.warning("zap %s: another daemon took the lease; this run stops", zap_id)
                 self._lost.add(zap_id)

@@ -25,6 +25,7 @@ from zaplite.engine.connbook import ConnectionBook
 from zaplite.engine.delivery import Delivery, PreparedPage, WorkItem
 from zaplite.engine.leases import LeaseKeeper
 from zaplite.engine.metrics import Metrics, parse_usage, record_time
+from zaplite.engine.outage import StoreOutage
 from zaplite.engine.readahead import prefetch
 from zaplite.errors import (
     AuthError,
@@ -39,7 +40,7 @@ from zaplite.plugin.calls import describe_error, iterate
 from zaplite.project.binding import BoundZap
 from zaplite.project.connections import Connections
 from zaplite.retry import RetryPolicy, is_transient
-from zaplite.store import KeysFull, Store, StoreFull, StoreUnusable
+from zaplite.store import KeysFull, LeaseLost, Store, StoreFull, StoreUnavailable, StoreUnusable
 
 if TYPE_CHECKING:
     from zaplite.project.workspace import Workspace
@@ -242,7 +243,9 @@ class Engine:
         self.connections = connections
         self.policy = policy or RetryPolicy()
         self.pause_after_auth_failures = pause_after_auth_failures
-        self.leases = LeaseKeeper(store, owner, lease_seconds)
+        self.outage = StoreOutage()
+        """Whether the store is out of reach; its start and end are logged once each."""
+        self.leases = LeaseKeeper(store, owner, lease_seconds, outage=self.outage)
         self.stopping = asyncio.Event()
         self.stop_grace = stop_grace
         """Seconds a stop waits for a request in flight (see :data:`STOP_GRACE`)."""
@@ -271,6 +274,7 @@ class Engine:
             ),
             pause_after_auth_failures=settings.pause_after_auth_failures,
             owner=owner,
+            lease_seconds=settings.lease_seconds,
         )
 
     @property
@@ -361,7 +365,7 @@ class Engine:
                             "stopped before the run finished; the rest is polled next time"
                         )
                         interrupted = error
-                    elif isinstance(error, StoreUnusable | StoreFull):
+                    elif isinstance(error, StoreUnusable | StoreFull | StoreUnavailable):
                         interrupted = error  # not the zap's fault: whoever runs it must stop
                 else:
                     if result.cut_short and result.status == "ok":
@@ -379,9 +383,17 @@ class Engine:
                     await run.finish(result.status, result.message)
             except StoreFull as full:  # the run row stays open; the daemon waits for room
                 interrupted = interrupted or full
-            await self.leases.after_run(zap.id, idle=idle)
+            except StoreUnavailable as error:  # the run row stays open; said once
+                interrupted = interrupted or error
+            try:
+                await self.leases.after_run(zap.id, idle=idle)
+            except StoreUnavailable as error:  # the lease expires on its own
+                interrupted = interrupted or error
             self.metrics.run_finished(zap.id, result.status, result.seconds)
             await self._note_connections(zap, result, error=interrupted)
+        if isinstance(interrupted, StoreUnavailable):
+            raise interrupted  # said once by the outage's own lines, not once per run
+        self.outage.answered()
         log.info("%s", result.line(), extra={RESULT_ATTRIBUTE: result})
         if interrupted is not None:
             raise interrupted  # recorded as interrupted; cancellation still propagates
@@ -430,12 +442,14 @@ class Engine:
         elif result.status in ("failed", "paused") and result.message and result.auth_or_outage:
             for name in action_connections if result.delivering else {zap.connection}:
                 book.error(name, result.message)
-        if error is not None and isinstance(error, StoreUnusable | StoreFull):
+        if error is not None and isinstance(error, StoreUnusable | StoreFull | StoreUnavailable):
             return
         due = book.due()
         if due:
             try:
                 await asyncio.to_thread(self.store.save_connection_statuses, due)
+            except StoreUnavailable as problem:
+                self.outage.failed(problem)
             except Exception as problem:  # news for the console never fails a run
                 log.warning("could not save the connections' status (%s)", problem)
 
@@ -454,6 +468,11 @@ class Engine:
                 )
                 await asyncio.to_thread(self.store.pause, zap.id, reason)
                 result.status, result.message = "paused", reason
+        elif isinstance(error, StoreUnavailable):
+            result.status = "interrupted"
+            result.message = f"{error}; the page is polled again once the store answers"
+        elif isinstance(error, LeaseLost):
+            result.status, result.message = "interrupted", str(error)
         elif isinstance(error, QuotaExceeded):
             wait = error.retry_after if error.retry_after is not None else 3600.0
             self.quota_wait[zap.connection or ""] = time.time() + wait
@@ -522,7 +541,13 @@ class Engine:
                 log=logging.getLogger(f"zaplite.zap.{zap.id}"),
                 received=received,
             )
-            delivery = Delivery(zap, self.connections, retry, ahead=True)
+            delivery = Delivery(
+                zap,
+                self.connections,
+                retry,
+                ahead=True,
+                before_retry=lambda: self.leases.check(zap.id),
+            )
             # The next page is fetched and mapped while this one is delivered and recorded.
             pages_read = state.noting(iterate(zap.trigger.poll, ctx))
             pages_ahead = prefetch(self._prepared(zap, delivery, pages_read))
@@ -628,6 +653,7 @@ class Engine:
             fresh.append(item)
         if fresh:  # never send what cannot be recorded: a full disk is waited out first
             self.store.check_room(_room_for(fresh))
+            await self.leases.check(zap.id)  # a daemon stalled past its lease sends nothing
         result.delivering = True
         try:
             items = (
@@ -668,6 +694,7 @@ class Engine:
             settled_cursor=None if settled else page.settled_cursor,
             on_keys_full=full.append,
             received_keys=received_keys,
+            fence=self.leases.fence(zap.id),
         )
         for note in full:
             self._keys_full(result, note)

@@ -193,6 +193,7 @@ class Settings:
     retry_max_wait: float = 60.0
     pause_after_auth_failures: int = 3
     log_file: Path | None = None
+    lease_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -298,6 +299,7 @@ class _SettingsModel(BaseModel):
     retry_max_wait: float = Field(60.0, ge=0)
     pause_after_auth_failures: int = Field(3, ge=1)
     log_file: str | None = None
+    lease_seconds: float = Field(30.0, ge=1, le=3600)
 
     @field_validator("retry_max_wait")
     @classmethod
@@ -486,6 +488,7 @@ def parse_config(
         retry_max_wait=float(raw_settings.retry_max_wait),
         pause_after_auth_failures=raw_settings.pause_after_auth_failures,
         log_file=_path_setting(raw_settings.log_file, base),
+        lease_seconds=float(raw_settings.lease_seconds),
     )
     return Config(
         path=path,

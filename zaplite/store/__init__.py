@@ -7,8 +7,9 @@ code). The engine codes against :class:`Store` and the record dataclasses only.
 from __future__ import annotations
 
 from zaplite.store.base import DEFAULT_MAX_KEYS_PER_ZAP, NotFound
-from zaplite.store.connect import NotJSONCompatible, StoreUnusable
+from zaplite.store.connect import NotJSONCompatible, StoreUnavailable, StoreUnusable
 from zaplite.store.history import RUN_STATUSES
+from zaplite.store.leases import Fence, LeaseLost
 from zaplite.store.overview import ConnectionStatus, ZapActivity
 from zaplite.store.records import (
     TASK_STATUSES,
@@ -28,7 +29,9 @@ __all__ = [
     "RUN_STATUSES",
     "TASK_STATUSES",
     "ConnectionStatus",
+    "Fence",
     "KeysFull",
+    "LeaseLost",
     "NewTask",
     "NotFound",
     "NotJSONCompatible",
@@ -37,6 +40,7 @@ __all__ = [
     "SecretRow",
     "Store",
     "StoreFull",
+    "StoreUnavailable",
     "StoreUnusable",
     "TaskRecord",
     "VaultChanged",

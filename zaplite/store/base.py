@@ -32,6 +32,7 @@ from zaplite.store.connect import (
     parse_url,
     sqlite_path,
     store_error,
+    unavailable,
     unopenable_reason,
     unusable,
 )
@@ -209,7 +210,8 @@ class StoreBase:
         """A connection for reading; its transaction is rolled back at the end.
 
         A damaged or read-only SQLite file raises :class:`~zaplite.store.connect.StoreUnusable`
-        (one sentence), here and in :meth:`_write`.
+        (one sentence), here and in :meth:`_write`; a database server that cannot be
+        reached raises :class:`~zaplite.store.connect.StoreUnavailable`.
         """
         self.check_file()
         try:
@@ -245,10 +247,13 @@ class StoreBase:
             raise
 
     def _raise_if_unusable(self, exc: sa.exc.DBAPIError) -> None:
-        """Raise :class:`~zaplite.store.connect.StoreUnusable` if ``exc`` says the file is damaged."""
+        """Raise ``StoreUnusable`` for a damaged file, ``StoreUnavailable`` for a server out of reach."""
         problem = unusable(exc, self._url)
         if problem is not None:
             raise problem from None
+        lost = unavailable(exc, self._url)
+        if lost is not None:
+            raise lost from None
 
     def _insert(self, table: sa.Table) -> Any:
         """An ``INSERT`` that supports ``ON CONFLICT`` on this database."""

@@ -20,12 +20,13 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import QueuePool
 
 from zaplite import jsoncodec
-from zaplite.errors import FileError
+from zaplite.errors import FileError, ZapliteError
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
     "READ_ONLY",
     "NotJSONCompatible",
+    "StoreUnavailable",
     "StoreUnusable",
     "create_store_engine",
     "display_url",
@@ -34,6 +35,7 @@ __all__ = [
     "parse_url",
     "sqlite_path",
     "store_error",
+    "unavailable",
     "unusable",
 ]
 
@@ -167,6 +169,34 @@ def unusable(exc: BaseException, url: URL) -> StoreUnusable | None:
     if "damaged" not in error.reason and "read-only" not in error.reason:
         return None
     return StoreUnusable(error.file, error.field, error.reason)
+
+
+class StoreUnavailable(ZapliteError):
+    """The store's database server cannot be reached now (restarting, network cut): wait, don't stop.
+
+    The message is one sentence naming the server and the driver's reason.
+    """
+
+
+def unavailable(exc: BaseException, url: URL) -> StoreUnavailable | None:
+    """A :class:`StoreUnavailable` if ``exc`` says the database server is out of reach, else ``None``.
+
+    Only a server (PostgreSQL) can be unreachable: a connection that failed, was reset,
+    or was closed by the server (``OperationalError``, ``InterfaceError``, or any error
+    SQLAlchemy marks as having invalidated the connection). SQLite's errors pass.
+    """
+    if url.get_backend_name() == "sqlite":
+        return None
+    lost = isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError)
+    if not lost and not getattr(exc, "connection_invalidated", False):
+        return None
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    text = lines[0].strip() if lines else type(original).__name__
+    if url.password:
+        text = text.replace(str(url.password), "***")
+    server = f"{url.host or 'localhost'}:{url.port or 5432}"
+    return StoreUnavailable(f"the store at {server} is unreachable: {text[:200]}")
 
 
 def store_error(exc: BaseException, url: URL) -> FileError:

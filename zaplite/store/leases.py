@@ -7,10 +7,29 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from zaplite.errors import ZapliteError
 from zaplite.store.base import StoreBase, chunks
 from zaplite.store.schema import leases
 
-__all__ = ["Leases"]
+__all__ = ["Fence", "LeaseLost", "Leases", "check_fence"]
+
+Fence = tuple[str, int]
+"""A fencing token: the lease's holder and the generation it was taken at."""
+
+
+class LeaseLost(ZapliteError):
+    """The zap's lease is no longer ours at the generation we took it: another daemon runs it now.
+
+    Raised by :meth:`Leases.check_lease` and by ``commit_page`` with a fence; nothing of
+    the page was recorded, and the daemon that holds the lease now delivers it.
+    """
+
+    def __init__(self, zap_id: str) -> None:
+        super().__init__(
+            f"zap {zap_id}: another daemon took the lease; this one sends and records "
+            "nothing more, and leaves the page in flight to it"
+        )
+        self.zap_id = zap_id
 
 
 class Leases(StoreBase):
@@ -18,8 +37,13 @@ class Leases(StoreBase):
 
     def acquire_lease(
         self, zap_id: str, owner: str, ttl: float, *, replacing: str | None = None
-    ) -> bool:
+    ) -> int | None:
         """Take the zap's lease for ``ttl`` seconds if it is free, expired or already ours.
+
+        Returns the lease's new generation (a positive number: the fencing token, see
+        :meth:`check_lease`), or ``None`` if another holder has it. Every taking gives a
+        new generation, larger than any the zap's lease had (the microseconds of the
+        store's clock, or one more than the last); renewals keep it.
 
         ``replacing`` names a holder known to be gone (a daemon that crashed): its
         lease is taken over before it expires. One atomic statement (``INSERT ... ON
@@ -29,7 +53,10 @@ class Leases(StoreBase):
         with self._write() as connection:
             now = self._db_now(connection)
             statement = self._insert(leases).values(
-                zap_id=zap_id, owner=owner, expires_at=now + timedelta(seconds=ttl)
+                zap_id=zap_id,
+                owner=owner,
+                expires_at=now + timedelta(seconds=ttl),
+                generation=int(now.timestamp() * 1_000_000),
             )
             free = [leases.c.owner == statement.excluded.owner, leases.c.expires_at <= now]
             if replacing is not None:
@@ -39,10 +66,28 @@ class Leases(StoreBase):
                 set_={
                     "owner": statement.excluded.owner,
                     "expires_at": statement.excluded.expires_at,
+                    "generation": sa.case(
+                        (
+                            leases.c.generation >= statement.excluded.generation,
+                            leases.c.generation + 1,
+                        ),
+                        else_=statement.excluded.generation,
+                    ),
                 },
                 where=sa.or_(*free),
-            ).returning(leases.c.owner)
-            return connection.execute(statement).first() is not None
+            ).returning(leases.c.generation)
+            row = connection.execute(statement).first()
+            return None if row is None else int(row[0])
+
+    def check_lease(self, zap_id: str, fence: Fence) -> None:
+        """Raise :class:`LeaseLost` unless the zap's lease is still ``fence``'s holder's at its generation.
+
+        An expired lease nobody took since is still ours: no other daemon has run the
+        zap meanwhile.
+        """
+        with self._read() as connection:
+            if connection.execute(_fenced(zap_id, fence)).first() is None:
+                raise LeaseLost(zap_id)
 
     def lease_holder(self, zap_id: str) -> str | None:
         """Who holds the zap's lease (expired or not), or ``None``."""
@@ -104,3 +149,25 @@ class Leases(StoreBase):
                         leases.c.owner == owner, leases.c.zap_id.in_(list(chunk))
                     )
                 )
+
+
+def _fenced(zap_id: str, fence: Fence) -> sa.Select[tuple[str]]:
+    """The zap's lease row if ``fence``'s holder still has it at ``fence``'s generation."""
+    owner, generation = fence
+    return sa.select(leases.c.zap_id).where(
+        leases.c.zap_id == zap_id, leases.c.owner == owner, leases.c.generation == generation
+    )
+
+
+def check_fence(connection: sa.Connection, zap_id: str, fence: Fence) -> None:
+    """Inside a write transaction: raise :class:`LeaseLost` unless ``fence`` still holds.
+
+    On PostgreSQL the lease row is locked until the transaction ends, so a daemon taking
+    the lease over waits for this transaction (a page's commit, whose keys it then sees);
+    SQLite's write transactions are serialised already.
+    """
+    query = _fenced(zap_id, fence)
+    if connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    if connection.execute(query).first() is None:
+        raise LeaseLost(zap_id)

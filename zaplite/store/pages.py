@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from zaplite.store import bulk
 from zaplite.store.base import StoreBase, chunks, utc_now
 from zaplite.store.connect import dumps
+from zaplite.store.leases import Fence, check_fence
 from zaplite.store.records import TASK_STATUSES, KeysFull, NewTask, RunStart
 from zaplite.store.schema import received, runs, tasks, zap_cursors, zap_keys, zap_state, zaps
 
@@ -138,6 +139,7 @@ class PageRecords(StoreBase):
         settled_cursor: Any = None,
         on_keys_full: Callable[[KeysFull], None] | None = None,
         received_keys: Sequence[str] = (),
+        fence: Fence | None = None,
     ) -> list[int]:
         """Record one page of a poll in ONE transaction; returns the new task ids in order.
 
@@ -154,6 +156,10 @@ class PageRecords(StoreBase):
         and every key of the zap forgotten; with a ``watermark`` (the keys are inside
         the look-back window) all are kept; otherwise (keys without watermarks) the
         oldest are forgotten. Each case is told to ``on_keys_full``.
+
+        With a ``fence`` (the run's lease holder and generation), the page is recorded
+        only if the zap's lease is still held at that generation; otherwise nothing is
+        written and :class:`~zaplite.store.leases.LeaseLost` is raised.
         """
         for task in tasks:
             if task.status not in TASK_STATUSES:
@@ -165,6 +171,8 @@ class PageRecords(StoreBase):
         unique_keys = list(dict.fromkeys(keys))
         stamp = bulk.stored_time(watermark, self._dialect)
         with self._write() as connection:
+            if fence is not None:
+                check_fence(connection, zap_id, fence)
             ids = self._insert_tasks(connection, task_rows)
             if unique_keys and _keys_of(tasks) == unique_keys:
                 self._keys_from_tasks(connection, zap_id, ids, stamp)

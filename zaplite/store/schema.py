@@ -226,6 +226,8 @@ leases = sa.Table(
     sa.Column("zap_id", ZapId, primary_key=True),
     sa.Column("owner", sa.String(200), nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=False),
+    # Changes every time the lease is taken, never on a renewal: the fencing token.
+    sa.Column("generation", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 # The credential vault: each connection's secrets, encrypted by the project (never plain

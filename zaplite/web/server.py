@@ -129,7 +129,7 @@ async def serve(
     ``on_listening`` is called with the URL once the socket is bound.
     """
     sock = _bind(listen)
-    probe = StoreProbe(engine.store.ping)
+    probe = StoreProbe(engine.store.ping, outage=engine.outage)
     context = ServerContext(
         workspace=workspace,
         engine=engine,
