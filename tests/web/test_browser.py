@@ -115,6 +115,7 @@ def test_the_console_in_a_browser(tmp_path: Path, browser_page: Any) -> None:
             assert rows.count() == 7  # the six examples and the broken zap
             broken_row = page.locator(f'tr[data-zap="{BROKEN_ID}"]')
             assert broken_row.locator(".count.failed.some").inner_text() == "4"
+            assert broken_row.locator(".run").inner_text() == "finished with failures"
             assert "delivered" in page.locator('tr[data-zap="new-contact-to-profile"]').inner_text()
             _screenshot(page, tmp_path, "console-zaps.png")
 
