@@ -9,18 +9,31 @@ the share, the connection's zaps poll evenly less often: their schedules are str
 by the *pace*, the factor that brings the projected day back to the share. When the
 calls allow it again the pace falls back, down to 1 (polling on schedule). A change of
 less than a tenth is ignored, so the pace does not flutter.
+
+Several daemons sharing a store share a connection's allowance, so each projects the
+calls of all of them: every :data:`SHARE_EVERY` seconds, :func:`share_calls` adds this
+daemon's new calls to the store's hourly counts and reads those counts back; what grew
+there beyond its own calls is its peers' calls since the last look, counted in the
+current minute as if made here. A daemon alone sees no such growth, so it paces as if
+there were no store.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from zaplite.plugin.api import ApiUse
 
-__all__ = ["DAY", "Budgets", "Pace"]
+__all__ = ["DAY", "SHARE_EVERY", "Budgets", "CallCounts", "Pace", "share_calls"]
+
+log = logging.getLogger("zaplite.engine")
 
 DAY = 24 * 60 * 60.0
 WINDOW = 3600.0
@@ -31,6 +44,22 @@ SETTLING = 300.0
 
 STEADY = 0.1
 """A new pace within this fraction of the current one is not a change."""
+
+SHARE_EVERY = 10.0
+"""Seconds between two exchanges of call counts with the store (see :func:`share_calls`)."""
+
+Hours = Mapping[tuple[str, datetime], int]
+"""Calls counted in the store, by connection and hour."""
+
+
+class CallCounts(Protocol):
+    """The part of the store that keeps every daemon's calls per connection and hour."""
+
+    def add_api_calls(self, calls: Mapping[str, int]) -> None:
+        """Add ``calls`` (connection: calls) to the current hour."""
+
+    def api_call_hours(self, since: datetime) -> dict[tuple[str, datetime], int]:
+        """Every connection's count in each hour from the one holding ``since``."""
 
 
 @dataclass(frozen=True)
@@ -102,14 +131,57 @@ class Budgets:
         self.unsaved: dict[str, int] = {}
         """Calls counted since the store was last told (see :meth:`take_unsaved`)."""
         self._saved_at = clock()
+        self._saved: dict[str, int] = {}
+        """This book's calls added to the store since its counts were last read."""
+        self._seen: dict[tuple[str, datetime], int] | None = None
+        """The store's counts at the last read (``None`` before the first)."""
 
-    def take_unsaved(self, every: float = 60.0) -> dict[str, int]:
-        """The calls to add to the store now (at most once per ``every`` seconds), taken."""
-        if not self.unsaved or self._clock() - self._saved_at < every:
-            return {}
+    def take_unsaved(self, every: float = SHARE_EVERY) -> dict[str, int] | None:
+        """The calls to add to the store now, taken; ``None`` until ``every`` seconds passed.
+
+        An empty answer still means it is time to read the store's counts back.
+        """
+        if self._clock() - self._saved_at < every:
+            return None
         self._saved_at = self._clock()
         taken, self.unsaved = self.unsaved, {}
         return taken
+
+    def saved(self, calls: Mapping[str, int]) -> None:
+        """Note that ``calls`` (from :meth:`take_unsaved`) are now in the store."""
+        for name, n in calls.items():
+            self._saved[name] = self._saved.get(name, 0) + n
+
+    def unsave(self, calls: Mapping[str, int]) -> None:
+        """Give back ``calls`` the store could not take, to be added next time."""
+        for name, n in calls.items():
+            self.unsaved[name] = self.unsaved.get(name, 0) + n
+
+    def observe(self, hours: Hours) -> dict[str, int]:
+        """Count the calls other daemons added to the store since the last read; those calls.
+
+        ``hours`` are the store's counts from an hour before the previous read's first
+        hour or later, so an hour missing from the last read did not exist then. What
+        grew, less this book's own calls saved since, was added by the other daemons.
+        """
+        seen, self._seen = self._seen, dict(hours)
+        saved, self._saved = self._saved, {}
+        if seen is None:  # the first read: what is there already has no known span
+            return {}
+        grown: dict[str, int] = {}
+        for (name, hour), calls in hours.items():
+            grown[name] = grown.get(name, 0) + calls - seen.get((name, hour), 0)
+        now = self._clock()
+        others: dict[str, int] = {}
+        for name, calls in grown.items():
+            peers = calls - saved.get(name, 0)
+            count = self._counts.get(name)
+            if peers <= 0 or count is None:
+                continue
+            others[name] = peers
+            # The peers are paced as this daemon is: counted as their calls on schedule.
+            count.add(peers * self.factor(name), now)
+        return others
 
     def factor(self, connection: str | None) -> float:
         """How many times slower than their schedules the connection's zaps poll now."""
@@ -143,3 +215,30 @@ class Budgets:
         pace = Pace(connection, factor, projected, target)
         self.paces[connection] = pace
         return pace
+
+
+async def share_calls(book: Budgets, store: CallCounts, every: float = SHARE_EVERY) -> None:
+    """Every ``every`` seconds: add the book's new calls to the store, count its peers' calls.
+
+    Neither step ever fails a run: calls the store could not take are kept for the next
+    time, and a failed read leaves the peers' calls to be counted at the next one.
+    """
+    due = book.take_unsaved(every)
+    if due is None:
+        return
+    if due:
+        try:
+            await asyncio.to_thread(store.add_api_calls, due)
+        except Exception as problem:
+            book.unsave(due)
+            log.warning("could not save the API call counts (%s)", problem)
+            return
+        book.saved(due)
+    # The hour before the window's start too: a peer may still add to it.
+    since = datetime.now(UTC) - timedelta(seconds=WINDOW + 3600)
+    try:
+        hours = await asyncio.to_thread(store.api_call_hours, since)
+    except Exception as problem:
+        log.warning("could not read the API call counts (%s)", problem)
+        return
+    book.observe(hours)

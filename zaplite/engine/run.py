@@ -20,7 +20,7 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from zaplite.engine.budget import Budgets, Pace
+from zaplite.engine.budget import Budgets, Pace, share_calls
 from zaplite.engine.connbook import ConnectionBook
 from zaplite.engine.delivery import Delivery, PreparedPage, WorkItem
 from zaplite.engine.leases import LeaseKeeper
@@ -402,8 +402,9 @@ class Engine:
     async def note_api_use(self, zap: BoundZap) -> Pace | None:
         """Ask the zap's app how its connection spends its API allowance; a new pace, if any.
 
-        The calls are added to the store's hourly counts now and then (every daemon's
-        count adds up there, for ``zaplite connections --test``).
+        The calls are added to the store's hourly counts every few seconds, and the calls
+        the other daemons sharing the store added there are counted in the projection
+        too, so the connection's pace is that of all of them (``zaplite.engine.budget``).
         """
         name = zap.connection
         app = self.connections.registry.apps.get(zap.trigger.app)
@@ -417,15 +418,11 @@ class Engine:
         except Exception as error:  # a plugin's report never fails a run
             log.warning("the app %s could not report its API use (%s)", app.name, error)
             return None
+        # First the calls of every daemon sharing the store, so the pace is of their sum.
+        await share_calls(self.budgets, self.store)
         pace = self.budgets.note(name, use)
         if pace is not None:
             self.metrics.paced(name, pace.factor)
-        due = self.budgets.take_unsaved()
-        if due:
-            try:
-                await asyncio.to_thread(self.store.add_api_calls, due)
-            except Exception as problem:  # counting never fails a run
-                log.warning("could not save the API call counts (%s)", problem)
         return pace
 
     async def _note_connections(

@@ -35,6 +35,17 @@ class ApiCalls(StoreBase):
             connection.execute(statement, [dict(row, hour=hour) for row in rows])
             connection.execute(sa.delete(api_calls).where(api_calls.c.hour < hour - KEPT))
 
+    def api_call_hours(self, since: datetime) -> dict[tuple[str, datetime], int]:
+        """Every connection's count in each hour from the one holding ``since``."""
+        first = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        with self._read() as connection:
+            rows = connection.execute(
+                sa.select(api_calls.c.connection, api_calls.c.hour, api_calls.c.calls).where(
+                    api_calls.c.hour >= first
+                )
+            ).all()
+        return {(name, hour.astimezone(UTC)): int(calls) for name, hour, calls in rows}
+
     def api_calls_since(self, connection_name: str, since: datetime) -> int:
         """Calls counted for ``connection_name`` in the hours from the one holding ``since``."""
         first = since.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
