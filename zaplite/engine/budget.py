@@ -135,6 +135,8 @@ class Budgets:
         """This book's calls added to the store since its counts were last read."""
         self._seen: dict[tuple[str, datetime], int] | None = None
         """The store's counts at the last read (``None`` before the first)."""
+        self.sharing = False
+        """Whether :func:`share_calls` is talking to the store for this book now."""
 
     def take_unsaved(self, every: float = SHARE_EVERY) -> dict[str, int] | None:
         """The calls to add to the store now, taken; ``None`` until ``every`` seconds passed.
@@ -160,9 +162,10 @@ class Budgets:
     def observe(self, hours: Hours) -> dict[str, int]:
         """Count the calls other daemons added to the store since the last read; those calls.
 
-        ``hours`` are the store's counts from an hour before the previous read's first
-        hour or later, so an hour missing from the last read did not exist then. What
-        grew, less this book's own calls saved since, was added by the other daemons.
+        ``hours`` are read from a first hour that only moves forward, so an hour in them
+        that the last read lacked did not exist then (hours are only ever added to, and
+        forgotten days later). What grew, less this book's own calls saved since, was
+        added by the other daemons.
         """
         seen, self._seen = self._seen, dict(hours)
         saved, self._saved = self._saved, {}
@@ -223,22 +226,28 @@ async def share_calls(book: Budgets, store: CallCounts, every: float = SHARE_EVE
     Neither step ever fails a run: calls the store could not take are kept for the next
     time, and a failed read leaves the peers' calls to be counted at the next one.
     """
+    if book.sharing:  # one exchange at a time, so reads are observed in order
+        return
     due = book.take_unsaved(every)
     if due is None:
         return
-    if due:
-        try:
-            await asyncio.to_thread(store.add_api_calls, due)
-        except Exception as problem:
-            book.unsave(due)
-            log.warning("could not save the API call counts (%s)", problem)
-            return
-        book.saved(due)
-    # The hour before the window's start too: a peer may still add to it.
-    since = datetime.now(UTC) - timedelta(seconds=WINDOW + 3600)
+    book.sharing = True
     try:
-        hours = await asyncio.to_thread(store.api_call_hours, since)
-    except Exception as problem:
-        log.warning("could not read the API call counts (%s)", problem)
-        return
-    book.observe(hours)
+        if due:
+            try:
+                await asyncio.to_thread(store.add_api_calls, due)
+            except Exception as problem:
+                book.unsave(due)
+                log.warning("could not save the API call counts (%s)", problem)
+                return
+            book.saved(due)
+        # The hour before the window's start too: a peer may still add to it.
+        since = datetime.now(UTC) - timedelta(seconds=WINDOW + 3600)
+        try:
+            hours = await asyncio.to_thread(store.api_call_hours, since)
+        except Exception as problem:
+            log.warning("could not read the API call counts (%s)", problem)
+            return
+        book.observe(hours)
+    finally:
+        book.sharing = False
