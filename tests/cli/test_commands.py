@@ -127,6 +127,12 @@ def test_apps_connections_masked_and_test(cli_project):
     assert row["settings"]["api_key"] == "${FILES_API_KEY}"
     assert row["test"] == {"ok": True, "message": "can read source.json"}
     assert SECRET not in conns.stdout + conns.stderr
+    plain = zaplite(cli_project, "connections", "--test").stdout.splitlines()
+    # Piped: a connection is a heading and indented lines, no table to break at 80 columns.
+    assert plain[0].startswith("files (app files)")
+    assert plain[1].startswith("  settings: ") and "api_key=" in plain[1]
+    assert plain[3] == "  test: ok: can read source.json"
+    assert not any(ch in "".join(plain) for ch in "│┃━")
 
 
 def test_test_trigger_and_test_step_move_no_cursor(cli_project):

@@ -9,7 +9,6 @@ from typing import Any
 
 import click
 from pydantic import BaseModel
-from rich.table import Table
 from rich.text import Text
 
 from zaplite.cli.common import (
@@ -198,20 +197,19 @@ def connections(workspace: Workspace, test_them: bool, as_json: bool, verbose: i
     if as_json:
         echo_json(rows)
     else:
-        table = Table(title="Connections")
-        for column in ("name", "app", "settings", "secrets from"):
-            table.add_column(column)
-        if test_them:
-            table.add_column("test")
+        if not rows:
+            console.print("No connections in zaplite.toml.", markup=False)
         for row in rows:
             settings = ", ".join(f"{k}={v}" for k, v in row["settings"].items())
             sources = ", ".join(f"{k}: {v}" for k, v in row["secrets"].items()) or "none"
-            cells = [row["name"], row["app"], settings, sources]
+            console.print(f"{row['name']} (app {row['app']})", style="bold", markup=False)
+            _print_wrapped(f"  settings: {settings or 'none'}", 4)
+            _print_wrapped(f"  secrets from: {sources}", 4)
             if test_them:
                 ok = row["test"]["ok"]
-                cells.append(("ok: " if ok else "FAILED: ") + row["test"]["message"])
-            table.add_row(*cells)
-        console.print(table)
+                _print_wrapped(
+                    "  test: " + ("ok: " if ok else "FAILED: ") + row["test"]["message"], 4
+                )
     if test_them and not all(row["test"]["ok"] for row in rows):
         raise click.exceptions.Exit(1)
 
