@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,18 @@ def test_unwritable_log_file_is_one_clear_error(cli_project):
     out = zaplite(cli_project, "run", "--once")
     assert out.returncode == 2
     assert "settings.log_file: cannot write" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_log_file_that_is_a_pipe_nobody_reads_is_refused_not_waited_on(cli_project):
+    os.mkfifo(cli_project / "zaplite.log")
+    config = cli_project / "zaplite.toml"
+    config.write_text(
+        config.read_text().replace("[settings]\n", '[settings]\nlog_file = "zaplite.log"\n')
+    )
+    out = zaplite(cli_project, "run", "--once")
+    assert out.returncode == 2, out.stderr
+    assert "settings.log_file: cannot write" in out.stderr
+    assert "a named pipe that no process reads" in out.stderr and "Traceback" not in out.stderr
 
 
 def _deep(depth: int) -> Any:

@@ -6,6 +6,8 @@ import asyncio
 import functools
 import json
 import logging
+import os
+import stat
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -205,6 +207,7 @@ def setup_logging(
     handlers: list[logging.Handler] = [handler]
     if log_file is not None:
         try:
+            _check_no_reader_blocks(log_file)
             to_file = WatchedFileHandler(log_file, encoding="utf-8")
         except OSError as error:
             raise FileError(
@@ -223,6 +226,24 @@ def setup_logging(
     root.propagate = False
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _check_no_reader_blocks(path: Path) -> None:
+    """Refuse a log file that is a pipe nobody reads: opening it would wait forever.
+
+    A pipe with a reader (``/dev/stdout`` under a supervisor, say) and every other kind of
+    file go on to be opened as usual.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # missing: the handler creates it, or says why it cannot
+    if not stat.S_ISFIFO(mode):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NONBLOCK))
+    except OSError as error:
+        raise OSError(error.errno, "a named pipe that no process reads") from None
 
 
 def require_config(config_path: Path | None) -> None:
