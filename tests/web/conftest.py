@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -13,9 +11,9 @@ import pytest
 
 from tests.engine.conftest import service  # the in-memory service, as the engine tests use it
 from tests.support import memory_plugin
+from tests.support.served import Served, serve_project
 from zaplite.engine.run import Engine
 from zaplite.testing import ZapliteProject
-from zaplite.web.server import serve
 
 __all__ = ["RunningConsole", "console", "project", "service", "start_console"]
 
@@ -24,17 +22,22 @@ __all__ = ["RunningConsole", "console", "project", "service", "start_console"]
 class RunningConsole:
     """A console served by :func:`zaplite.web.serve` in a thread: its URL, engine and a client."""
 
-    url: str
-    engine: Engine
+    served: Served
     client: httpx.Client
-    _loop: asyncio.AbstractEventLoop
-    _stop: asyncio.Event
-    _thread: threading.Thread
-    errors: list[BaseException] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        """The console's base URL."""
+        return self.served.url
+
+    @property
+    def engine(self) -> Engine:
+        """The engine behind the console's actions."""
+        return self.served.engine
 
     def call(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run a coroutine function on the console's loop and return its result."""
-        return asyncio.run_coroutine_threadsafe(function(*args), self._loop).result(30)
+        return self.served.call(function, *args)
 
     def csrf(self) -> str:
         """The CSRF token the console gave this client (a page is fetched if it has none)."""
@@ -49,51 +52,14 @@ class RunningConsole:
     def stop(self) -> None:
         """Stop serving and wait for the thread."""
         self.client.close()
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(30)
+        self.served.stop()
 
 
 def start_console(project: ZapliteProject, *, token: str | None = None) -> RunningConsole:
     """Serve ``project``'s console on 127.0.0.1 (any free port) until :meth:`RunningConsole.stop`."""
-    workspace = project.workspace
-    engine = Engine.for_workspace(workspace)
-    ready = threading.Event()
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        async def main() -> None:
-            stop = asyncio.Event()
-            box["loop"], box["stop"] = asyncio.get_running_loop(), stop
-
-            def listening(url: str) -> None:
-                box["url"] = url
-                ready.set()
-
-            try:
-                await serve(
-                    workspace,
-                    engine,
-                    ("127.0.0.1", 0),
-                    token=token,
-                    running=stop.wait(),
-                    on_listening=listening,
-                )
-            finally:
-                await engine.connections.close()
-
-        try:
-            asyncio.run(main())
-        except BaseException as error:  # shown by the test that waits for the URL
-            box["error"] = error
-            ready.set()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    ready.wait(30)
-    if "error" in box:
-        raise box["error"]
-    client = httpx.Client(base_url=box["url"], timeout=30, follow_redirects=False)
-    return RunningConsole(box["url"], engine, client, box["loop"], box["stop"], thread)
+    served = serve_project(project, daemon=False, token=token)
+    client = httpx.Client(base_url=served.url, timeout=30, follow_redirects=False)
+    return RunningConsole(served, client)
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import zaplite_clevertap
 import zaplite_salesforce
 
-from tests.plugins.salesforce.served import Served, serve_project, wait_until
 from tests.support.emulators import Account, Org
+from tests.support.served import Served, serve_project, wait_until
 from zaplite.sandbox.salesforce.outbound import Pending, Registration, notifications_xml
 from zaplite.testing import ZapliteProject
 

@@ -45,16 +45,29 @@ class Served:
         """The outbound-message endpoint of ``zap_id``."""
         return f"{self.url}hooks/salesforce/{zap_id}?token={token}"
 
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """Run a coroutine function on the server's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(function(*args), self._loop).result(30)
+
     def stop(self) -> None:
         """Stop the daemon (it finishes its page in flight) and the server."""
         self._loop.call_soon_threadsafe(self._stop)
         self._thread.join(60)
 
 
-def serve_project(project: ZapliteProject, *, daemon: bool = True) -> Served:
-    """Serve ``project`` on 127.0.0.1 (a free port), with its daemon unless ``daemon`` is false."""
+def serve_project(
+    project: ZapliteProject, *, daemon: bool = True, token: str | None = None
+) -> Served:
+    """Serve ``project`` on 127.0.0.1 (a free port), with its daemon unless ``daemon`` is false.
+
+    Without the daemon only the console and the routes are served, as ``zaplite console`` does.
+    """
     workspace = project.workspace
-    engine = Engine.for_workspace(workspace, owner="test-daemon")
+    engine = (
+        Engine.for_workspace(workspace, owner="test-daemon")
+        if daemon
+        else (Engine.for_workspace(workspace))
+    )
     runner = Daemon(engine, workspace.zaps) if daemon else None
     ready = threading.Event()
     box: dict[str, Any] = {}
@@ -74,7 +87,7 @@ def serve_project(project: ZapliteProject, *, daemon: bool = True) -> Served:
                     workspace,
                     engine,
                     ("127.0.0.1", 0),
-                    token=None,
+                    token=token,
                     daemon=runner,
                     running=runner.run(install_signals=False) if runner else stopped.wait(),
                     on_listening=listening,
