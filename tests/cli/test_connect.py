@@ -398,3 +398,13 @@ def test_connect_clevertap_reads_a_hidden_prompt(project: Cli, ct_account: Accou
     assert "Passcode: \n" in result.output  # asked for, and not echoed
     assert ct_account.emu.passcode not in result.output
     assert stored_rows(project) == [("ct", "passcode")]
+
+
+def test_an_empty_passcode_is_refused_before_anything_is_created(tmp_path: Path) -> None:
+    out = Cli(tmp_path)(
+        "connect", "clevertap", "--account-id", "x", "--region", "eu1", "--passcode-stdin"
+    )
+    assert out.returncode == 2, out.stderr
+    assert "The passcode is empty; nothing was saved." in out.stderr
+    assert "Traceback" not in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -260,7 +260,6 @@ def clevertap(
 ) -> None:
     """Check a CleverTap passcode with CleverTap and keep it in the vault."""
     _existing(workspace, name, "clevertap")
-    _preflight(workspace.vault)
     if passcode_stdin:
         passcode = sys.stdin.readline().strip()
     else:
@@ -270,6 +269,7 @@ def clevertap(
             raise oauth.OAuthFlowError("Connecting was interrupted; nothing was saved.") from None
     if not passcode:
         raise UsageError("The passcode is empty; nothing was saved.")
+    _preflight(workspace.vault)  # after the input is read: a refused input creates no store
     table = {"app": "clevertap", "account_id": account_id, "region": region}
     if endpoint:
         table["endpoint"] = endpoint
