@@ -113,3 +113,21 @@ def test_a_command_leaves_logging_as_it_found_it(
     with caplog.at_level(logging.INFO, logger="zaplite"):
         logging.getLogger("zaplite.test").info("still captured")
     assert "still captured" in caplog.text
+
+
+def test_a_command_run_in_process_leaves_logging_as_it_found_it(
+    zaplite_project: ZapliteProject,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.support.cli import Cli
+
+    own = logging.getLogger("zaplite")
+    monkeypatch.setattr(own, "handlers", [])
+    monkeypatch.setattr(own, "propagate", True)
+    result = Cli(zaplite_project.root).invoke("apps", "-v")
+    assert result.exit_code == 0, result.output
+    assert own.propagate and own.handlers == []
+    with caplog.at_level(logging.INFO, logger="zaplite"):
+        logging.getLogger("zaplite.test").info("still captured")
+    assert "still captured" in caplog.text

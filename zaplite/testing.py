@@ -38,7 +38,13 @@ from zaplite.engine.run import Engine
 if TYPE_CHECKING:
     import click.testing
 
-__all__ = ["ZapliteProject", "zaplite_postgres_url", "zaplite_project", "zaplite_store"]
+__all__ = [
+    "ZapliteProject",
+    "logging_restored",
+    "zaplite_postgres_url",
+    "zaplite_project",
+    "zaplite_store",
+]
 
 POSTGRES_ENV = "ZAPLITE_TEST_POSTGRES_URL"
 
@@ -56,8 +62,13 @@ def _toml_value(value: Any) -> str:
 
 
 @contextlib.contextmanager
-def _logging_restored() -> Iterator[None]:
-    """Put logging back as it was after a command set it up for itself (so caplog still works)."""
+def logging_restored() -> Iterator[None]:
+    """Put logging back as it was after a command set it up for itself (so caplog still works).
+
+    A ``zaplite`` command run in-process (click's ``CliRunner``) points the ``zaplite``
+    logger at its own stderr handler and stops it propagating; without this, every later
+    test in the session would see an empty ``caplog``.
+    """
     from zaplite.cli.common import QUIET_LOGGERS
 
     own = logging.getLogger("zaplite")
@@ -216,7 +227,7 @@ class ZapliteProject:
 
         choice = PluginChoice(objects=tuple(self.plugins), entry_points=self.entry_points)
         environment = {"ZAPLITE_CONFIG": str(self.config_path), **(env or {})}
-        with contextlib.chdir(self.root), _logging_restored():
+        with contextlib.chdir(self.root), logging_restored():
             return CliRunner().invoke(
                 cli, list(args), env=environment, obj=choice, prog_name="zaplite"
             )

@@ -388,12 +388,14 @@ def test_connect_clevertap_reads_a_hidden_prompt(project: Cli, ct_account: Accou
     from click.testing import CliRunner
 
     from zaplite.cli.main import _add_commands, cli
+    from zaplite.testing import logging_restored
 
     _add_commands()
     args = ["connect", "clevertap", "ct", "--account-id", ct_account.emu.account_id]
     args += ["--region", "eu1", "--endpoint", ct_account.url]
     env = {"ZAPLITE_CONFIG": str(project.root / "zaplite.toml")}
-    result = CliRunner().invoke(cli, args, input=ct_account.emu.passcode + "\n", env=env)
+    with logging_restored():
+        result = CliRunner().invoke(cli, args, input=ct_account.emu.passcode + "\n", env=env)
     assert result.exit_code == 0, result.output
     assert "Passcode: \n" in result.output  # asked for, and not echoed
     assert ct_account.emu.passcode not in result.output

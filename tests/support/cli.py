@@ -22,6 +22,8 @@ from typing import Any
 
 from click.testing import CliRunner, Result
 
+from zaplite.testing import logging_restored
+
 __all__ = ["Cli", "clean_env", "stop", "zaplite_exe"]
 
 
@@ -103,7 +105,8 @@ class Cli:
         if not cli.commands:
             _add_commands()
         env = {"ZAPLITE_CONFIG": str(self.root / "zaplite.toml"), "ZAPLITE_DEBUG": "", **self.env}
-        return CliRunner().invoke(cli, [*args], env=env)
+        with logging_restored():
+            return CliRunner().invoke(cli, [*args], env=env)
 
 
 def stop(
