@@ -5,9 +5,11 @@ A folder's own ``conftest.py`` holds only what that folder alone needs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from zaplite.testing import logging_restored
 
@@ -17,6 +19,13 @@ pytest_plugins = [
     "tests.support.processes",
     "tests.support.stores",
 ]
+
+# No property test is timed (a shared 2-core machine is no clock), and CI draws the same
+# examples at every run, so what fails there fails here too; a run on a workstation still
+# draws fresh ones. Loaded here, before any test module builds its own @settings on top.
+settings.register_profile("zaplite", deadline=None, print_blob=True)
+settings.register_profile("ci", settings.get_profile("zaplite"), derandomize=True, database=None)
+settings.load_profile("ci" if os.environ.get("CI") else "zaplite")
 
 
 @pytest.fixture(autouse=True)
