@@ -15,17 +15,15 @@ observed by polling, so each latency is late by at most the resolution.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import ACCOUNT_ID, REPO, contact, daemon, emulator, table, write_project
-from latency import _created_at, percentile
+from arrivals import one_row_table, options, percentile, watch
+from harness import ACCOUNT_ID, REPO, daemon, emulator, write_project
 
 __all__ = ["main", "measure"]
 
@@ -38,24 +36,6 @@ def instant_zap() -> dict[str, Any]:
     zap = json.loads((REPO / "zaps" / f"{ZAP}.json").read_text())
     zap["trigger"]["params"]["token"] = TOKEN
     return zap
-
-
-def _create(
-    sf_url: str, rate: float, duration: float, created: dict[str, tuple[str, float]]
-) -> None:
-    """Create contacts at ``rate`` per second; note each one's Id and CreatedDate by email."""
-    interval = 1.0 / rate
-    with httpx.Client(base_url=sf_url, timeout=30) as client:
-        started = time.monotonic()
-        index = 0
-        while time.monotonic() - started < duration:
-            body = contact(2_000_000 + index)
-            response = client.post("/__admin/records/Contact", json=body)
-            response.raise_for_status()
-            row = response.json()
-            created[body["Email"]] = (row["Id"], _created_at(row["CreatedDate"]))
-            index += 1
-            time.sleep(max(0.0, started + index * interval - time.monotonic()))
 
 
 def _wait_listening(url: str, process: Any, timeout: float = 60) -> None:
@@ -100,23 +80,10 @@ def measure(duration: float, rate: float, resolution: float, work: Path) -> dict
 def _observe(
     sf_url: str, ct_url: str, duration: float, rate: float, resolution: float
 ) -> dict[str, Any]:
-    created: dict[str, tuple[str, float]] = {}
-    arrived: dict[str, float] = {}
-    creator = threading.Thread(target=_create, args=(sf_url, rate, duration, created))
-    creator.start()
-    deadline = time.monotonic() + duration + 30
-    with httpx.Client(base_url=ct_url, timeout=30) as client:
-        while time.monotonic() < deadline:
-            seen = time.time()
-            profiles = client.get("/__admin/profiles").json()["profiles"]
-            for profile in profiles.values():
-                email = profile.get("identity")
-                if email and email not in arrived:
-                    arrived[email] = seen
-            if not creator.is_alive() and set(created) <= set(arrived):
-                break
-            time.sleep(resolution)
-    creator.join()
+    seen = watch(
+        sf_url, ct_url, duration=duration, rate=rate, resolution=resolution, first=2_000_000
+    )
+    created, arrived = seen.created, seen.arrived
     stats = httpx.get(f"{sf_url}/__admin/outbound", timeout=30).json()
     posted: dict[str, float] = {}
     for attempt in stats["attempts"]:
@@ -147,43 +114,24 @@ def _observe(
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, measure, print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of record creation")
-    parser.add_argument("--rate", type=float, default=2.0, help="contacts created per second")
-    parser.add_argument("--resolution", type=float, default=0.02, help="seconds between looks")
-    args = parser.parse_args(argv)
+    args = options(__doc__, argv, resolution=0.02)
     with tempfile.TemporaryDirectory(prefix="zaplite-instant-") as tmp:
         row = measure(args.duration, args.rate, args.resolution, Path(tmp))
     print(
-        table(
+        one_row_table(
             [
-                "trigger",
-                "created",
-                "arrived",
-                "POST→arrival p50 s",
-                "p95 s",
-                "max s",
-                "creation→arrival p95 s",
-                "messages",
-                "acked once",
-                "acked twice+",
-                "observed every",
-            ],
-            [
-                [
-                    "outbound_message",
-                    row["created"],
-                    row["arrived"],
-                    f"{row['post_p50']:.3f}",
-                    f"{row['post_p95']:.3f}",
-                    f"{row['post_max']:.3f}",
-                    f"{row['created_p95']:.3f}",
-                    row["messages"],
-                    row["acked_once"],
-                    row["acked_more"],
-                    f"{row['resolution'] * 1000:.0f} ms",
-                ]
-            ],
+                ("trigger", "outbound_message"),
+                ("created", row["created"]),
+                ("arrived", row["arrived"]),
+                ("POST→arrival p50 s", f"{row['post_p50']:.3f}"),
+                ("p95 s", f"{row['post_p95']:.3f}"),
+                ("max s", f"{row['post_max']:.3f}"),
+                ("creation→arrival p95 s", f"{row['created_p95']:.3f}"),
+                ("messages", row["messages"]),
+                ("acked once", row["acked_once"]),
+                ("acked twice+", row["acked_more"]),
+                ("observed every", f"{row['resolution'] * 1000:.0f} ms"),
+            ]
         )
     )
     return 0

@@ -14,55 +14,17 @@ at most the resolution (50 ms).
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import tempfile
-import threading
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-from harness import (
-    ACCOUNT_ID,
-    contact,
-    contact_zap,
-    daemon,
-    emulator,
-    table,
-    write_project,
-)
+from arrivals import one_row_table, options, percentile, watch
+from harness import ACCOUNT_ID, contact_zap, daemon, emulator, write_project
 
-__all__ = ["main", "measure", "percentile"]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """The ``fraction`` percentile of ``values`` (nearest rank)."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def _created_at(stamp: str) -> float:
-    """Salesforce's ``2026-05-08T21:20:00.123+0000`` as epoch seconds."""
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp()
-
-
-def _create(sf_url: str, rate: float, duration: float, created: dict[str, float]) -> None:
-    """Create contacts at ``rate`` per second for ``duration`` seconds; note each CreatedDate."""
-    interval = 1.0 / rate
-    with httpx.Client(base_url=sf_url, timeout=30) as client:
-        started = time.monotonic()
-        index = 0
-        while time.monotonic() - started < duration:
-            body = contact(1_000_000 + index)
-            response = client.post("/__admin/records/Contact", json=body)
-            response.raise_for_status()
-            created[body["Email"]] = _created_at(response.json()["CreatedDate"])
-            index += 1
-            time.sleep(max(0.0, started + index * interval - time.monotonic()))
+__all__ = ["main", "measure"]
 
 
 def measure(duration: float, rate: float, resolution: float, work: Path) -> dict[str, Any]:
@@ -89,26 +51,16 @@ def _wait_first_run(out: Path, daemon: subprocess.Popen[bytes], timeout: float =
 def _observe(
     sf_url: str, ct_url: str, duration: float, rate: float, resolution: float
 ) -> dict[str, Any]:
-    created: dict[str, float] = {}
-    arrived: dict[str, float] = {}
-    creator = threading.Thread(target=_create, args=(sf_url, rate, duration, created))
-    creator.start()
-    deadline = time.monotonic() + duration + 30
-    with httpx.Client(base_url=ct_url, timeout=30) as client:
-        while time.monotonic() < deadline:
-            seen = time.time()
-            profiles = client.get("/__admin/profiles").json()["profiles"]
-            for profile in profiles.values():
-                email = profile.get("identity")
-                if email and email not in arrived:
-                    arrived[email] = seen
-            if not creator.is_alive() and set(created) <= set(arrived):
-                break
-            time.sleep(resolution)
-    creator.join()
-    latencies = [arrived[email] - at for email, at in created.items() if email in arrived]
+    seen = watch(
+        sf_url, ct_url, duration=duration, rate=rate, resolution=resolution, first=1_000_000
+    )
+    latencies = [
+        seen.arrived[email] - at
+        for email, (_id, at) in seen.created.items()
+        if email in seen.arrived
+    ]
     return {
-        "created": len(created),
+        "created": len(seen.created),
         "arrived": len(latencies),
         "p50": percentile(latencies, 0.50) if latencies else float("nan"),
         "p95": percentile(latencies, 0.95) if latencies else float("nan"),
@@ -120,37 +72,21 @@ def _observe(
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, measure, print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds of record creation")
-    parser.add_argument("--rate", type=float, default=2.0, help="contacts created per second")
-    parser.add_argument("--resolution", type=float, default=0.05, help="seconds between looks")
-    args = parser.parse_args(argv)
+    args = options(__doc__, argv, resolution=0.05)
     with tempfile.TemporaryDirectory(prefix="zaplite-latency-") as tmp:
         row = measure(args.duration, args.rate, args.resolution, Path(tmp))
     print(
-        table(
+        one_row_table(
             [
-                "schedule",
-                "created",
-                "arrived",
-                "p50 s",
-                "p95 s",
-                "max s",
-                "mean s",
-                "observed every",
-            ],
-            [
-                [
-                    "every 1 s",
-                    row["created"],
-                    row["arrived"],
-                    f"{row['p50']:.2f}",
-                    f"{row['p95']:.2f}",
-                    f"{row['max']:.2f}",
-                    f"{row['mean']:.2f}",
-                    f"{row['resolution'] * 1000:.0f} ms",
-                ]
-            ],
+                ("schedule", "every 1 s"),
+                ("created", row["created"]),
+                ("arrived", row["arrived"]),
+                ("p50 s", f"{row['p50']:.2f}"),
+                ("p95 s", f"{row['p95']:.2f}"),
+                ("max s", f"{row['max']:.2f}"),
+                ("mean s", f"{row['mean']:.2f}"),
+                ("observed every", f"{row['resolution'] * 1000:.0f} ms"),
+            ]
         )
     )
     return 0
