@@ -161,6 +161,62 @@ def test_a_person_adds_a_contact_and_closes_a_deal_and_the_zaps_deliver_them(
         stop(process, signal.SIGINT)
 
 
+def test_a_person_deletes_a_contact_and_the_deleted_record_zap_delivers_it(
+    tmp_path: Path,
+) -> None:
+    process = _serve(tmp_path)
+    try:
+        folder = tmp_path / "zaplite-sandbox"
+        zap = folder / "zaps" / "contact-deleted-to-profile-deletion.json"
+        zap.write_text(zap.read_text().replace('"enabled": false', '"enabled": true'))
+        cli = Cli(folder)
+        assert cli("run", "--once").returncode == 0  # the zaps start from now
+        added = cli(
+            "sandbox", "add", "contact", "--email", "gone@example.com", "--last-name", "Gone"
+        )
+        contact = added.stdout.splitlines()[0].split()[2].rstrip(":")
+        assert cli("run", "--once").returncode == 0
+        deleted = cli("sandbox", "delete", contact)
+        assert deleted.returncode == 0, deleted.stderr
+        lines = deleted.stdout.splitlines()
+        assert lines[0] == f"Deleted Contact {contact}:"
+        assert "  Email: gone@example.com" in lines and "  IsDeleted: true" in lines
+        run = cli("run", "--once", "contact-deleted-to-profile-deletion")
+        assert "contact-deleted-to-profile-deletion: ok: 1 new, 1 delivered" in run.stdout
+        history = json.loads(cli("history", "--json").stdout)
+        [task] = [t for t in history if t["zap"] == "contact-deleted-to-profile-deletion"]
+        assert task["status"] == "success" and task["record"]["Id"] == contact
+        assert task["record"]["Email"] == "gone@example.com"
+        listed = json.loads(cli("sandbox", "list", "contacts", "--json", "--limit", "500").stdout)
+        assert contact not in {c["Id"] for c in listed}
+
+        again = cli("sandbox", "delete", contact)
+        assert again.returncode == 2 and "Traceback" not in again.stderr
+        assert again.stderr == (
+            f"Error: {contact} is in the recycle bin already; "
+            f"`zaplite sandbox undelete {contact}` restores it.\n"
+        )
+        restored = cli("sandbox", "undelete", contact, "--json")
+        assert restored.returncode == 0, restored.stderr
+        assert json.loads(restored.stdout)["IsDeleted"] is False
+        twice = cli("sandbox", "undelete", contact)
+        assert twice.returncode == 2 and "is not in the recycle bin" in twice.stderr
+        unknown = cli("sandbox", "delete", "00QRO00000000002AA")
+        assert unknown.returncode == 2
+        assert "There is no record 00QRO00000000002AA in the sandbox at http" in unknown.stderr
+        garbled = cli("sandbox", "undelete", "ada@example.com")
+        assert garbled.returncode == 2
+        assert '"ada@example.com" is not a Salesforce record id' in garbled.stderr
+
+        deal = json.loads(cli("sandbox", "list", "opportunities", "--json").stdout)[0]
+        gone = cli("sandbox", "delete", deal["Id"])  # any object's id
+        assert gone.returncode == 0 and f"Deleted Opportunity {deal['Id']}:" in gone.stdout
+        assert cli("run", "--once", "contact-deleted-to-profile-deletion").returncode == 0
+        assert len(json.loads(cli("history", "--json").stdout)) == len(history)
+    finally:
+        stop(process, signal.SIGINT)
+
+
 def test_without_a_running_sandbox_the_commands_say_how_to_start_one(tmp_path: Path) -> None:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
@@ -179,6 +235,10 @@ def test_without_a_running_sandbox_the_commands_say_how_to_start_one(tmp_path: P
     )
     assert out.returncode == 1
     assert out.stderr.startswith(f"Error: No Salesforce sandbox answers at {url}: start one")
+    for verb in ("delete", "undelete"):
+        out = Cli(tmp_path)("sandbox", verb, "003RO000000GmbHYAS", "--salesforce", url)
+        assert out.returncode == 1 and "Traceback" not in out.stderr
+        assert out.stderr.startswith(f"Error: No Salesforce sandbox answers at {url}: start one")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,4 +1,4 @@
-"""What a person types to change the running sandbox's Salesforce: ``zaplite sandbox add|stage|import|list``.
+"""What a person types to change the running sandbox's Salesforce: ``zaplite sandbox add|stage|delete|...``.
 
 The commands talk over HTTP to the emulator a ``zaplite sandbox`` started (in another
 terminal), through its admin API, and print the records they made or changed. The
@@ -24,6 +24,7 @@ import httpx
 from zaplite.cli.common import console, echo_json
 from zaplite.errors import UsageError, ZapliteError
 from zaplite.sandbox.activity import FIRST, LAST
+from zaplite.sandbox.salesforce.ids import is_valid_id
 from zaplite.sandbox.salesforce.schema import (
     CONTACT_LEAD_STATUSES,
     LEAD_STATUSES,
@@ -125,6 +126,38 @@ class SandboxClient:
                 f"`zaplite sandbox list {kind}` shows their ids."
             ) from None
 
+    def recycle(self, record_id: str, *, restore: bool = False) -> tuple[str, dict[str, Any]]:
+        """Delete a record of any object (to the recycle bin), or restore it; its object and row."""
+        record_id = record_id.strip()
+        if not is_valid_id(record_id):
+            raise UsageError(
+                f'"{record_id}" is not a Salesforce record id (15 or 18 letters and digits, '
+                "such as 003RO000000GmbHYAS); `zaplite sandbox list contacts` shows their ids."
+            )
+        try:
+            if restore:
+                answer = self.call("POST", f"ids/{record_id}/undelete")
+            else:
+                answer = self.call("DELETE", f"ids/{record_id}")
+        except UsageError as error:
+            if "does not exist" in str(error):
+                raise UsageError(
+                    f"There is no record {record_id} in the sandbox at {self.url}; "
+                    "`zaplite sandbox list contacts` (or leads, opportunities) shows their ids."
+                ) from None
+            if "entity is deleted" in str(error):
+                raise UsageError(
+                    f"{record_id} is in the recycle bin already; "
+                    f"`zaplite sandbox undelete {record_id}` restores it."
+                ) from None
+            if "not in the recycle bin" in str(error):
+                raise UsageError(
+                    f"{record_id} is not in the recycle bin: it was never deleted, "
+                    "or is restored already."
+                ) from None
+            raise
+        return answer["sobject"], answer["record"]
+
     def records(self, sobject: str) -> list[dict[str, Any]]:
         """Every record of ``sobject``, deleted ones included, oldest first."""
         return self.call("GET", f"records/{sobject}")
@@ -156,8 +189,11 @@ def _client(ctx: click.Context, url: str | None) -> SandboxClient:
 def _show(sobject: str, record: dict[str, Any], verb: str) -> None:
     console.print(f"{verb} {sobject} {record['Id']}:", style="bold", markup=False)
     stamp = "CreatedDate" if verb == "Created" else "LastModifiedDate"
-    for name in (*SHOWN.get(sobject, ()), stamp):
+    recycled = ("IsDeleted",) if verb in ("Deleted", "Restored") else ()
+    for name in (*SHOWN.get(sobject, ("Name",)), *recycled, stamp):
         value = record.get(name)
+        if isinstance(value, bool):
+            value = str(value).lower()
         if value not in (None, ""):
             console.print(f"  {name}: {value}", markup=False)
 
@@ -306,6 +342,33 @@ def lead_status(
     echo_json(record) if as_json else _show("Lead", record, "Updated")
 
 
+# ---------------------------------------------------------------------- delete
+
+
+@click.command("delete")
+@click.argument("record_id", metavar="ID")
+@target_option
+@click.pass_context
+def delete_record(ctx: click.Context, record_id: str, url: str | None, as_json: bool) -> None:
+    """Delete the record ID (a contact, lead, opportunity...) to the recycle bin.
+
+    A deleted_record zap (contact-deleted-to-profile-deletion) finds it at its next poll;
+    `zaplite sandbox undelete ID` restores it.
+    """
+    sobject, record = _client(ctx, url).recycle(record_id)
+    echo_json(record) if as_json else _show(sobject, record, "Deleted")
+
+
+@click.command("undelete")
+@click.argument("record_id", metavar="ID")
+@target_option
+@click.pass_context
+def undelete_record(ctx: click.Context, record_id: str, url: str | None, as_json: bool) -> None:
+    """Restore the deleted record ID from the recycle bin."""
+    sobject, record = _client(ctx, url).recycle(record_id, restore=True)
+    echo_json(record) if as_json else _show(sobject, record, "Restored")
+
+
 # ---------------------------------------------------------------------- list
 
 
@@ -412,5 +475,13 @@ def import_records(ctx: click.Context, kind: str, count: int, url: str | None) -
     )
 
 
-SANDBOX_COMMANDS: list[click.Command] = [add, stage, lead_status, list_records, import_records]
+SANDBOX_COMMANDS: list[click.Command] = [
+    add,
+    stage,
+    lead_status,
+    delete_record,
+    undelete_record,
+    list_records,
+    import_records,
+]
 """The subcommands of ``zaplite sandbox`` that change or read its Salesforce."""

@@ -6,6 +6,8 @@
 - ``PATCH /__admin/records/{Object}/{Id}`` (``?timestamp=``), ``DELETE`` likewise (to the
   recycle bin); ``POST /__admin/records/{Object}/{Id}/undelete`` restores a deleted record.
 - ``GET /__admin/records/{Object}``: every record (JSON values, no ``attributes``).
+- ``DELETE /__admin/ids/{Id}`` and ``POST /__admin/ids/{Id}/undelete``: the same for a record
+  of any object, found by its id; they answer ``{"sobject", "record"}``.
 - ``POST /__admin/faults``: any of ``{"expire_tokens": true}``, ``{"fail_next": {"n", "status",
   "body", "path_contains", "headers"}}``, ``{"drop_next": {"n", "path_contains"}}``, ``{"latency": 0.1}``,
   ``{"exhaust_quota": true}``, ``{"set_quota": {"max": 5000, "used": 0}}``,
@@ -114,6 +116,18 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
             timestamp=request.query_params.get("timestamp"),
         )
         return JSONResponse(plain(object_name, row))
+
+    async def by_id(request: Request) -> Response:
+        record_id = request.path_params["record_id"]
+        found = emu.store.find(record_id)
+        if found is None:
+            raise RecordError("The requested resource does not exist", "NOT_FOUND", status=404)
+        obj, row = found
+        if request.url.path.endswith("/undelete"):
+            row = emu.store.undelete(obj.name, row["Id"])
+        else:
+            row = emu.store.delete(obj.name, row["Id"])
+        return JSONResponse({"sobject": obj.name, "record": plain(obj.name, row)})
 
     async def outbound(request: Request) -> Response:
         if request.method == "GET":
@@ -225,6 +239,8 @@ def admin_routes(emu: SalesforceEmulator) -> list[Route]:
         Route(
             "/__admin/records/{sobject}/{record_id}/undelete", guarded(undelete), methods=["POST"]
         ),
+        Route("/__admin/ids/{record_id}", guarded(by_id), methods=["DELETE"]),
+        Route("/__admin/ids/{record_id}/undelete", guarded(by_id), methods=["POST"]),
         Route("/__admin/outbound", guarded(outbound), methods=["GET", "POST"]),
         Route("/__admin/outbound/{registration_id}", guarded(outbound_one), methods=["DELETE"]),
         Route(
