@@ -192,6 +192,33 @@ def test_a_log_file_that_is_a_pipe_nobody_reads_is_refused_not_waited_on(cli_pro
     assert "a named pipe that no process reads" in out.stderr and "Traceback" not in out.stderr
 
 
+def _special_file(kind: str, path: Path) -> None:
+    """Make ``path`` a named pipe, a listening socket's file or a link to a device."""
+    if kind == "named pipe":
+        os.mkfifo(path)
+    elif kind == "socket":
+        import socket
+
+        with socket.socket(socket.AF_UNIX) as server:
+            server.bind(str(path))
+    else:
+        path.symlink_to("/dev/null")
+
+
+@pytest.mark.parametrize("kind", ["named pipe", "socket", "device"])
+def test_a_plugin_file_that_is_not_a_regular_file_is_refused_not_opened(cli_project, kind):
+    """A FIFO named like a plugin would block start-up for ever waiting for a writer."""
+    plugins = cli_project / "plugins"
+    plugins.mkdir()
+    (plugins / "files.py").write_text((PLUGINS_DIR / "files.py").read_text())
+    _special_file(kind, plugins / "hostile.py")
+    env = {"ZAPLITE_PLUGINS_DIR": str(plugins), "FILES_API_KEY": SECRET, "ZAPLITE_LOAD_PLUGINS": ""}
+    out = Cli(cli_project, env=env)("validate", timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert f"{plugins / 'hostile.py'}: the plugin 'hostile' is not a regular file" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def _deep(depth: int) -> Any:
     value: Any = "{{trigger.email}}"
     for _ in range(depth):

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support import memory_plugin
 from zaplite import App, hookimpl
-from zaplite.errors import StartupError
+from zaplite.errors import StartupError, UsageError
 from zaplite.plugin import hookspecs
 from zaplite.plugin.manager import build_registry, get_plugin_manager
 
@@ -85,6 +85,12 @@ def test_plugin_that_fails_to_import_is_named(tmp_path):
     assert str(error.value) == (
         f"The plugin 'boom' could not be loaded from {tmp_path}: ImportError: no such thing."
     )
+
+
+def test_a_plugins_folder_that_is_a_file_is_said_to_be_no_folder(tmp_path):
+    (tmp_path / "plugins").write_text("")
+    with pytest.raises(UsageError, match="the plugins folder is not a folder"):
+        get_plugin_manager(tmp_path / "plugins", entry_points=False)
 
 
 def test_every_hook_is_documented_and_exercised():
