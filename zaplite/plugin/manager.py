@@ -14,6 +14,7 @@ import importlib.metadata
 import importlib.util
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -163,10 +164,13 @@ def _invalid_hook(
 
 def _load_folder(folder: Path) -> Iterable[tuple[Any, str]]:
     if not folder.is_dir():
+        if folder.exists():
+            raise UsageError(f"{folder}: the plugins folder is not a folder.")
         raise UsageError(f"{folder}: the plugins folder does not exist.")
     for path in sorted(folder.glob("*.py")):
         if path.name.startswith("_"):
             continue
+        _check_regular(path)
         module_name = f"zaplite_plugins_dir.{path.stem}"
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
@@ -184,6 +188,32 @@ def _load_folder(folder: Path) -> Iterable[tuple[Any, str]]:
                 f"The plugin {path.stem!r} could not be loaded from {folder}: {describe_error(error)}."
             ) from error
         yield module, path.stem
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse a plugin file that is not a regular file (or a link to one), before it is opened.
+
+    Importing a named pipe waits for ever for a writer, and a device such as
+    ``/dev/zero`` never ends; neither is a plugin anyone wrote.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return  # a dangling link: the import says it cannot be loaded
+    if stat.S_ISREG(mode):
+        return
+    kind = (
+        "a named pipe"
+        if stat.S_ISFIFO(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "a folder"
+        if stat.S_ISDIR(mode)
+        else "a device"
+    )
+    raise StartupError(
+        f"{path}: the plugin {path.stem!r} is not a regular file but {kind}, so it is not loaded."
+    )
 
 
 @dataclass
