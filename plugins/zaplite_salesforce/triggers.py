@@ -141,12 +141,8 @@ async def _recent(ctx: PollContext, ts_field: str) -> list[Record]:
     return await recent_records(ctx.connection, plan, ctx.limit or 3)
 
 
-async def _poll_created(ctx: PollContext) -> AsyncIterator[Page]:
-    """Yield pages of records created since the cursor, oldest first."""
-    if ctx.limit:
-        yield Page(records=await _recent(ctx, "CreatedDate"), cursor=ctx.cursor)
-        return
-    plan = await _plan(ctx, "CreatedDate")
+async def _pages(ctx: PollContext, plan: Plan) -> AsyncIterator[Page]:
+    """Every record polled by ``plan`` from the zap's cursor, a page per batch read."""
     async for batch in poll_batches(ctx.connection, plan, ctx.cursor, ctx.start):
         yield Page(
             records=[clean_record(record) for record in batch.records],
@@ -155,6 +151,15 @@ async def _poll_created(ctx: PollContext) -> AsyncIterator[Page]:
             watermark=batch.watermark,
             usage=batch.usage,
         )
+
+
+async def _poll_created(ctx: PollContext) -> AsyncIterator[Page]:
+    """Yield pages of records created since the cursor, oldest first."""
+    if ctx.limit:
+        yield Page(records=await _recent(ctx, "CreatedDate"), cursor=ctx.cursor)
+        return
+    async for page in _pages(ctx, await _plan(ctx, "CreatedDate")):
+        yield page
 
 
 async def _poll_updated(ctx: PollContext) -> AsyncIterator[Page]:
@@ -166,14 +171,8 @@ async def _poll_updated(ctx: PollContext) -> AsyncIterator[Page]:
     watch_names = params.watch_fields
     plan = await _plan(ctx, "SystemModstamp")
     if not watch_names:
-        async for batch in poll_batches(ctx.connection, plan, ctx.cursor, ctx.start):
-            yield Page(
-                records=[clean_record(record) for record in batch.records],
-                cursor=batch.cursor.dump(),
-                settled_cursor=batch.cursor.settled(),
-                watermark=batch.watermark,
-                usage=batch.usage,
-            )
+        async for page in _pages(ctx, plan):
+            yield page
         return
     # Salesforce's spelling of the watched fields, in the order the zap gave them.
     spelled = {name.lower(): name for name in plan.fields}
@@ -278,60 +277,63 @@ OPPORTUNITY_SAMPLE: Record = {
 }
 
 
+def _add_polling_trigger(
+    app: App,
+    name: str,
+    *,
+    params: type[NewContactParams],
+    label: str,
+    description: str,
+    time_field: str,
+) -> None:
+    """Add trigger ``name`` to ``app``: records polled on ``time_field``, oldest first.
+
+    On ``CreatedDate`` each record fires once, when it is created; on
+    ``SystemModstamp`` it fires again at each change (keyed on its Id and that stamp).
+    """
+    created = time_field == "CreatedDate"
+    poll = _poll_created if created else _poll_updated
+
+    async def recent(ctx: PollContext) -> list[Record]:
+        return await _recent(ctx, time_field)
+
+    app.trigger(
+        name,
+        params=params,
+        label=label,
+        description=description,
+        dedup_key="Id" if created else ("Id", time_field),
+        overlap=overlap_for,
+        sample=CONTACT_SAMPLE if created else OPPORTUNITY_SAMPLE,
+        output_fields=_output_fields(time_field),
+        recent=recent,
+        time_field=time_field,
+    )(poll)
+
+
 def add_triggers(app: App) -> None:
     """Add the three Salesforce triggers to ``app``."""
-    overlap = overlap_for
-
-    async def recent_created(ctx: PollContext) -> list[Record]:
-        return await _recent(ctx, "CreatedDate")
-
-    async def recent_updated(ctx: PollContext) -> list[Record]:
-        return await _recent(ctx, "SystemModstamp")
-
-    @app.trigger(
+    _add_polling_trigger(
+        app,
         "new_record",
         params=NewRecordParams,
         label="New record",
-        dedup_key="Id",
-        overlap=overlap,
-        sample=CONTACT_SAMPLE,
-        output_fields=_output_fields("CreatedDate"),
-        recent=recent_created,
+        description="Fires when a record of the chosen object is created.",
         time_field="CreatedDate",
     )
-    async def new_record(ctx: PollContext) -> AsyncIterator[Page]:
-        """Fires when a record of the chosen object is created."""
-        async for page in _poll_created(ctx):
-            yield page
-
-    @app.trigger(
+    _add_polling_trigger(
+        app,
         "new_contact",
         params=NewContactParams,
         label="New contact",
-        dedup_key="Id",
-        overlap=overlap,
-        sample=CONTACT_SAMPLE,
-        output_fields=_output_fields("CreatedDate"),
-        recent=recent_created,
+        description="Fires when a Contact is created.",
         time_field="CreatedDate",
     )
-    async def new_contact(ctx: PollContext) -> AsyncIterator[Page]:
-        """Fires when a Contact is created."""
-        async for page in _poll_created(ctx):
-            yield page
-
-    @app.trigger(
+    _add_polling_trigger(
+        app,
         "updated_record",
         params=UpdatedRecordParams,
         label="New or updated record",
-        dedup_key=("Id", "SystemModstamp"),
-        overlap=overlap,
-        sample=OPPORTUNITY_SAMPLE,
-        output_fields=_output_fields("SystemModstamp"),
-        recent=recent_updated,
+        description="Fires when a record of the chosen object is created or changed.",
         time_field="SystemModstamp",
     )
-    async def updated_record(ctx: PollContext) -> AsyncIterator[Page]:
-        """Fires when a record of the chosen object is created or changed."""
-        async for page in _poll_updated(ctx):
-            yield page
