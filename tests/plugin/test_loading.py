@@ -20,6 +20,28 @@ def test_installed_plugins_register_salesforce_and_clevertap():
     assert registry.owners["salesforce"] == "salesforce"
 
 
+def test_an_unknown_app_trigger_or_action_is_a_key_error_naming_what_there_is():
+    registry = build_registry(get_plugin_manager(env={"ZAPLITE_LOAD_PLUGINS": "clevertap"}))
+    with pytest.raises(KeyError) as unknown_app:
+        registry.app("hubspot")
+    assert unknown_app.value.args[0] == "unknown app 'hubspot' (installed: clevertap)"
+    with pytest.raises(KeyError) as unknown_trigger:
+        registry.trigger("clevertap", "new_profile")
+    assert unknown_trigger.value.args[0] == (
+        "app 'clevertap' has no trigger 'new_profile' (it has: none)"
+    )
+    with pytest.raises(KeyError) as unknown_action:
+        registry.action("clevertap", "send_sms")
+    known = ", ".join(sorted(registry.app("clevertap").actions))
+    assert unknown_action.value.args[0] == (
+        f"app 'clevertap' has no action 'send_sms' (it has: {known})"
+    )
+    assert (
+        registry.action("clevertap", "upload_profile")
+        is (registry.app("clevertap").actions["upload_profile"])
+    )
+
+
 def test_allowlist_limits_installed_plugins():
     registry = build_registry(get_plugin_manager(env={"ZAPLITE_LOAD_PLUGINS": "clevertap"}))
     assert set(registry.apps) == {"clevertap"}

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 from pydantic import BaseModel
@@ -39,6 +39,7 @@ __all__ = [
 
 ENTRY_POINT_GROUP = "zaplite"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_T = TypeVar("_T")
 
 
 def get_plugin_manager(
@@ -227,29 +228,26 @@ class Registry:
 
     def app(self, name: str) -> App:
         """The app called ``name``; a clear error listing the known apps otherwise."""
-        try:
-            return self.apps[name]
-        except KeyError:
-            known = ", ".join(sorted(self.apps)) or "none"
-            raise KeyError(f"unknown app {name!r} (installed: {known})") from None
+        return _named(self.apps, name, f"unknown app {name!r}", "installed")
 
     def trigger(self, app: str, event: str) -> Trigger:
         """The trigger ``event`` of ``app``."""
-        found = self.app(app)
-        try:
-            return found.triggers[event]
-        except KeyError:
-            known = ", ".join(sorted(found.triggers)) or "none"
-            raise KeyError(f"app {app!r} has no trigger {event!r} (it has: {known})") from None
+        found = self.app(app).triggers
+        return _named(found, event, f"app {app!r} has no trigger {event!r}", "it has")
 
     def action(self, app: str, name: str) -> Action:
         """The action ``name`` of ``app``."""
-        found = self.app(app)
-        try:
-            return found.actions[name]
-        except KeyError:
-            known = ", ".join(sorted(found.actions)) or "none"
-            raise KeyError(f"app {app!r} has no action {name!r} (it has: {known})") from None
+        found = self.app(app).actions
+        return _named(found, name, f"app {app!r} has no action {name!r}", "it has")
+
+
+def _named(items: Mapping[str, _T], name: str, missing: str, listed: str) -> _T:
+    """``items[name]``; a ``KeyError`` saying ``missing`` and naming every key otherwise."""
+    try:
+        return items[name]
+    except KeyError:
+        known = ", ".join(sorted(items)) or "none"
+        raise KeyError(f"{missing} ({listed}: {known})") from None
 
 
 def build_registry(pm: pluggy.PluginManager) -> Registry:
