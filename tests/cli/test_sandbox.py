@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -213,6 +214,108 @@ def test_a_person_deletes_a_contact_and_the_deleted_record_zap_delivers_it(
         assert gone.returncode == 0 and f"Deleted Opportunity {deal['Id']}:" in gone.stdout
         assert cli("run", "--once", "contact-deleted-to-profile-deletion").returncode == 0
         assert len(json.loads(cli("history", "--json").stdout)) == len(history)
+    finally:
+        stop(process, signal.SIGINT)
+
+
+def test_a_person_makes_a_deal_and_closes_it_and_the_zap_sends_the_event(
+    tmp_path: Path,
+) -> None:
+    process = _serve(tmp_path)
+    try:
+        cli = Cli(tmp_path / "zaplite-sandbox")
+        assert cli("run", "--once").returncode == 0  # the zaps start from now
+        [account] = json.loads(cli("sandbox", "list", "accounts", "--limit", "1", "--json").stdout)
+        contact = json.loads(
+            cli(
+                "sandbox",
+                "add",
+                "contact",
+                "--email",
+                "buyer@example.com",
+                "--last-name",
+                "B",
+                "--json",
+            ).stdout
+        )
+        made = cli(
+            "sandbox",
+            "add",
+            "opportunity",
+            "--name",
+            "Acme - Renewal",
+            "--amount",
+            "25000",
+            "--stage",
+            "needs analysis",
+            "--account-id",
+            account["Id"],
+            "--contact-id",
+            contact["Id"],
+        )
+        assert made.returncode == 0, made.stderr
+        lines = made.stdout.splitlines()
+        assert lines[0].startswith("Created Opportunity 006") and lines[0].endswith(":")
+        deal = lines[0].split()[2].rstrip(":")
+        assert "  StageName: Needs Analysis" in lines and "  Amount: 25000.0" in lines
+        assert f"  AccountId: {account['Id']}" in lines and f"  ContactId: {contact['Id']}" in lines
+        ahead = {f"  CloseDate: {date.today() + timedelta(days=d)}" for d in (29, 30)}
+        assert ahead & set(lines)  # 30 days from the day it ran (a midnight may have passed)
+        listed = json.loads(cli("sandbox", "list", "opportunities", "--json").stdout)
+        assert listed[0]["Id"] == deal and listed[0]["IsClosed"] is False
+        staged = cli("sandbox", "stage", deal, "Closed Won")
+        assert staged.returncode == 0, staged.stderr
+        run = cli("run", "--once", "closed-won-to-event")
+        assert "closed-won-to-event: ok: 1 new, 1 delivered" in run.stdout, run.stdout
+        [task] = json.loads(cli("history", "--json").stdout)
+        assert task["record"]["Id"] == deal and task["record"]["Contact"]["Email"] == (
+            "buyer@example.com"
+        )
+        won = cli(
+            "sandbox",
+            "add",
+            "opportunity",
+            "--name",
+            "Won today",
+            "--amount",
+            "10",
+            "--stage",
+            "Closed Won",
+            "--json",
+        )
+        today = date.today()
+        assert json.loads(won.stdout)["CloseDate"] in {str(today), str(today - timedelta(days=1))}
+
+        base = ("sandbox", "add", "opportunity", "--name", "X", "--amount", "1")
+        refused = {
+            ("--stage", "Won"): '"Won" is not a stage; one of: Prospecting',
+            ("--stage", "Prospecting", "--account-id", contact["Id"]): (
+                f"--account-id {contact['Id']}: there is no Account with that id in the sandbox"
+            ),
+            ("--stage", "Prospecting", "--contact-id", "buyer@example.com"): (
+                "--contact-id buyer@example.com: there is no Contact with that id"
+            ),
+            ("--stage", "Prospecting", "--close-date", "31/12/2026"): "--close-date",
+        }
+        before = len(json.loads(cli("sandbox", "list", "deals", "--json", "--limit", "99").stdout))
+        for args, said in refused.items():
+            out = cli(*base, *args)
+            assert out.returncode == 2, (args, out.stdout)
+            assert said in out.stderr and "Traceback" not in out.stderr
+        negative = cli(
+            "sandbox",
+            "add",
+            "opportunity",
+            "--name",
+            "X",
+            "--amount",
+            "-5",
+            "--stage",
+            "Prospecting",
+        )
+        assert negative.returncode == 2 and "--amount" in negative.stderr
+        after = json.loads(cli("sandbox", "list", "deals", "--json", "--limit", "99").stdout)
+        assert len(after) == before  # a refused deal is never made
     finally:
         stop(process, signal.SIGINT)
 

@@ -13,7 +13,7 @@ import time
 import tomllib
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,7 +41,8 @@ IMPORT_CHUNK = 5_000
 SHOWN = {
     "Contact": ("FirstName", "LastName", "Email", "Phone", "Lead_Status__c", "AccountId"),
     "Lead": ("FirstName", "LastName", "Email", "Company", "Status"),
-    "Opportunity": ("Name", "StageName", "Amount", "CloseDate", "ContactId"),
+    "Opportunity": ("Name", "StageName", "Amount", "CloseDate", "AccountId", "ContactId"),
+    "Account": ("Name", "Industry"),
 }
 OBJECTS = {
     "contact": "Contact",
@@ -52,7 +53,11 @@ OBJECTS = {
     "opportunities": "Opportunity",
     "deal": "Opportunity",
     "deals": "Opportunity",
+    "account": "Account",
+    "accounts": "Account",
 }
+OPEN_DEAL_DAYS = 30
+"""The close date of an open opportunity made without ``--close-date``: this many days ahead."""
 
 
 def _salesforce_url_in(config: Path) -> str | None:
@@ -157,6 +162,21 @@ class SandboxClient:
                 ) from None
             raise
         return answer["sobject"], answer["record"]
+
+    def require(self, sobject: str, record_id: str, option: str) -> None:
+        """Refuse ``record_id`` (given as ``option``) unless it is a live ``sobject`` of the sandbox."""
+        kind = {v: k for k, v in OBJECTS.items() if k.endswith("s")}[sobject]
+        found = None
+        if is_valid_id(record_id):
+            try:
+                found = self.call("GET", f"records/{sobject}/{record_id}")
+            except UsageError:
+                found = None
+        if found is None or found.get("IsDeleted"):
+            raise UsageError(
+                f"{option} {record_id}: there is no {sobject} with that id in the sandbox at "
+                f"{self.url}; `zaplite sandbox list {kind}` shows their ids."
+            )
 
     def records(self, sobject: str) -> list[dict[str, Any]]:
         """Every record of ``sobject``, deleted ones included, oldest first."""
@@ -304,6 +324,70 @@ def add_lead(
     echo_json(record) if as_json else _show("Lead", record, "Created")
 
 
+@add.command("opportunity")
+@click.option("--name", required=True, help="The deal's name (required).")
+@click.option(
+    "--amount", required=True, type=click.FloatRange(min=0), help="The deal's value (required)."
+)
+@click.option(
+    "--stage",
+    "stage_name",
+    required=True,
+    help="One of: " + ", ".join(OPPORTUNITY_STAGES) + " (required).",
+)
+@click.option("--account-id", help="The account the deal is with (001...).")
+@click.option(
+    "--contact-id",
+    help="The deal's contact (003...): closed-won-to-event sends the event to their profile.",
+)
+@click.option(
+    "--close-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help=f"When it closes (default: today for a closed stage, else {OPEN_DEAL_DAYS} days ahead).",
+)
+@target_option
+@click.pass_context
+def add_opportunity(
+    ctx: click.Context,
+    name: str,
+    amount: float,
+    stage_name: str,
+    account_id: str | None,
+    contact_id: str | None,
+    close_date: Any,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    """Create an opportunity (a deal), to move with `zaplite sandbox stage` or close now."""
+    if not name.strip():
+        raise UsageError("--name: the opportunity needs a name.")
+    stage = _choice(stage_name, list(OPPORTUNITY_STAGES), "stage")
+    assert stage is not None
+    if close_date is not None:
+        closes = close_date.date()
+    elif stage.startswith("Closed"):
+        closes = date.today()
+    else:
+        closes = date.today() + timedelta(days=OPEN_DEAL_DAYS)
+    client = _client(ctx, url)
+    values: dict[str, Any] = {
+        "Name": name.strip(),
+        "Amount": amount,
+        "StageName": stage,
+        "CloseDate": closes.isoformat(),
+    }
+    for sobject, option, record_id in (
+        ("Account", "--account-id", account_id),
+        ("Contact", "--contact-id", contact_id),
+    ):
+        if record_id is not None:
+            client.require(sobject, record_id.strip(), option)
+            values[f"{sobject}Id"] = record_id.strip()
+    record = client.create("Opportunity", values)
+    echo_json(record) if as_json else _show("Opportunity", record, "Created")
+
+
 # ---------------------------------------------------------------------- stage
 
 
@@ -384,7 +468,7 @@ def undelete_record(ctx: click.Context, record_id: str, url: str | None, as_json
 @target_option
 @click.pass_context
 def list_records(ctx: click.Context, kind: str, limit: int, url: str | None, as_json: bool) -> None:
-    """The newest contacts, leads or opportunities in the sandbox, with their ids."""
+    """The newest contacts, leads, opportunities or accounts in the sandbox, with their ids."""
     sobject = OBJECTS[kind.lower()]
     rows = [r for r in _client(ctx, url).records(sobject) if not r.get("IsDeleted")]
     rows = sorted(rows, key=lambda r: (r.get("CreatedDate") or "", r["Id"]), reverse=True)[:limit]
@@ -410,6 +494,8 @@ def _cells(sobject: str, row: dict[str, Any]) -> list[str]:
         return [row["Id"], str(row.get("StageName") or ""), money, str(row.get("Name") or "")]
     if sobject == "Lead":
         return [row["Id"], str(row.get("Status") or ""), str(row.get("Email") or ""), name]
+    if sobject == "Account":
+        return [row["Id"], str(row.get("Industry") or ""), str(row.get("Name") or "")]
     return [row["Id"], str(row.get("Email") or ""), name]
 
 
