@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.support import memory_plugin
-from zaplite import App, hookimpl
+from zaplite import Action, App, Trigger, hookimpl
 from zaplite.errors import StartupError, UsageError
 from zaplite.plugin import hookspecs
 from zaplite.plugin.manager import build_registry, get_plugin_manager
@@ -88,6 +89,77 @@ def test_malformed_registration_is_a_startup_error_naming_the_plugin(registered,
     with pytest.raises(StartupError, match=message) as error:
         build_registry(pm)
     assert "Broken" in str(error.value)
+
+
+def _app_where(change: Callable[[App], object]) -> App:
+    """An app with one trigger ``t`` and one action ``a``, then ``change`` made to it."""
+    app = App("broken")
+    app.add_trigger(Trigger(app="broken", name="t", poll=lambda ctx: iter(())))
+    app.add_action(Action(app="broken", name="a", perform=lambda ctx, params: {}))
+    change(app)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda app: app.triggers.update(t="not a trigger"),
+            "trigger broken.t is not a zaplite.Trigger registered under its own name",
+        ),
+        (
+            lambda app: app.triggers.update(u=app.triggers.pop("t")),
+            "trigger broken.u is not a zaplite.Trigger registered under its own name",
+        ),
+        (lambda app: setattr(app.triggers["t"], "poll", None), "trigger broken.t has no poll"),
+        (
+            lambda app: setattr(app.triggers["t"], "params", dict),
+            "the params of trigger broken.t are not a pydantic model",
+        ),
+        (
+            lambda app: setattr(app.triggers["t"], "dedup_key", 5),
+            "the dedup_key of trigger broken.t must be a field name",
+        ),
+        (
+            lambda app: app.actions.update(a=app.triggers["t"]),
+            "action broken.a is not a zaplite.Action registered under its own name",
+        ),
+        (
+            lambda app: setattr(app.actions["a"], "perform", "x"),
+            "action broken.a has no perform function",
+        ),
+        (
+            lambda app: setattr(app.actions["a"], "params", None),
+            "the params of action broken.a are not a pydantic model",
+        ),
+        (
+            lambda app: setattr(app.actions["a"], "batch_size", 0),
+            "the batch size of action broken.a must be at least 1",
+        ),
+    ],
+    ids=[
+        "trigger not a Trigger",
+        "trigger under another name",
+        "no poll",
+        "trigger params",
+        "dedup_key",
+        "action not an Action",
+        "no perform",
+        "action params",
+        "batch size",
+    ],
+)
+def test_a_malformed_trigger_or_action_is_a_startup_error_naming_it(change, message):
+    class Broken:
+        @hookimpl
+        def register_apps(self, register):
+            register(_app_where(change))
+
+    pm = get_plugin_manager(plugins=[Broken()], entry_points=False)
+    with pytest.raises(StartupError) as error:
+        build_registry(pm)
+    assert "Broken" in str(error.value)
+    assert f"registered an invalid app: {message}" in str(error.value)
 
 
 def test_a_misspelt_hook_is_a_startup_error():

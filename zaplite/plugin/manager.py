@@ -317,7 +317,7 @@ def load_registry(plugins_dir: Path | None = None, **options: Any) -> Registry:
 
 def _check_app(app: Any, plugin: str) -> None:
     def bad(reason: str) -> StartupError:
-        return StartupError(f"The plugin {plugin!r} registered an invalid app: {reason}.")
+        return _invalid_app(plugin, reason)
 
     if not isinstance(app, App):
         raise bad(f"register() takes a zaplite.App, not {type(app).__name__}")
@@ -329,27 +329,37 @@ def _check_app(app: Any, plugin: str) -> None:
     if app.connect is not None and not callable(app.connect):
         raise bad(f"connect of app {app.name!r} is not callable")
     for name, trigger in app.triggers.items():
-        where = f"trigger {app.name}.{name}"
-        if not isinstance(trigger, Trigger) or trigger.name != name:
-            raise bad(f"{where} is not a zaplite.Trigger registered under its own name")
-        if not callable(trigger.poll):
-            raise bad(f"{where} has no poll function")
-        if not _is_model(trigger.params):
-            raise bad(f"the params of {where} are not a pydantic model")
+        where = _check_step(app, name, trigger, Trigger, "poll", plugin)
         if not (isinstance(trigger.dedup_key, str | list | tuple) or callable(trigger.dedup_key)):
             raise bad(
                 f"the dedup_key of {where} must be a field name, a list of names or a function"
             )
     for name, action in app.actions.items():
-        where = f"action {app.name}.{name}"
-        if not isinstance(action, Action) or action.name != name:
-            raise bad(f"{where} is not a zaplite.Action registered under its own name")
-        if not callable(action.perform):
-            raise bad(f"{where} has no perform function")
-        if not _is_model(action.params):
-            raise bad(f"the params of {where} are not a pydantic model")
+        where = _check_step(app, name, action, Action, "perform", plugin)
         if action.batch_size < 1:
             raise bad(f"the batch size of {where} must be at least 1")
+
+
+def _check_step(app: App, name: str, step: Any, kind: type, function: str, plugin: str) -> str:
+    """What a trigger and an action must both be; returns the words errors name ``step`` by.
+
+    ``step`` is registered as ``name``, is a ``kind`` (:class:`Trigger` or :class:`Action`),
+    and has a callable attribute ``function`` (``poll``, ``perform``) and a params model.
+    """
+    where = f"{kind.__name__.lower()} {app.name}.{name}"
+    if not isinstance(step, kind) or step.name != name:
+        raise _invalid_app(
+            plugin, f"{where} is not a zaplite.{kind.__name__} registered under its own name"
+        )
+    if not callable(getattr(step, function)):
+        raise _invalid_app(plugin, f"{where} has no {function} function")
+    if not _is_model(step.params):
+        raise _invalid_app(plugin, f"the params of {where} are not a pydantic model")
+    return where
+
+
+def _invalid_app(plugin: str, reason: str) -> StartupError:
+    return StartupError(f"The plugin {plugin!r} registered an invalid app: {reason}.")
 
 
 def _is_model(value: Any) -> bool:
