@@ -11,7 +11,8 @@ message repeated after a lost Ack is acknowledged and not delivered twice.
 
 Any other outcome is a SOAP fault, which Salesforce retries for up to 24 hours: a
 malformed body (500), a wrong token (403), an unknown or disabled zap (404, 503),
-another org (500), or a store that could not write (500).
+another org (500), or a store that could not write (500). Each refused message of a
+zap is counted (``server.refused``), as ``server.receive`` counts what it stored.
 """
 
 from __future__ import annotations
@@ -196,16 +197,20 @@ async def receive_outbound(request: Any, server: Any) -> Any:
     given = request.query_params.get("token", "")
     if not hmac.compare_digest(given.encode(), params.token.get_secret_value().encode()):
         log.warning("zap %s: an outbound message came with a missing or wrong token", zap_id)
+        server.refused(zap_id)
         return _soap(403, "the token in the endpoint URL is missing or wrong")
     if not zap.zap.enabled:
+        server.refused(zap_id)
         return _soap(503, f"the zap {zap_id!r} is disabled; the message is not accepted now")
     body = await _body(request)
     if body is None:
+        server.refused(zap_id)
         return _soap(500, f"the message is larger than {MAX_BODY_BYTES} bytes")
     try:
         message = parse_notifications(body)
     except MalformedMessage as error:
         log.warning("zap %s: malformed outbound message: %s", zap_id, error)
+        server.refused(zap_id)
         return _soap(500, f"malformed outbound message: {error}")
     wrong = [
         n.id
@@ -213,6 +218,7 @@ async def receive_outbound(request: Any, server: Any) -> Any:
         if n.object_type and n.object_type.lower() != params.object.lower()
     ]
     if wrong:
+        server.refused(zap_id)
         return _soap(
             500,
             f"the zap {zap_id!r} takes {params.object} records; notification {wrong[0]} "
@@ -227,6 +233,7 @@ async def receive_outbound(request: Any, server: Any) -> Any:
             f"{zap.connection!r} nor listed in the zap's organization_ids"
         )
         log.warning("zap %s: outbound message refused: %s", zap_id, reason)
+        server.refused(zap_id)
         return _soap(500, reason)
     try:
         await server.receive(zap_id, records_of(message))

@@ -111,6 +111,16 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.received = Counter(
+            "zaplite_received_records",
+            "Records pushed to the zap's instant trigger (a Salesforce outbound message's "
+            "notifications), by outcome: stored, repeated (received before), failed (the store "
+            "could not write them); refused counts messages refused whole (wrong token, "
+            "another org, malformed).",
+            ["zap", "outcome"],
+            registry=self.registry,
+        )
+
         self.pace = Gauge(
             "zaplite_connection_pace",
             "How many times slower than their schedules the zaps of a connection poll, "
@@ -162,6 +172,20 @@ class Metrics:
         if entry is not None:
             self.salesforce_api.labels(connection, "used").set(entry[0])
             self.salesforce_api.labels(connection, "limit").set(entry[1])
+
+    def records_received(self, zap_id: str, stored: int, repeated: int) -> None:
+        """Records pushed to the zap were written (``stored``) or known already (``repeated``)."""
+        for outcome, count in (("stored", stored), ("repeated", repeated)):
+            if count:
+                self.received.labels(zap_id, outcome).inc(count)
+
+    def records_not_stored(self, zap_id: str, count: int) -> None:
+        """``count`` records pushed to the zap could not be written: the service sends them again."""
+        self.received.labels(zap_id, "failed").inc(count)
+
+    def push_refused(self, zap_id: str) -> None:
+        """A message pushed to the zap's route was refused whole (its caller or its body)."""
+        self.received.labels(zap_id, "refused").inc()
 
     def scheduled(self, zap_id: str, interval_seconds: float | None) -> None:
         """The zap is scheduled by this process every ``interval_seconds`` (``None``: by cron)."""

@@ -75,10 +75,24 @@ class ServerContext:
         if zap is None or not zap.trigger.instant:
             raise UsageError(f"zaplite has no zap {zap_id!r} with an instant trigger.")
         items = [(zap.trigger.key_of(record), record) for record in records]
-        new = await asyncio.to_thread(self.store.receive, zap_id, items)
+        try:
+            new = await asyncio.to_thread(self.store.receive, zap_id, items)
+        except Exception:
+            self.engine.metrics.records_not_stored(zap_id, len(items))
+            raise
+        self.engine.metrics.records_received(zap_id, new, len(items) - new)
         if self.daemon is not None:
             self.daemon.wake(zap_id)
         return new
+
+    def refused(self, zap_id: str) -> None:
+        """Count a message a route refused whole for the zap (a wrong token, another org, a bad body).
+
+        Call it only for a zap the server has (``zap_id in server.zaps``): a caller may
+        name any path, and an unknown name must not become a new metric series.
+        """
+        if zap_id in self.zaps:
+            self.engine.metrics.push_refused(zap_id)
 
     async def connection_of(self, zap: BoundZap) -> object:
         """The open connection object of the zap's trigger (what its polls get)."""

@@ -263,3 +263,52 @@ def test_more_stored_notifications_than_one_poll_takes_are_all_delivered_by_one_
     assert project.store.undelivered(ZAP) == []
     [again] = project.run_once(ZAP)
     assert again.found == 0 and len(project.tasks()) == 1500
+
+
+def _received_metric(served: Served) -> dict[tuple[str, str], float]:
+    """``zaplite_received_records_total`` as ``/metrics`` serves it, by (zap, outcome)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    answer = httpx.get(f"{served.url}metrics", timeout=30)
+    assert answer.status_code == 200
+    counts: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            if sample.name == "zaplite_received_records_total":
+                counts[(sample.labels["zap"], sample.labels["outcome"])] = sample.value
+    return counts
+
+
+def test_metrics_count_the_notifications_stored_repeated_and_the_messages_refused(
+    org: Org, ct_account: Account, served: Served
+) -> None:
+    assert _received_metric(served) == {}
+    two = _message(org, ["04lRO0000000006AAA", "04lRO0000000007AAA"], ["g@x.com", "h@x.com"])
+    assert _post(served, two).status_code == 200
+    assert _received_metric(served) == {(ZAP, "stored"): 2}
+    assert _post(served, two).status_code == 200  # repeated after a lost Ack
+    wait_until(lambda: {"g@x.com", "h@x.com"} <= set(ct_account.emu.profiles))
+    assert _received_metric(served) == {(ZAP, "stored"): 2, (ZAP, "repeated"): 2}
+    other_org = _message(org, ["04lRO0000000008AAA"], ["i@x.com"], org_id="00DRO0000000009EAA")
+    refused = [
+        _post(served, two, token="wrong-token-0000000000"),
+        _post(served, b"<not xml"),
+        _post(served, other_org),
+    ]
+    assert [r.status_code for r in refused] == [403, 500, 500]
+    assert _post(served, two, zap_id="no-such-zap").status_code == 404  # no series for it
+    assert _received_metric(served) == {
+        (ZAP, "stored"): 2,
+        (ZAP, "repeated"): 2,
+        (ZAP, "refused"): 3,
+    }
+    store = served.engine.store
+    with store.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE received RENAME TO received_away"))
+    try:
+        three = _message(org, ["04lRO0000000009AAA"], ["j@x.com"])
+        assert _post(served, three).status_code == 500
+    finally:
+        with store.engine.begin() as connection:
+            connection.execute(sa.text("ALTER TABLE received_away RENAME TO received"))
+    assert _received_metric(served)[(ZAP, "failed")] == 1
