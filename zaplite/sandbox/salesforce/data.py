@@ -71,6 +71,11 @@ def parse_datetime(value: str | datetime) -> datetime:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
+def _stamp(timestamp: str | datetime | None) -> datetime:
+    """``timestamp`` as a datetime, or now (to the millisecond) when there is none."""
+    return parse_datetime(timestamp) if timestamp is not None else now_ms()
+
+
 @lru_cache(maxsize=8192)
 def format_datetime(value: datetime) -> str:
     """A datetime as Salesforce writes it: ``2026-05-08T21:20:00.000+0000`` (cached: rows share stamps)."""
@@ -351,7 +356,7 @@ class RecordStore:
         """Insert several records sharing one timestamp (a bulk insert); all or none are stored."""
         obj = self.schema.require(object_name)
         with self.lock:
-            ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
+            ts = _stamp(timestamp)
             rows = [self._new_row(obj, values, ts, api=api) for values in records]
             for row in rows:
                 self._store(obj, row, None)
@@ -382,20 +387,14 @@ class RecordStore:
         """Change fields of a record, bumping LastModifiedDate and SystemModstamp; returns the new row."""
         obj = self.schema.require(object_name)
         with self.lock:
-            old = self.get(obj.name, record_id)
-            if old is None or old.get("IsDeleted"):
-                raise RecordError(
-                    "The requested resource does not exist" if old is None else "entity is deleted",
-                    "NOT_FOUND" if old is None else "ENTITY_IS_DELETED",
-                    status=404,
-                )
+            old = self._live(obj, record_id)
             given = self._canonical(obj, values, api=api, insert=False)
             row = dict(old)
             row.update(given)
             _check_required(
                 [f for f in obj.fields.values() if not f.nillable and f.name in given], row
             )
-            ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
+            ts = _stamp(timestamp)
             if "LastModifiedDate" not in given:
                 row["LastModifiedDate"] = ts
             if "SystemModstamp" not in given:
@@ -412,17 +411,7 @@ class RecordStore:
         """
         obj = self.schema.require(object_name)
         with self.lock:
-            old = self.get(obj.name, record_id)
-            if old is None or old.get("IsDeleted"):
-                raise RecordError(
-                    "The requested resource does not exist" if old is None else "entity is deleted",
-                    "NOT_FOUND" if old is None else "ENTITY_IS_DELETED",
-                    status=404,
-                )
-            ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
-            row = dict(old, IsDeleted=True, SystemModstamp=ts, LastModifiedDate=ts)
-            self._store(obj, row, old)
-            return row
+            return self._recycle(obj, self._live(obj, record_id), True, timestamp)
 
     def undelete(
         self, object_name: str, record_id: str, *, timestamp: datetime | None = None
@@ -439,10 +428,25 @@ class RecordStore:
                     "NOT_FOUND" if old is None else "UNDELETE_FAILED",
                     status=404 if old is None else 400,
                 )
-            ts = parse_datetime(timestamp) if timestamp is not None else now_ms()
-            row = dict(old, IsDeleted=False, SystemModstamp=ts, LastModifiedDate=ts)
-            self._store(obj, row, old)
-            return row
+            return self._recycle(obj, old, False, timestamp)
+
+    def _live(self, obj: ObjectDef, record_id: str) -> Row:
+        """The record's row unless it is missing or deleted (Salesforce's 404 then); under the lock."""
+        old = self.get(obj.name, record_id)
+        if old is None or old.get("IsDeleted"):
+            raise RecordError(
+                "The requested resource does not exist" if old is None else "entity is deleted",
+                "NOT_FOUND" if old is None else "ENTITY_IS_DELETED",
+                status=404,
+            )
+        return old
+
+    def _recycle(self, obj: ObjectDef, old: Row, deleted: bool, timestamp: datetime | None) -> Row:
+        """``old`` moved into the recycle bin (``deleted``) or out of it, stamped; under the lock."""
+        ts = _stamp(timestamp)
+        row = dict(old, IsDeleted=deleted, SystemModstamp=ts, LastModifiedDate=ts)
+        self._store(obj, row, old)
+        return row
 
     def rows(self, object_name: str) -> list[Row]:
         """A snapshot list of the rows of ``object_name`` (deleted ones included)."""
