@@ -92,12 +92,15 @@ def test_faults_are_taken_in_the_order_they_were_added(
 def test_reset_forgets_faults_and_state(client: httpx.Client, emu: CleverTapEmulator) -> None:
     client.post("/1/upload", json={"d": [profile(), event()]})
     profiles, events = emu.profiles, emu.events
+    counters = ["upload_count", "processed", "unprocessed", "throttled", "deleted"]
+    counters += ["in_flight", "peak_in_flight"]
+    assert emu.stats()["processed"] == 2 and emu.stats()["peak_in_flight"] == 1
     emu.fail_next(5)
     emu.latency = 0.5
     emu.reset()
     assert profiles == {} and events == [] and emu.requests == []
     assert emu.profiles is profiles
-    assert emu.upload_count == 0
+    assert {name: emu.stats()[name] for name in counters} == dict.fromkeys(counters, 0)
     assert emu.latency == 0.0
     assert client.post("/1/upload", json={"d": []}).status_code == 200
 

@@ -41,6 +41,10 @@ class EmulatorState:
         self.events: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
         self.request_log_limit = request_log_limit
+        self._zero_counters()
+
+    def _zero_counters(self) -> None:
+        """Every counter back to 0 (under the lock, or before another thread has the state)."""
         self.upload_count = 0
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -55,13 +59,7 @@ class EmulatorState:
             self.profiles.clear()
             self.events.clear()
             self.requests.clear()
-            self.upload_count = 0
-            self.in_flight = 0
-            self.peak_in_flight = 0
-            self.processed = 0
-            self.unprocessed = 0
-            self.throttled = 0
-            self.deleted = 0
+            self._zero_counters()
 
     def log_request(self, headers: Any, body: Any, status: int) -> None:
         """Log one upload request (passcode masked); ``status`` 0: the connection was dropped."""
