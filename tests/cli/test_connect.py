@@ -410,3 +410,17 @@ def test_an_empty_passcode_is_refused_before_anything_is_created(tmp_path: Path)
     assert "The passcode is empty; nothing was saved." in out.stderr
     assert "Traceback" not in out.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_connect_clevertap_with_a_setting_its_model_refuses_names_the_setting(
+    project: Cli,
+) -> None:
+    before = (project.root / "zaplite.toml").read_text()
+    args = ["connect", "clevertap", "ct", "--account-id", "ACC", "--region", "mars1"]
+    out = run_with_stdin(project, "SOME-PASSCODE\n", *args, "--passcode-stdin")
+    assert out.returncode == 2, out.stderr
+    assert "connections.ct.region" in out.stderr
+    assert "unknown CleverTap region 'mars1'" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert_unchanged(project, before)
+    assert_nowhere(project, {"SOME-PASSCODE"}, out.stdout, out.stderr)

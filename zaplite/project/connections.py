@@ -66,10 +66,21 @@ class Connections:
         if app.connection is None:
             return None
         values.update(self._kept_secrets(name, entry, values, app.connection))
+        settings = self._validated(name, app.connection, values)
+        for key, value in settings:
+            if isinstance(value, Path) and not value.is_absolute():
+                setattr(settings, key, (self.config.base_dir / value).resolve())
+        return settings
+
+    def _validated(self, name: str, model: type[BaseModel], values: dict[str, Any]) -> BaseModel:
+        """``values`` validated by the app's connection ``model``, or the error naming the setting.
+
+        The error is about ``connections.NAME.<setting>``, and an unknown setting gets the
+        nearest known one (as the config spells it: its alias, if it has one) suggested.
+        """
         try:
-            settings = app.connection.model_validate(values)
+            return model.model_validate(values)
         except ValidationError as error:
-            model = app.connection
             raise explain(
                 error,
                 file=self._file(),
@@ -79,10 +90,6 @@ class Connections:
                     None if loc else [info.alias or key for key, info in model.model_fields.items()]
                 ),
             ) from None
-        for key, value in settings:
-            if isinstance(value, Path) and not value.is_absolute():
-                setattr(settings, key, (self.config.base_dir / value).resolve())
-        return settings
 
     def _kept_secrets(
         self,
@@ -178,17 +185,7 @@ class Connections:
         app = self.registry.app(app_name)
         if app.connection is None:
             return "this app needs no connection"
-        try:
-            settings = app.connection.model_validate(values)
-        except ValidationError as error:
-            model = app.connection
-            raise explain(
-                error,
-                file=self._file(),
-                prefix=f"connections.{name}",
-                noun="setting",
-                known_fields=lambda loc: None if loc else list(model.model_fields),
-            ) from None
+        settings = self._validated(name, app.connection, values)
         client = await call(app.connect, settings) if app.connect else settings
         try:
             if app.test is None:
