@@ -20,7 +20,7 @@ from zaplite.project.vault import Vault
 from zaplite.retry import is_transient
 from zaplite.store import Store
 
-__all__ = ["Connections", "mask_settings", "secret_fields"]
+__all__ = ["Connections", "looks_secret", "mask_settings", "secret_fields"]
 
 _ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
@@ -235,21 +235,18 @@ def secret_source(entry: ConnectionConfig, key: str, file: str) -> tuple[SecretS
 
 def mask_settings(raw: dict[str, Any], model: type[BaseModel] | None) -> dict[str, Any]:
     """``raw`` with secrets (fields typed ``SecretStr``) masked; ``${VAR}`` references shown as written."""
-    secret_fields = set()
+    secret_keys: set[str] = set()
     if model is not None:
-        for field_name, info in model.model_fields.items():
-            if info.annotation is not None and "SecretStr" in repr(info.annotation):
-                secret_fields.add(field_name)
-                if info.alias:
-                    secret_fields.add(info.alias)
+        secret_keys = secret_fields(model)
+        secret_keys |= {model.model_fields[key].alias or key for key in secret_keys}
     masked: dict[str, Any] = {}
     for key, value in raw.items():
         if isinstance(value, str) and _ENV_REF.match(value):
             masked[key] = value
         elif (
-            key in secret_fields
+            key in secret_keys
             or isinstance(value, SecretStr)
-            or (model is None and _looks_secret(key))
+            or (model is None and looks_secret(key))
         ):
             masked[key] = "****"
         else:
@@ -257,5 +254,6 @@ def mask_settings(raw: dict[str, Any], model: type[BaseModel] | None) -> dict[st
     return masked
 
 
-def _looks_secret(key: str) -> bool:
+def looks_secret(key: str) -> bool:
+    """Whether a setting named ``key`` holds a secret by its name (a secret, password, token...)."""
     return any(word in key.lower() for word in ("secret", "password", "passcode", "token", "key"))

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from zaplite.project.connections import looks_secret
+
 __all__ = ["MASK", "Redactor"]
 
 MASK = "****"
@@ -58,8 +60,6 @@ def secret_values(settings: Any, raw: dict[str, Any]) -> list[str]:
             if isinstance(value, SecretStr):
                 found.append(value.get_secret_value())
     for key, value in raw.items():
-        if isinstance(value, str) and any(
-            word in key.lower() for word in ("secret", "password", "passcode", "token", "key")
-        ):
+        if isinstance(value, str) and looks_secret(key):
             found.append(value)
     return found
