@@ -38,3 +38,18 @@ def test_a_failed_task_replays_without_force(
     assert task.status == "failed"
     result = project.cli("replay", str(task.id))
     assert result.exit_code == 1 and f"task {task.id}: failed" in result.stdout
+
+
+def test_an_unknown_task_is_refused_before_any_task_is_sent(
+    project: ZapliteProject, service: MemoryService
+) -> None:
+    service.add(name="reject")
+    project.add_zap(memory_zap("z"))
+    project.run_once("z")
+    [task] = project.tasks()
+    refused = project.cli("replay", str(task.id), "999999")
+    assert refused.exit_code == 2
+    assert "There is no task 999999." in refused.stderr
+    assert project.store.get_task(task.id).attempts == task.attempts  # not sent either
+    with pytest.raises(UsageError, match="There is no task 999999"):
+        project.replay(999999)

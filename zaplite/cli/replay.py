@@ -12,7 +12,7 @@ from zaplite.cli.common import (
     with_workspace,
     workspace_options,
 )
-from zaplite.engine.replay import failed_task_ids, replay_task, succeeded_message
+from zaplite.engine.replay import failed_task_ids, replay_task, replayable_task
 from zaplite.engine.run import Engine
 from zaplite.errors import UsageError
 from zaplite.project.workspace import Workspace
@@ -44,11 +44,7 @@ def replay(
         raise UsageError("Name the tasks to replay (TASK_ID...) or use --failed (with --zap ID).")
     ids = list(task_ids)
     for task_id in ids:  # checked before anything is sent
-        task = workspace.store.get_task(task_id)
-        if task is None:
-            raise UsageError(f"There is no task {task_id}.")
-        if task.status == "success" and not force:
-            raise UsageError(succeeded_message(task_id))
+        replayable_task(workspace.store, task_id, force=force)
     engine = Engine.for_workspace(workspace)
     if failed:
         if zap_id:

@@ -9,16 +9,25 @@ from zaplite.engine.run import Engine
 from zaplite.errors import AuthError, QuotaExceeded, UsageError
 from zaplite.project.binding import BoundZap
 from zaplite.retry import is_transient
+from zaplite.store import Store, TaskRecord
 
-__all__ = ["failed_task_ids", "replay_task", "succeeded_message"]
+__all__ = ["failed_task_ids", "replay_task", "replayable_task"]
 
 
-def succeeded_message(task_id: int) -> str:
-    """Why a task that succeeded is not replayed without ``--force``."""
-    return (
-        f"Task {task_id} succeeded: replaying it would send its record again; "
-        "add --force to do that."
-    )
+def replayable_task(store: Store, task_id: int, *, force: bool = False) -> TaskRecord:
+    """The stored task ``task_id`` if it may be replayed; a :class:`UsageError` saying why not.
+
+    A task that succeeded is replayed only with ``force``: its record would be sent again.
+    """
+    task = store.get_task(task_id)
+    if task is None:
+        raise UsageError(f"There is no task {task_id}.")
+    if task.status == "success" and not force:
+        raise UsageError(
+            f"Task {task_id} succeeded: replaying it would send its record again; "
+            "add --force to do that."
+        )
+    return task
 
 
 def failed_task_ids(engine: Engine, zap_id: str | None) -> list[int]:
@@ -35,11 +44,7 @@ async def replay_task(
     The task keeps its id and gets the new outcome, with one more attempt counted. A
     task that succeeded is sent again only with ``force`` (else :class:`UsageError`).
     """
-    task = await asyncio.to_thread(engine.store.get_task, task_id)
-    if task is None:
-        raise UsageError(f"There is no task {task_id}.")
-    if task.status == "success" and not force:
-        raise UsageError(succeeded_message(task_id))
+    task = await asyncio.to_thread(replayable_task, engine.store, task_id, force=force)
     zap = zaps.get(task.zap_id)
     if zap is None:
         raise UsageError(
