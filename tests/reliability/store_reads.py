@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["committed_tasks", "task_keys"]
+__all__ = ["committed_tasks", "run_statuses", "task_keys"]
 
 
 def _engine(url: str) -> sa.Engine:
@@ -40,5 +40,18 @@ def task_keys(url: str) -> Counter[str]:
         with engine.connect() as connection:
             rows = connection.execute(sa.text("SELECT record_key FROM tasks")).scalars()
             return Counter(str(key) for key in rows)
+    finally:
+        engine.dispose()
+
+
+def run_statuses(url: str) -> dict[int, str]:
+    """Each run row's status by its id; empty before the schema exists."""
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("runs"):
+                return {}
+            rows = connection.execute(sa.text("SELECT id, status FROM runs ORDER BY id"))
+            return {int(run_id): str(status) for run_id, status in rows}
     finally:
         engine.dispose()

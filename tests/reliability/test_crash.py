@@ -19,7 +19,7 @@ import httpx
 import pytest
 from zaplite_salesforce import bulk
 
-from tests.reliability.store_reads import committed_tasks, task_keys
+from tests.reliability.store_reads import committed_tasks, run_statuses, task_keys
 from tests.support.processes import (
     Daemon,
     Emulators,
@@ -80,6 +80,39 @@ def test_sigkill_on_the_bulk_api_path_loses_nothing(tmp_path: Path, procs: Proce
         tmp_path, procs, {"bulk_threshold": RECORDS // 4}, page=bulk.CHECKPOINT
     )
     assert jobs >= 1, "the backlog was read by a query job"
+
+
+def test_the_run_of_a_killed_daemon_reads_interrupted_once_the_next_daemon_runs_the_zap(
+    tmp_path: Path, procs: Processes
+) -> None:
+    """Not 'running' for ever: the restarted daemon takes the dead one's lease and closes its row."""
+    emulators = Emulators.start(procs, ct_latency=0.5)  # three pages of two slow uploads
+    load_contacts(emulators.sf_url, 3 * PAGE)
+    root = tmp_path / "project"
+    write_project(root, emulators, salesforce_settings={"bulk_threshold": 0})
+    store = f"sqlite:///{root / 'zaplite.db'}"
+    killed = Daemon.start(procs, root, "killed")
+
+    def running() -> list[int]:
+        if killed.process.poll() is not None:
+            raise AssertionError(f"the daemon exited by itself: {killed.output()[1]}")
+        return [run for run, status in run_statuses(store).items() if status == "running"]
+
+    [left] = wait_for(running, timeout=60, interval=0.05, what="a run to record its first page")
+    killed.kill()
+    assert run_statuses(store)[left] == "running", "killed mid-run"
+
+    restarted = Daemon.start(procs, root, "restarted")
+    wait_for(
+        lambda: committed_tasks(store) >= 3 * PAGE,
+        timeout=120,
+        interval=0.25,
+        what="the restarted daemon to deliver the rest",
+    )
+    assert restarted.terminate() == 0, restarted.output()[1]
+    statuses = run_statuses(store)
+    assert statuses.pop(left) == "interrupted"
+    assert "running" not in statuses.values(), statuses
 
 
 def _crash_and_restart(
