@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from zaplite.engine.outage import StoreOutage
 from zaplite.store import Fence, LeaseLost, Store, StoreUnavailable
 
-__all__ = ["LeaseKeeper", "crashed_here", "daemon_owner", "owner_for"]
+__all__ = ["LEFT_RUN_MESSAGE", "LeaseKeeper", "crashed_here", "daemon_owner", "owner_for"]
 
 log = logging.getLogger("zaplite.engine")
 
@@ -84,6 +84,13 @@ def crashed_here(holder: str) -> bool:
     except OSError:  # e.g. PermissionError: it exists
         return False
     return False
+
+
+LEFT_RUN_MESSAGE = (
+    "its process ended before the run finished (killed, or the store stopped answering); "
+    "the rest is polled next time"
+)
+"""The message of a run closed as interrupted because its process is gone."""
 
 
 class _KeptLease:
@@ -199,7 +206,41 @@ class LeaseKeeper:
         self._generations[zap_id] = taken
         if self._keeping:
             self._kept[zap_id] = _KeptLease(asked)
+        await self._close_left_runs(zap_id)
         return True
+
+    async def _close_left_runs(self, zap_id: str) -> None:
+        """Close as interrupted the zap's runs left ``running`` by a process that is gone.
+
+        Only the lease holder runs a zap, so a run still open when the lease is taken
+        was left by a process killed mid-run, or by one whose finish met a store
+        outage. It is closed only when its process is known to be gone: this process
+        (its earlier run, no run of the zap in flight here) or one of this machine that
+        has exited (:func:`crashed_here`). A run of a live process, or of another
+        machine, stays its own to finish. Never fails the run about to start.
+        """
+        try:
+            left = await asyncio.to_thread(self.store.open_runs, zap_id)
+            gone = [
+                run_id
+                for run_id, owner in left
+                if owner is not None
+                and (crashed_here(owner) if owner != self.owner else zap_id not in self._running)
+            ]
+            if not gone:
+                return
+            closed = await asyncio.to_thread(self.store.interrupt_runs, gone, LEFT_RUN_MESSAGE)
+        except StoreUnavailable:
+            return  # the run that follows meets the outage and says so
+        except Exception as error:  # the rows stay open; the next taking tries again
+            log.warning("zap %s: could not close the runs left open (%s)", zap_id, error)
+            return
+        if closed:
+            log.info(
+                "zap %s: %d run(s) left running by a process that is gone: interrupted",
+                zap_id,
+                closed,
+            )
 
     @contextlib.asynccontextmanager
     async def running(self, zap_id: str) -> AsyncIterator[None]:

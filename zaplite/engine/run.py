@@ -102,15 +102,16 @@ class RunRow:
     their idle time writing them.
     """
 
-    def __init__(self, store: Store, zap_id: str) -> None:
+    def __init__(self, store: Store, zap_id: str, owner: str | None = None) -> None:
         self._store = store
         self._zap_id = zap_id
+        self._owner = owner
         self.id: int | None = None
 
     async def get(self) -> int:
-        """The run's id, creating its row on first use."""
+        """The run's id, creating its row (naming this process, ``owner``) on first use."""
         if self.id is None:
-            self.id = await asyncio.to_thread(self._store.start_run, self._zap_id)
+            self.id = await asyncio.to_thread(self._store.start_run, self._zap_id, self._owner)
         return self.id
 
     async def finish(self, status: str, message: str | None) -> None:
@@ -351,7 +352,7 @@ class Engine:
             cursor = await asyncio.to_thread(self.store.get_cursor, zap.id)
         else:
             cursor = start.cursor
-        run = RunRow(self.store, zap.id)
+        run = RunRow(self.store, zap.id, self.owner)
         interrupted: BaseException | None = None
         try:
             async with self.leases.running(zap.id):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from zaplite.store.base import NotFound, StoreBase, utc_now
 from zaplite.store.records import TASK_STATUSES, RunRecord, TaskRecord
-from zaplite.store.schema import NOT_SUCCEEDED, runs, tasks
+from zaplite.store.schema import NOT_SUCCEEDED, RUNNING, runs, tasks
 
 __all__ = ["RUN_STATUSES", "History"]
 
@@ -19,14 +19,47 @@ RUN_STATUSES: tuple[str, ...] = ("ok", "failed", "paused", "interrupted")
 class History(StoreBase):
     """Runs and tasks: written by the engine, read by ``zaplite history`` and replays."""
 
-    def start_run(self, zap_id: str) -> int:
-        """Record that a run of the zap starts now; returns its id."""
+    def start_run(self, zap_id: str, owner: str | None = None) -> int:
+        """Record that a run of the zap starts now in the process ``owner``; returns its id.
+
+        ``owner`` is the process's lease holder name: a row it leaves ``"running"`` when
+        it dies is closed by :meth:`interrupt_runs` once it is known to be gone.
+        """
         with self._write() as connection:
             return connection.execute(
                 sa.insert(runs)
-                .values(zap_id=zap_id, started_at=utc_now(), status="running")
+                .values(zap_id=zap_id, started_at=utc_now(), status="running", owner=owner)
                 .returning(runs.c.id)
             ).scalar_one()
+
+    def open_runs(self, zap_id: str) -> list[tuple[int, str | None]]:
+        """The zap's runs still ``"running"``, oldest first, as (id, owner).
+
+        Read from a partial index of the open runs only, so it costs the same however
+        many runs the zap has had.
+        """
+        query = (
+            sa.select(runs.c.id, runs.c.owner)
+            .where(runs.c.zap_id == zap_id, RUNNING)
+            .order_by(runs.c.id)
+        )
+        with self._read() as connection:
+            return [(row.id, row.owner) for row in connection.execute(query)]
+
+    def interrupt_runs(self, run_ids: list[int], message: str) -> int:
+        """Close the runs ``run_ids`` that are still ``"running"`` as ``"interrupted"``; how many were.
+
+        For runs whose process is gone (killed, or it lost the store as the run
+        finished). A run its process finished meanwhile keeps the status it recorded.
+        """
+        if not run_ids:
+            return 0
+        with self._write() as connection:
+            return connection.execute(
+                sa.update(runs)
+                .where(runs.c.id.in_(run_ids), RUNNING)
+                .values(status="interrupted", finished_at=utc_now(), message=message)
+            ).rowcount
 
     def finish_run(self, run_id: int, status: str, message: str | None = None) -> None:
         """Record how the run ended: ``"ok"``, ``"failed"``, ``"paused"`` or ``"interrupted"``."""

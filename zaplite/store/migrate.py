@@ -39,7 +39,7 @@ __all__ = [
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 """The alembic script directory, inside the package."""
 
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 """The newest revision in ``migrations/versions`` (a test checks it against alembic's head)."""
 
 _VERSION_TABLE = "alembic_version"

@@ -75,7 +75,8 @@ class RunRecord:
     """A stored run: one poll of one zap and the counts of its tasks by outcome.
 
     ``status`` is ``"running"`` until :meth:`Store.finish_run` sets ``"ok"``,
-    ``"failed"``, ``"paused"`` or ``"interrupted"``.
+    ``"failed"``, ``"paused"`` or ``"interrupted"``; a run whose process is gone is
+    closed as ``"interrupted"`` by :meth:`Store.interrupt_runs`.
     """
 
     id: int
@@ -88,6 +89,8 @@ class RunRecord:
     failed: int
     filtered: int
     message: str | None
+    owner: str | None = None
+    """The lease holder name of the process that ran it (``None`` before revision 0008)."""
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 
 __all__ = [
     "NOT_SUCCEEDED",
+    "RUNNING",
     "JSONValue",
     "UTCDateTime",
     "api_calls",
@@ -127,6 +128,9 @@ zap_state = sa.Table(
 )
 
 # One poll of one zap: what it found and what became of it.
+RUNNING = sa.text("status = 'running'")
+"""The runs not finished (yet): the partial index ``ix_runs_zap_id`` holds only these."""
+
 runs = sa.Table(
     "runs",
     metadata,
@@ -140,7 +144,12 @@ runs = sa.Table(
     sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
     sa.Column("filtered", sa.Integer, nullable=False, server_default="0"),
     sa.Column("message", sa.Text, nullable=True),
+    # The lease holder name of the process running it (see engine/leases.py): a row left
+    # "running" by a process that is gone is closed by the zap's next lease holder.
+    sa.Column("owner", sa.String(200), nullable=True),
     sa.Index(None, "zap_id", "id"),
+    # Only the open runs: the few rows the next lease holder looks at.
+    sa.Index(None, "zap_id", sqlite_where=RUNNING, postgresql_where=RUNNING),
 )
 
 NOT_SUCCEEDED = sa.text("status <> 'success'")
