@@ -43,6 +43,16 @@ _COLUMNS = (
 )
 
 
+def _select_secret(connection: sa.Connection, connection_name: str, name: str) -> SecretRow | None:
+    """The secret ``name`` of ``connection_name`` as the open transaction sees it, or ``None``."""
+    values = connection.execute(
+        sa.select(*_COLUMNS).where(
+            vault_secrets.c.connection == connection_name, vault_secrets.c.name == name
+        )
+    ).first()
+    return _row(values) if values is not None else None
+
+
 class VaultRecords(StoreBase):
     """Reading and writing the vault's ciphertexts, each change in one atomic statement."""
 
@@ -75,12 +85,7 @@ class VaultRecords(StoreBase):
     def secret_row(self, connection_name: str, name: str) -> SecretRow | None:
         """One stored secret, or ``None``."""
         with self._read() as connection:
-            values = connection.execute(
-                sa.select(*_COLUMNS).where(
-                    vault_secrets.c.connection == connection_name, vault_secrets.c.name == name
-                )
-            ).first()
-        return _row(values) if values is not None else None
+            return _select_secret(connection, connection_name, name)
 
     def put_secrets(self, connection_name: str, ciphertexts: dict[str, str]) -> None:
         """Store (or overwrite) several secrets of a connection in one transaction."""
@@ -159,12 +164,7 @@ class VaultRecords(StoreBase):
             )
             if result.rowcount != 1:
                 return None
-            values = connection.execute(
-                sa.select(*_COLUMNS).where(
-                    vault_secrets.c.connection == connection_name, vault_secrets.c.name == name
-                )
-            ).first()
-        return _row(values) if values is not None else None
+            return _select_secret(connection, connection_name, name)
 
     def release_secret(self, connection_name: str, name: str, owner: str) -> None:
         """Give up our claim on a secret (nothing happens if it is not ours)."""
