@@ -56,11 +56,25 @@ async def perform_many(ctx: ActionContext, params: list[UploadParams]) -> list[O
 
 async def perform_one(ctx: ActionContext, params: UploadParams) -> dict[str, Any]:
     """Upload one record; its output, or ``PermanentError`` with the reason it was refused."""
-    (outcome,) = await perform_many(ctx, [params])
+    return _output(await perform_many(ctx, [params]))
+
+
+def _output(outcomes: list[Outcome]) -> dict[str, Any]:
+    """The output of a batch of one, or ``PermanentError`` with the reason it failed."""
+    (outcome,) = outcomes
     if isinstance(outcome, Failure):
         raise PermanentError(outcome.message, code=outcome.code)
     assert isinstance(outcome, Success)
     return outcome.output
+
+
+def _refused(built: list[Any]) -> list[dict[str, Any]]:
+    """The entries of ``built`` that are a :class:`Failure`: each one's index and reason."""
+    return [
+        {"index": index, "message": item.message, "code": item.code}
+        for index, item in enumerate(built)
+        if isinstance(item, Failure)
+    ]
 
 
 def preview_request(ctx: ActionContext, params: list[UploadParams]) -> dict[str, Any]:
@@ -77,11 +91,7 @@ def preview_request(ctx: ActionContext, params: list[UploadParams]) -> dict[str,
         "headers": client.headers(masked=True),
         "json": {"d": [record for record in built if isinstance(record, dict)]},
     }
-    refused = [
-        {"index": index, "message": record.message, "code": record.code}
-        for index, record in enumerate(built)
-        if isinstance(record, Failure)
-    ]
+    refused = _refused(built)
     if refused:
         request["refused"] = refused
     return request
@@ -99,19 +109,15 @@ async def delete_many(ctx: ActionContext, params: list[DeleteProfileParams]) -> 
 def preview_deletion(ctx: ActionContext, params: list[DeleteProfileParams]) -> dict[str, Any]:
     """The delete requests ``delete_profile`` would send for ``params`` (passcode masked)."""
     client = _client(ctx)
-    targets = [(index, item.target()) for index, item in enumerate(params)]
-    sendable = [(index, *t) for index, t in targets if not isinstance(t, Failure)]
+    targets = [item.target() for item in params]
+    sendable = [(index, *t) for index, t in enumerate(targets) if not isinstance(t, Failure)]
     request: dict[str, Any] = {
         "method": "POST",
         "url": client.delete_url,
         "headers": client.headers(masked=True),
         "requests": [body for _indexes, body in deletion_requests(sendable)],
     }
-    refused = [
-        {"index": index, "message": t.message, "code": t.code}
-        for index, t in targets
-        if isinstance(t, Failure)
-    ]
+    refused = _refused(targets)
     if refused:
         request["refused"] = refused
     return request
@@ -161,11 +167,7 @@ def register_actions(app: App) -> None:
     )
     async def delete_profile(ctx: ActionContext, params: DeleteProfileParams) -> dict[str, Any]:
         """Delete a CleverTap user profile (by identity or object_id) and its events."""
-        (outcome,) = await delete_many(ctx, [params])
-        if isinstance(outcome, Failure):
-            raise PermanentError(outcome.message, code=outcome.code)
-        assert isinstance(outcome, Success)
-        return outcome.output
+        return _output(await delete_many(ctx, [params]))
 
     delete_profile.batch(delete_many, size=1000)
     delete_profile.preview(preview_deletion)
