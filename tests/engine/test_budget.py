@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
+from tests.support.clock import Clock
 from zaplite import ApiUse
 from zaplite.engine.budget import SHARE_EVERY, Budgets
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _minutes(book: Budgets, clock: Clock, minutes: int, per_minute: int, **use: object):

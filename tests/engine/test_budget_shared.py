@@ -8,22 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.clock import Clock
 from zaplite import ApiUse
 from zaplite.engine.budget import Budgets, share_calls
 from zaplite.store import Store
 
 ALLOWANCE = 100_000  # half of it is 50,000 calls a day: 34.7 a minute
 PER_MINUTE = 50  # one daemon's calls a minute on schedule: 72,000 a day
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Daemon:

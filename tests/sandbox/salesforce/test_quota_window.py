@@ -5,18 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.support.clock import Clock
 from zaplite.sandbox.salesforce import SalesforceEmulator
 from zaplite.sandbox.salesforce.usage import WINDOW_SECONDS, ApiUsage
-
-
-class Clock:
-    """A clock the test moves: a day cannot be waited for."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
