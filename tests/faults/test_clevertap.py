@@ -22,15 +22,6 @@ def _seed(world: World, **extra: object) -> list[str]:
     return world.sf_good.add_contacts(N, **extra)
 
 
-def _finish(world: World, emails: list[str]) -> None:
-    """With the fault gone the next run delivers the rest, and nothing fires twice afterwards."""
-    again = world.run()
-    assert again["faulty"].status == "ok", again["faulty"].line()
-    world.assert_delivered_once("faulty", emails)
-    assert set(emails) <= world.ct_bad.identities()
-    assert world.run()["faulty"].found == 0
-
-
 def _last_run_message(world: World) -> str:
     return world.project.store.list_runs("faulty")[0].message or ""
 
@@ -58,7 +49,7 @@ def test_a_wrong_passcode_fails_the_run_then_pauses_the_zap(world: World) -> Non
     world.project.connections["ct_bad"]["passcode"] = world.ct_bad.emu.passcode
     world.project.write_config()
     world.project.store.resume("faulty")
-    _finish(world, emails)
+    world.assert_recovers(emails, world.ct_bad)
 
 
 def test_a_single_401_fails_the_run_and_the_next_run_delivers(world: World) -> None:
@@ -68,7 +59,7 @@ def test_a_single_401_fails_the_run_and_the_next_run_delivers(world: World) -> N
     assert results["faulty"].status == "failed"
     assert "authentication failed" in results["faulty"].message
     world.assert_healthy(results["healthy"], emails)
-    _finish(world, emails)
+    world.assert_recovers(emails, world.ct_bad)
 
 
 def test_429_with_a_short_retry_after_is_waited_out(world: World) -> None:
@@ -81,7 +72,7 @@ def test_429_with_a_short_retry_after_is_waited_out(world: World) -> None:
     assert world.ct_bad.emu.upload_count == 3
     assert world.last_seconds >= 0.2  # both waits were honoured
     world.assert_healthy(results["healthy"], emails)
-    _finish(world, emails)
+    world.assert_recovers(emails, world.ct_bad)
 
 
 def test_429_with_a_long_retry_after_is_waited_at_most_retry_max_wait(world: World) -> None:
@@ -119,7 +110,7 @@ def test_429_that_persists_gives_up_in_bounded_requests(world: World) -> None:
     assert world.tasks("faulty") == []
     world.assert_healthy(results["healthy"], emails)
     world.ct_bad.emu.faults.clear()
-    _finish(world, emails)
+    world.assert_recovers(emails, world.ct_bad)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -145,7 +136,7 @@ def test_an_outage_gives_up_and_the_next_run_delivers(world: World) -> None:
     world.assert_healthy(results["healthy"], emails)
     print(f"outage gave up after {world.last_seconds:.2f}s")
     world.ct_bad.emu.faults.clear()
-    _finish(world, emails)
+    world.assert_recovers(emails, world.ct_bad)
 
 
 def test_timeouts_give_up_in_bounded_requests_and_lose_nothing(world: World) -> None:
@@ -161,7 +152,7 @@ def test_timeouts_give_up_in_bounded_requests_and_lose_nothing(world: World) -> 
     world.assert_healthy(results["healthy"], emails)
     print(f"timeouts gave up after {world.last_seconds:.2f}s")
     world.ct_bad.emu.latency = 0.0
-    _finish(world, emails)
+    world.assert_recovers(emails, world.ct_bad)
     # The emulator stored the records of requests the client stopped waiting for, so a
     # timed-out batch is at-least-once: each retry may have been processed too.
     processed = world.ct_bad.emu.stats()["processed"]

@@ -21,15 +21,6 @@ def _seed(world: World) -> tuple[list[str], list[str]]:
     return world.sf_bad.add_contacts(N), world.sf_good.add_contacts(N)
 
 
-def _finish(world: World, bad: list[str]) -> None:
-    """After the fault is gone, the next run delivers the rest; every record arrived exactly once."""
-    again = world.run()
-    assert again["faulty"].status == "ok", again["faulty"].line()
-    world.assert_delivered_once("faulty", bad)
-    assert set(bad) <= world.ct_good.identities()
-    assert world.run()["faulty"].found == 0  # and nothing fires twice afterwards
-
-
 def test_expired_session_in_the_middle_of_paging_is_renewed(world: World) -> None:
     bad, good = _seed(world)
     expired = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
@@ -42,7 +33,7 @@ def test_expired_session_in_the_middle_of_paging_is_renewed(world: World) -> Non
     assert world.sf_bad.tokens() == 2  # the first sign-in and one renewal, no loop
     assert world.sf_bad.next_pages() == 2  # the next page, asked twice
     world.assert_healthy(results["healthy"], good)
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_revoked_refresh_token_fails_clearly_then_pauses(world: World) -> None:
@@ -71,7 +62,7 @@ def test_revoked_refresh_token_fails_clearly_then_pauses(world: World) -> None:
         emu.credentials, refresh_token=world.sf_good.emu.credentials.refresh_token
     )
     world.project.store.resume("faulty")
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_daily_quota_spent_fails_at_once_and_says_so(world: World) -> None:
@@ -86,7 +77,7 @@ def test_daily_quota_spent_fails_at_once_and_says_so(world: World) -> None:
     assert world.tasks("faulty") == []
     world.assert_healthy(results["healthy"], good)
     world.sf_bad.emu.set_quota(100_000, used=0)
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_a_spent_quota_is_not_polled_again_by_the_same_daemon(world: World) -> None:
@@ -100,7 +91,7 @@ def test_a_spent_quota_is_not_polled_again_by_the_same_daemon(world: World) -> N
     world.assert_healthy(first["healthy"], good)
     assert second["healthy"].status == "ok" and second["healthy"].found == 0
     world.sf_bad.emu.set_quota(100_000, used=0)
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_quota_spent_in_the_middle_of_paging_keeps_the_pages_delivered(world: World) -> None:
@@ -112,7 +103,7 @@ def test_quota_spent_in_the_middle_of_paging_keeps_the_pages_delivered(world: Wo
     assert faulty.status == "failed" and "quota is spent" in faulty.message
     assert faulty.delivered == 200  # the first page, committed with its cursor
     world.assert_healthy(results["healthy"], good)
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_a_burst_of_503s_is_retried_through(world: World) -> None:
@@ -131,7 +122,7 @@ def test_a_burst_of_503s_is_retried_through(world: World) -> None:
     assert world.sf_bad.count("/composite") == 1
     world.assert_healthy(results["healthy"], good)
     print(f"503 burst: {world.last_seconds:.2f}s")
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_a_long_outage_gives_up_in_bounded_requests_and_loses_nothing(world: World) -> None:
@@ -152,7 +143,7 @@ def test_a_long_outage_gives_up_in_bounded_requests_and_loses_nothing(world: Wor
     runs = world.project.store.list_runs("faulty")
     assert runs[0].status == "failed" and "gave up after 3 attempts" in (runs[0].message or "")
     world.sf_bad.emu.reset_faults()
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_a_next_page_that_keeps_failing_gives_up_after_the_first_page_is_recorded(
@@ -172,7 +163,7 @@ def test_a_next_page_that_keeps_failing_gives_up_after_the_first_page_is_recorde
     assert world.sf_bad.count("/composite") == 2
     world.assert_healthy(results["healthy"], good)
     world.sf_bad.emu.reset_faults()
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_read_timeouts_are_retried_a_bounded_number_of_times(world: World) -> None:
@@ -190,7 +181,7 @@ def test_read_timeouts_are_retried_a_bounded_number_of_times(world: World) -> No
     world.assert_healthy(results["healthy"], good)
     print(f"timeouts gave up after {world.last_seconds:.2f}s")
     world.sf_bad.emu.latency = 0.0
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_connection_resets_are_retried(world: World) -> None:
@@ -207,7 +198,7 @@ def test_connection_resets_are_retried(world: World) -> None:
     assert world.sf_bad.queries() == 1 + 2
     assert world.sf_bad.count("/composite") == 1
     world.assert_healthy(results["healthy"], good)
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_connection_resets_that_persist_give_up_and_say_so(world: World) -> None:
@@ -220,7 +211,7 @@ def test_connection_resets_that_persist_give_up_and_say_so(world: World) -> None
     assert world.sf_bad.queries() == 3
     world.assert_healthy(results["healthy"], good)
     world.sf_bad.emu.reset_faults()
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_expired_query_locator_restarts_from_the_checkpoint(world: World) -> None:
@@ -233,7 +224,7 @@ def test_expired_query_locator_restarts_from_the_checkpoint(world: World) -> Non
     assert faulty.delivered == N
     world.assert_delivered_once("faulty", bad)
     world.assert_healthy(results["healthy"], good)
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)
 
 
 def test_a_query_locator_that_keeps_expiring_gives_up_without_loss(world: World) -> None:
@@ -252,4 +243,4 @@ def test_a_query_locator_that_keeps_expiring_gives_up_without_loss(world: World)
     assert world.sf_bad.count("/composite") == 1
     world.assert_healthy(results["healthy"], good)
     world.sf_bad.emu.reset_faults()
-    _finish(world, bad)
+    world.assert_recovers(bad, world.ct_good)

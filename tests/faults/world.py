@@ -97,6 +97,17 @@ class World:
         assert max(keys.values()) == 1, keys.most_common(3)
         assert len(self.tasks(zap_id)) == len(emails)
 
+    def assert_recovers(self, emails: list[str], account: Account) -> None:
+        """With the fault gone, ``faulty`` delivers every one of ``emails`` to ``account`` once.
+
+        The next run delivers the rest, and the run after it finds nothing: nothing fires twice.
+        """
+        again = self.run()
+        assert again["faulty"].status == "ok", again["faulty"].line()
+        self.assert_delivered_once("faulty", emails)
+        assert set(emails) <= account.identities()
+        assert self.run()["faulty"].found == 0
+
     def assert_healthy(self, result: RunResult, emails: list[str]) -> None:
         """The healthy zap delivered every record of this run, once, to the good account."""
         assert result.status == "ok", result.line()
