@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.support.memory_plugin import MemoryService, memory_zap
@@ -28,14 +30,20 @@ def test_replaying_a_success_needs_force(project: ZapliteProject, service: Memor
     assert len(service.received) == 2
 
 
-def test_a_failed_task_replays_without_force(
-    project: ZapliteProject, service: MemoryService
-) -> None:
+def _failed_task(project: ZapliteProject, service: MemoryService) -> Any:
+    """The task of a record the memory service rejects, after one run of its zap."""
     service.add(name="reject")
     project.add_zap(memory_zap("z"))
     project.run_once("z")
     [task] = project.tasks()
     assert task.status == "failed"
+    return task
+
+
+def test_a_failed_task_replays_without_force(
+    project: ZapliteProject, service: MemoryService
+) -> None:
+    task = _failed_task(project, service)
     result = project.cli("replay", str(task.id))
     assert result.exit_code == 1 and f"task {task.id}: failed" in result.stdout
 
@@ -43,10 +51,7 @@ def test_a_failed_task_replays_without_force(
 def test_an_unknown_task_is_refused_before_any_task_is_sent(
     project: ZapliteProject, service: MemoryService
 ) -> None:
-    service.add(name="reject")
-    project.add_zap(memory_zap("z"))
-    project.run_once("z")
-    [task] = project.tasks()
+    task = _failed_task(project, service)
     refused = project.cli("replay", str(task.id), "999999")
     assert refused.exit_code == 2
     assert "There is no task 999999." in refused.stderr
