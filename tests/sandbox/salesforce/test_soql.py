@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.sandbox.salesforce.helpers import error_of, records, soql
+from tests.support.clock import clear_of_midnight
 from zaplite.sandbox.salesforce import SalesforceEmulator
 
 T0 = datetime(2026, 1, 8, 1, 2, 3, tzinfo=UTC)
@@ -352,6 +353,7 @@ def test_query_all_sees_deleted_rows(
 
 
 def test_relative_date_literals(api: httpx.Client, emu: SalesforceEmulator) -> None:
+    clear_of_midnight()  # the record made now must still be today's when TODAY is asked
     emu.create("Contact", {"LastName": "Today"})
     emu.create("Contact", {"LastName": "Old"}, timestamp=datetime(2020, 1, 1, tzinfo=UTC))
 
