@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from tests.sandbox.salesforce.helpers import error_of
+from tests.support.clock import Clock
 from zaplite.sandbox.salesforce import SalesforceEmulator
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def emu(clock: Clock) -> SalesforceEmulator:
+    """An empty org whose jobs take their time on the test's clock, not on a loaded machine's."""
+    return SalesforceEmulator(clock=clock)
 
 
 def _create(api: httpx.Client, query: str, operation: str = "query") -> httpx.Response:
@@ -97,16 +109,16 @@ def test_query_all_sees_deleted_records(api: httpx.Client, emu: SalesforceEmulat
     assert sorted(all_rows) == [["Gone", "true"], ["Here", "false"]]
 
 
-def test_a_job_takes_its_time(api: httpx.Client, emu: SalesforceEmulator) -> None:
+def test_a_job_takes_its_time(api: httpx.Client, emu: SalesforceEmulator, clock: Clock) -> None:
     emu.bulk_processing_seconds = 0.4
     emu.create("Contact", {"LastName": "Early"})
     job = _create(api, "SELECT LastName FROM Contact").json()
     assert api.get(f"/jobs/query/{job['id']}").json()["state"] == "UploadComplete"
     status, code, _ = error_of(api.get(f"/jobs/query/{job['id']}/results"))
     assert (status, code) == (400, "INVALIDJOBSTATE")
-    time.sleep(0.25)
+    clock.now += 0.25
     assert api.get(f"/jobs/query/{job['id']}").json()["state"] == "InProgress"
-    time.sleep(0.2)
+    clock.now += 0.2
     emu.create("Contact", {"LastName": "Late"})  # before completion: in the snapshot
     assert api.get(f"/jobs/query/{job['id']}").json()["state"] == "JobComplete"
     emu.create("Contact", {"LastName": "After"})

@@ -57,8 +57,8 @@ class SalesforceEmulator:
         self.cursors = CursorStore(max_open=max_open_cursors)
         self.usage = ApiUsage(api_max, clock)
         """API calls of the last 24 hours against the daily allocation (see ``usage.py``)."""
-        self.jobs = QueryJobs(self._run_job)
-        """Bulk API 2.0 query jobs (see ``bulk.py``)."""
+        self.jobs = QueryJobs(self._run_job, clock=clock)
+        """Bulk API 2.0 query jobs (see ``bulk.py``), taking their time on ``clock``."""
         self.outbound = OutboundMessages(self.org_id, self.ids)
         """Outbound messages: registered URLs the org pushes SOAP notifications to."""
         self.store.listeners.append(self.outbound.on_write)
