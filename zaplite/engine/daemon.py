@@ -136,6 +136,11 @@ class Daemon:
         """Whether the scheduler is running and the daemon has not been asked to stop."""
         return self.scheduler is not None and self.scheduler.running and not self._stopped.is_set()
 
+    @property
+    def in_flight(self) -> frozenset[str]:
+        """The zaps with a run in progress here (taking its lease, or running)."""
+        return frozenset(self._in_flight)
+
     def next_run_at(self, zap_id: str) -> datetime | None:
         """When this daemon next runs the zap (``None``: it does not schedule it)."""
         job = self.scheduler.get_job(zap_id) if self.scheduler is not None else None
