@@ -39,6 +39,8 @@ class MemoryService:
     poll_faults: list[Exception] = field(default_factory=list)
     send_faults: list[Exception] = field(default_factory=list)
     polls: int = 0
+    poll_times: list[float] = field(default_factory=list)
+    """``time.time()`` at the start of each poll."""
     sends: int = 0
     before_send: Callable[[dict[str, Any]], None] | None = None
     """Called with each item just before it is delivered (a test's probe)."""
@@ -124,6 +126,7 @@ def new_item(ctx: PollContext) -> Iterator[Page]:
     """Records added to the service, oldest first, a page of ``page_size`` at a time."""
     service: MemoryService = ctx.connection
     service.polls += 1
+    service.poll_times.append(time.time())
     if service.poll_faults:
         raise service.poll_faults.pop(0)
     records = [r for r in service.records if ctx.params.kind in (None, r.get("kind"))]
