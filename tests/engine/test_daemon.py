@@ -55,7 +55,7 @@ def test_daemon_polls_on_schedule_and_never_overlaps_a_zap(project, service, cap
             runner = asyncio.create_task(daemon.run(install_signals=False))
             await asyncio.sleep(0.3)
             service.add(name="while running")
-            for _ in range(100):
+            for _ in range(600):
                 if service.received:
                     break
                 await asyncio.sleep(0.05)
