@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import re
 import time
 from datetime import datetime
@@ -32,6 +33,7 @@ from tests.support.processes import (
 )
 from zaplite.engine.leases import owner_for
 from zaplite.engine.run import STOP_GRACE, Engine
+from zaplite.engine.schedules import schedule_trigger
 from zaplite.project.workspace import Workspace
 
 _DELIVERED = re.compile(r"^(\S+): \w+: \d+ new, (\d+) delivered", re.MULTILINE)
@@ -409,11 +411,19 @@ def test_a_busy_zap_polls_once_per_interval_with_one_daemon_then_two(
     wait_for(lambda: committed_tasks(store) >= count, timeout=30, what="every contact")
     assert first.terminate() == 0 and second.terminate() == 0
     times = _run_times(log, "ticker")
-    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    gaps = [round(later - earlier, 3) for earlier, later in itertools.pairwise(times)]
     print(f"runs: {alone} alone, {len(times) - alone} with two daemons; gaps {gaps}")
-    assert 5 <= alone <= 8
-    assert 6 <= len(times) - alone <= 10
-    # A run ends within a few hundred ms of its tick: two runs of one tick would be closer.
-    assert min(gaps) > 0.5, gaps
+    # At most once a second (below), and on: a run a second at best, fewer on a busy machine.
+    assert alone >= 3 and len(times) - alone >= 4, "the zap ran on, alone and with two daemons"
+    # A run ends less than its interval after its tick, so each run ends within the
+    # interval of the grid that its tick began: two runs of one tick would share one.
+    # (A gap between end times would also fail a run that a busy machine made slow.)
+    workspace = Workspace.load(config)
+    try:
+        grid = schedule_trigger(workspace.zap("ticker"))
+    finally:
+        workspace.close()
+    ticks = [math.floor((at - grid.offset) / grid.period) for at in times]
+    assert len(set(ticks)) == len(ticks), gaps
     counts = deliveries(emulators.ct_url)
     assert set(counts.values()) == {1} and len(counts) == count
