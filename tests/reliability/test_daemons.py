@@ -243,14 +243,15 @@ def test_lease_is_renewed_during_a_long_run_and_freed_after(
     tmp_path: Path, procs: Processes
 ) -> None:
     """A run longer than the lease keeps it (heartbeat); another owner gets it once it ends."""
-    emulators = Emulators.start(procs, ct_latency=2.0)
+    # The upload outlasts two lease lengths by 1.5 s, and a heartbeat may be 0.8 s late.
+    emulators = Emulators.start(procs, ct_latency=4.0)
     root = tmp_path / "project"
     config = write_project(root, emulators)
     load_contacts(emulators.sf_url, 10)
     workspace = Workspace.load(config)
     try:
         engine = Engine.for_workspace(workspace, owner="daemon-a")
-        engine.leases.lease_seconds = 0.6  # far shorter than the 2 s upload
+        engine.leases.lease_seconds = 1.2  # far shorter than the 4 s upload
         zap = workspace.zap("new-contacts")
         store = workspace.store
 
@@ -262,7 +263,7 @@ def test_lease_is_renewed_during_a_long_run_and_freed_after(
                 return bool(stats["in_flight"])
 
             await asyncio.to_thread(wait_for, uploading, timeout=30, what="the upload")
-            await asyncio.sleep(1.2)  # two lease lengths into the upload
+            await asyncio.sleep(2.5)  # two lease lengths into the upload
             stolen = await asyncio.to_thread(store.acquire_lease, zap.id, "daemon-b", 60)
             result = await run
             await engine.connections.close()
@@ -285,7 +286,9 @@ def test_a_run_that_loses_its_lease_stops_after_the_page_in_flight(
     The page in flight was sent, but its commit is fenced: the lease is no longer held at
     the generation this run took it at, so the new holder delivers (and records) it.
     """
-    emulators = Emulators.start(procs, ct_latency=1.0)
+    # The lease is taken while the first page's upload is in flight: 3 s leave time to
+    # see it start and take the lease on a busy machine before that page is recorded.
+    emulators = Emulators.start(procs, ct_latency=3.0)
     root = tmp_path / "project"
     config = write_project(root, emulators)
     load_contacts(emulators.sf_url, 5000)  # three pages
