@@ -41,7 +41,9 @@ def _readable(store_url: str, root: Path) -> str:
 def test_a_daemon_stalled_past_its_lease_neither_resends_nor_records_its_page(
     tmp_path: Path, procs: Processes, store_url: str
 ) -> None:
-    emulators = Emulators.start(procs, ct_latency=2.0)
+    # Daemon-a is stopped after its uploads are seen in flight and before CleverTap
+    # answers them: 3 s leave a busy machine time to do that.
+    emulators = Emulators.start(procs, ct_latency=3.0)
     root = tmp_path / "project"
     write_project(
         root,
@@ -52,6 +54,10 @@ def test_a_daemon_stalled_past_its_lease_neither_resends_nor_records_its_page(
     )
     store = _readable(store_url, root)
     emails = load_contacts(emulators.sf_url, CONTACTS)
+    # Daemon-a's two uploads are the first: CleverTap processes them, then drops their
+    # connections, so that daemon-a, resumed, would retry. (Queued before they are sent:
+    # a fault queued while they are in flight may come too late and meet daemon-b's.)
+    emulators.ct_faults(drop_next={"n": 2, "after_processing": True})
     first = Daemon.start(procs, root, "daemon-a")
     wait_for(
         lambda: emulators.ct_stats()["in_flight"] >= 2,
@@ -62,9 +68,6 @@ def test_a_daemon_stalled_past_its_lease_neither_resends_nor_records_its_page(
     os.kill(first.process.pid, signal.SIGSTOP)
     resumed = False
     try:
-        # The uploads in flight are processed, then their connections dropped: resumed,
-        # daemon-a would take that for a network fault and retry them.
-        emulators.ct_faults(drop_next={"n": 2, "after_processing": True})
         second = Daemon.start(procs, root, "daemon-b")
         wait_for(
             lambda: committed_tasks(store) >= CONTACTS,
