@@ -219,6 +219,25 @@ def test_a_plugin_file_that_is_not_a_regular_file_is_refused_not_opened(cli_proj
     assert "Traceback" not in out.stderr
 
 
+def test_a_zaplite_toml_that_is_a_named_pipe_is_refused_not_taken_for_missing(tmp_path):
+    os.mkfifo(tmp_path / "zaplite.toml")
+    out = Cli(tmp_path)("validate", timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert "zaplite.toml: is not a regular file (a pipe, device or socket)" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_demo_refuses_a_folder_whose_zaplite_toml_is_a_named_pipe_without_waiting(tmp_path):
+    folder = tmp_path / "zaplite-demo"
+    folder.mkdir()
+    os.mkfifo(folder / "zaplite.toml")
+    out = Cli(tmp_path)("demo", timeout=30)
+    assert out.returncode == 2, out.stderr
+    assert "zaplite-demo/zaplite.toml: is not a regular file" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["zaplite.toml"]
+
+
 def _deep(depth: int) -> Any:
     value: Any = "{{trigger.email}}"
     for _ in range(depth):

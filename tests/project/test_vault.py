@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,33 @@ def test_a_wrong_or_missing_key_is_one_sentence_naming_where_it_looked(tmp_path:
     malformed, store = make_vault(tmp_path, url, env={KEY_ENV: "short"})
     with store, pytest.raises(VaultKeyError, match=r"\$ZAPLITE_SECRET_KEY is not a vault key"):
         malformed.get("sf", "refresh_token")
+
+
+def test_a_key_file_that_is_a_named_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
+    vault, store = make_vault(tmp_path, f"sqlite:///{tmp_path}/zaplite.db", key_file="vault.key")
+    pipe = tmp_path / "vault.key"
+    os.mkfifo(pipe)
+    outcome: list[str] = []
+
+    def read_key() -> None:
+        try:
+            vault.cipher()
+            outcome.append("read")
+        except VaultKeyError as error:
+            outcome.append(str(error))
+
+    with store:
+        reader = threading.Thread(target=read_key, daemon=True)
+        reader.start()
+        reader.join(20)
+        if reader.is_alive():  # a writer that closes at once hands the reader its end
+            os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+            reader.join(20)
+            pytest.fail("reading the vault key waited for a writer to a named pipe")
+    assert outcome == [
+        f"The vault key file {pipe} is not a regular file (a pipe, device or socket), "
+        "so not a vault key file."
+    ]
 
 
 def test_rotate_key_reencrypts_everything_and_the_old_key_stops_working(tmp_path: Path) -> None:
