@@ -28,6 +28,7 @@ from zaplite.engine.gctune import tune_after_startup
 from zaplite.engine.leases import daemon_owner
 from zaplite.engine.run import Engine, RunResult
 from zaplite.errors import UsageError
+from zaplite.project.config import read_user_file
 from zaplite.project.examples import copy_example_zaps
 from zaplite.project.workspace import Workspace
 from zaplite.project.zapfile import Schedule
@@ -50,7 +51,9 @@ def _prepare_folder(folder: Path) -> list[Path]:
     config = folder / "zaplite.toml"
     removed: list[Path] = []
     if folder.exists() and any(folder.iterdir()):
-        if not config.exists() or not config.read_text().startswith(MARKER):
+        if not config.exists() or not read_user_file(
+            config, str(config), "configuration file"
+        ).startswith(MARKER):
             raise UsageError(
                 f"{folder}: the folder exists and was not made by `zaplite sandbox` or "
                 "`zaplite demo`; name another with --dir."

@@ -407,7 +407,8 @@ def find_config(
             chosen = cwd / chosen
         return chosen
     local = (cwd if cwd is not None else Path.cwd()) / CONFIG_NAME
-    return local if local.is_file() else None
+    # A pipe or device by that name is found, so that loading it says what it is.
+    return local if local.exists() and not local.is_dir() else None
 
 
 def _absolute_sqlite(url: str, base_dir: Path) -> str:

@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from zaplite.errors import AuthError, UsageError
+from zaplite.errors import AuthError, FileError, UsageError
 from zaplite.plugin.secrets import Exchange, KeptSecret
-from zaplite.project.config import Config
+from zaplite.project.config import Config, read_user_file
 from zaplite.store import SecretRow, VaultChanged
 
 if TYPE_CHECKING:
@@ -152,13 +152,12 @@ class Vault:
         if self.key_from_env:
             return self._env[KEY_ENV].strip().encode()
         try:
-            return self.key_file.read_bytes().strip()
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            raise VaultKeyError(
-                f"The vault key file {self.key_file} cannot be read ({error.strerror or error})."
-            ) from None
+            text = read_user_file(self.key_file, str(self.key_file), "vault key file")
+        except FileError as error:  # a pipe or device is refused, never waited on or read
+            if not self.key_file.exists():
+                return None
+            raise VaultKeyError(f"The vault key file {self.key_file} {error.reason}.") from None
+        return text.strip().encode()
 
     def cipher(self, *, create: bool = False) -> Fernet:
         """The key as a cipher, checked against the store; ``create`` makes a key file if none.

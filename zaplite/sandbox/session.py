@@ -33,6 +33,8 @@ def _fingerprint(text: str) -> str:
 
 def config_is_unedited(path: Path) -> bool:
     """Whether ``path`` is a config the sandbox wrote and nobody has changed since."""
+    if not path.is_file():  # a pipe would wait for a writer, a device never end
+        return False
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
