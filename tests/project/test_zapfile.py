@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -533,6 +534,13 @@ def test_load_zaps_missing_folder(tmp_path: Path) -> None:
     zaps, errors = load_zaps(tmp_path / "nope")
     assert zaps == []
     assert [e.reason for e in errors] == ["the zaps folder does not exist"]
+
+
+def test_load_zaps_a_zaps_folder_that_is_a_named_pipe_is_no_folder(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "zaps")
+    zaps, errors = load_zaps(tmp_path / "zaps")
+    assert zaps == []
+    assert [e.reason for e in errors] == ["the zaps folder is not a folder"]
 
 
 def test_parse_zap_text_without_a_file_name() -> None:
