@@ -578,7 +578,8 @@ def load_zaps(
             on_error(error)
 
     if not directory.is_dir():
-        report(FileError(str(directory), None, "the zaps folder does not exist"))
+        what = "is not a folder" if directory.exists() else "does not exist"
+        report(FileError(str(directory), None, f"the zaps folder {what}"))
         return [], errors
     files, wrong = _zap_files(directory)
     for path in wrong:
