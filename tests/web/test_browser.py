@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,14 @@ from zaplite.sandbox.session import SANDBOX_OUTBOUND_TOKEN, Sandbox
 DOCS = REPO / "docs"
 """Where the README's screenshots live."""
 BROKEN_ID = "vip-contact-to-profile"
+POLLING = {
+    BROKEN_ID,
+    "new-contact-to-profile",
+    "lead-status-to-profile",
+    "closed-won-to-event",
+    "opportunity-stage-to-profile",
+}
+"""The zaps whose records this test makes (the deletion and outbound ones get none)."""
 XSS_FIRST = '<script>alert("xss")</script>'
 XSS_LAST = '"><img src=x onerror=alert(1)>'
 
@@ -97,7 +104,9 @@ def test_the_console_in_a_browser(tmp_path: Path, browser_page: Any) -> None:
         daemon = cli.start("run")
         try:
             _until(lambda: _ready(base), "the daemon's /readyz")
-            time.sleep(3)  # every zap's first poll ("now") has run
+            # Each zap's first poll ("now") sets where it starts: the records below must
+            # come after it, however long a busy machine takes to get there.
+            _until(lambda: _polled(base) >= POLLING, "every polling zap's first poll")
             activity = SalesActivity(box.salesforce, seed=3)
             for _ in range(3):
                 activity.new_contact()
@@ -179,6 +188,12 @@ def _ready(base: str) -> bool:
         return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
     except httpx.TransportError:
         return False
+
+
+def _polled(base: str) -> set[str]:
+    """The zaps that have finished a run."""
+    text = httpx.get(f"{base}/metrics", timeout=5).text
+    return set(re.findall(r'^zaplite_runs_total\{[^}]*\bzap="([^"]+)"', text, flags=re.M))
 
 
 def _failed(base: str) -> float:
