@@ -47,8 +47,19 @@ class RunningServer:
 def serve_in_thread(
     app: Any, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 10.0
 ) -> RunningServer:
-    """Start ``app`` on ``host:port`` (a free port when ``None``) in a daemon thread; return once it accepts."""
-    port = port or free_port(host)
+    """Start ``app`` on ``host:port`` (a free port when ``None``) in a daemon thread; return once it accepts.
+
+    The listening socket is bound here, before the thread starts, so a free port cannot
+    be taken by someone else between choosing it and serving on it.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port or 0))
+    except OSError as error:
+        sock.close()
+        raise RuntimeError(f"the emulator on {host}:{port} failed to start ({error})") from None
+    port = int(sock.getsockname()[1])
     config = uvicorn.Config(
         app,
         host=host,
@@ -62,7 +73,10 @@ def serve_in_thread(
     server = uvicorn.Server(config)
 
     def run() -> None:
-        asyncio.run(server.serve())
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        finally:
+            sock.close()
 
     thread = threading.Thread(target=run, name=f"emulator:{port}", daemon=True)
     thread.start()
