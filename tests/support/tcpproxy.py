@@ -49,11 +49,7 @@ class TcpProxy:
         with self._lock:
             open_sockets, self._sockets = list(self._sockets), set()
         for sock in open_sockets:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                )
-                sock.close()
+            _reset(sock)
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -68,6 +64,10 @@ class TcpProxy:
                 continue
             upstream.settimeout(None)
             with self._lock:
+                if self._listener is not listener:  # cut while this one was being connected
+                    _reset(client)
+                    _reset(upstream)
+                    continue
                 self._sockets.update((client, upstream))
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
@@ -82,6 +82,23 @@ class TcpProxy:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.close()
+
+
+def _reset(sock: socket.socket) -> None:
+    """Reset a forwarded connection, waking the pipe threads blocked on it.
+
+    ``close()`` alone does not do it: on Linux a socket another thread is blocked in
+    ``recv()`` on stays open until that call returns, so a client waiting for an answer
+    that was already on its way would wait for ever, with no reset and no answer (a
+    daemon's PostgreSQL query hung through a whole test that way). ``shutdown`` wakes
+    those threads; the zero linger makes the close a reset, as an outage looks.
+    """
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
 
 
 @contextlib.contextmanager
