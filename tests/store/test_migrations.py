@@ -14,6 +14,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from tests.support.stores import needs_postgres
 from zaplite.errors import FileError
 from zaplite.store import NewTask, Store
 from zaplite.store.connect import create_store_engine, parse_url
@@ -342,3 +343,24 @@ def test_lists_of_unsuccessful_tasks_use_the_partial_status_index(tmp_path: Path
                     )
                 )
                 assert "ix_tasks_zap_id_status_id" in plan or "ix_tasks_status_id" in plan, plan
+
+
+@pytest.mark.postgres
+@needs_postgres
+def test_a_postgresql_connection_gives_up_on_a_silent_server_and_the_url_can_say_otherwise(
+    postgres_url: str,
+) -> None:
+    def options(url: str) -> dict[str, str]:
+        engine = _engine(url)
+        try:
+            with engine.connect() as connection:
+                return dict(connection.connection.dbapi_connection.info.get_parameters())
+        finally:
+            engine.dispose()
+
+    said = options(postgres_url)
+    assert said["keepalives"] == "1" and said["keepalives_idle"] == "15"
+    assert said["tcp_user_timeout"] == "30000"
+    separator = "&" if "?" in postgres_url else "?"
+    said = options(f"{postgres_url}{separator}keepalives_idle=120")
+    assert said["keepalives_idle"] == "120" and said["keepalives_count"] == "3"

@@ -24,6 +24,7 @@ from zaplite.errors import FileError, ZapliteError
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
+    "POSTGRES_CONNECT",
     "READ_ONLY",
     "NotJSONCompatible",
     "StoreUnavailable",
@@ -79,6 +80,23 @@ def location(url: URL) -> str:
     return sqlite_path(url) or display_url(url)
 
 
+POSTGRES_CONNECT: dict[str, Any] = {
+    "connect_timeout": 10,
+    "application_name": "zaplite",
+    # A server that vanishes without a reset (a failover moving its address, a host
+    # powered off, a firewall dropping the flow) would otherwise leave a query waiting
+    # for hours: keepalives find an idle connection dead in about 30 s, and
+    # tcp_user_timeout one whose sent data goes unacknowledged for 30 s. The daemon then
+    # sees an outage, says so and polls again once the store answers.
+    "keepalives": 1,
+    "keepalives_idle": 15,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+"""libpq options for a PostgreSQL store; one given in the store URL's query wins."""
+
+
 def create_store_engine(url: URL) -> Engine:
     """Create the engine for ``url`` (SQLite or PostgreSQL); it connects lazily."""
     backend = url.get_backend_name()
@@ -93,7 +111,7 @@ def create_store_engine(url: URL) -> Engine:
             url,
             pool_pre_ping=True,
             json_serializer=dumps,
-            connect_args={"connect_timeout": 10, "application_name": "zaplite"},
+            connect_args={k: v for k, v in POSTGRES_CONNECT.items() if k not in url.query},
         )
     except ImportError as exc:
         raise FileError(
