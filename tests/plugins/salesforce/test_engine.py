@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -280,3 +281,74 @@ def test_a_mass_update_larger_than_the_key_memory_fires_once_per_record(
         assert project.run_once("updates")[0].found == 0
     uploaded = ct_account.uploaded()
     assert len(uploaded) == 1_500 and max(uploaded.values()) == 1
+
+
+def _deleted_identities(account: Account) -> Counter[str]:
+    """How often each identity was named in a profile deletion the emulator processed."""
+    seen: Counter[str] = Counter()
+    for request in account.emu.requests:
+        body = request.get("body")
+        if request.get("status") == 200 and isinstance(body, dict) and "identity" in body:
+            names = body["identity"] if isinstance(body["identity"], list) else [body["identity"]]
+            seen.update(str(name) for name in names)
+    return seen
+
+
+def test_a_mass_delete_larger_than_the_key_memory_fires_once_per_record(
+    project: ZapliteProject, org: Org, ct_account: Account, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A data cleanup deletes 2,000 contacts with one SystemModstamp, past a 500-key memory."""
+    project.add_zap(
+        {
+            "id": "cleanup",
+            "schedule": {"every": "5m"},
+            "trigger": {
+                "app": "salesforce",
+                "event": "deleted_record",
+                "connection": "salesforce",
+                "params": {"object": "Contact", "fields": ["Email"]},
+                "start": "now",
+            },
+            "steps": [
+                {
+                    "id": "forget",
+                    "app": "clevertap",
+                    "action": "delete_profile",
+                    "connection": "clevertap",
+                    "params": {"identity": "{{trigger.Email}}"},
+                }
+            ],
+        }
+    )
+    emails = [org.email(i) for i in range(2_000)]
+    org.emu.create_many(
+        "Contact",
+        [{"LastName": f"C{i}", "Email": email} for i, email in enumerate(emails)],
+        timestamp=datetime.now(UTC) - timedelta(days=1),
+    )
+    assert project.run_once("cleanup")[0].status == "ok"
+    project.store.max_keys_per_zap = KEY_CAP
+    stamp = datetime.now(UTC).replace(microsecond=0)
+    for contact in org.emu.records("Contact"):  # one cleanup: one SystemModstamp for all
+        org.emu.delete("Contact", contact["Id"], timestamp=stamp)
+    with caplog.at_level("WARNING", logger="zaplite.engine"):
+        [run] = project.run_once("cleanup")
+    assert run.status == "ok" and run.delivered == 2_000, run.message
+    said = [r.getMessage() for r in caplog.records if "max_keys_per_zap" in r.getMessage()]
+    assert said and "cleanup" in said[0], "the limit is said when hit"
+    assert "moves past the records read so far" in said[0], said[0]
+    # The next polls neither deliver nor read the 2,000 deletions again: the cursor moved
+    # past them, where a memory that kept all their keys would read them at every poll.
+    next_pages = org.count("/queryAll/")
+    for _ in range(3):
+        [again] = project.run_once("cleanup")
+        assert (again.status, again.found, again.delivered) == ("ok", 0, 0), again.message
+    assert org.count("/queryAll/") == next_pages, "a later poll read the deletions again"
+    deleted = _deleted_identities(ct_account)
+    assert set(deleted) == set(emails) and max(deleted.values()) == 1
+    # A contact deleted afterwards is still found, once.
+    late = org.emu.create("Contact", {"LastName": "Late", "Email": "late@x.io"})
+    org.emu.delete("Contact", late["Id"])
+    assert project.run_once("cleanup")[0].delivered == 1
+    assert project.run_once("cleanup")[0].found == 0
+    assert _deleted_identities(ct_account)["late@x.io"] == 1
