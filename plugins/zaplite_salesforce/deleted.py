@@ -19,10 +19,9 @@ from datetime import UTC, datetime, timedelta
 
 from zaplite import App, Page, PollContext, Record
 from zaplite_salesforce.connection import SalesforceClient
-from zaplite_salesforce.polling import Plan, build_plan, poll_batches, recent_records
-from zaplite_salesforce.records import clean_record
+from zaplite_salesforce.polling import Plan, build_plan, recent_records
 from zaplite_salesforce.soql import datetime_literal, parse_datetime
-from zaplite_salesforce.triggers import NewRecordParams, overlap_for
+from zaplite_salesforce.triggers import NewRecordParams, overlap_for, poll_pages
 
 __all__ = ["RECYCLE_BIN_DAYS", "DeletedRecordParams", "add_deleted_trigger"]
 
@@ -107,15 +106,10 @@ async def poll_deleted(ctx: PollContext) -> AsyncIterator[Page]:
     note: dict[str, object] = {}
     if not isinstance(polled_at, str) or since is not None or _older(now, polled_at):
         note = {POLLED_KEY: datetime_literal(now)}
-    async for batch in poll_batches(client, plan, ctx.cursor, ctx.start):
-        yield Page(
-            records=[clean_record(record) for record in batch.records],
-            cursor=batch.cursor.dump(),
-            watermark=batch.watermark,
-            usage=batch.usage,
-            state=note,
-        )
-        note = {}
+    # The same pages as the other polling triggers, settled cursor included: a mass delete
+    # sharing one SystemModstamp past max_keys_per_zap moves the cursor past it.
+    async for page in poll_pages(ctx, plan, state=note):
+        yield page
 
 
 def _older(now: datetime, polled_at: str) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import aclosing
 from datetime import timedelta
 from typing import Any
@@ -33,6 +33,7 @@ __all__ = [
     "UpdatedRecordParams",
     "add_triggers",
     "overlap_for",
+    "poll_pages",
 ]
 
 Scalar = str | int | float | bool | None
@@ -141,8 +142,16 @@ async def _recent(ctx: PollContext, ts_field: str) -> list[Record]:
     return await recent_records(ctx.connection, plan, ctx.limit or 3)
 
 
-async def _pages(ctx: PollContext, plan: Plan) -> AsyncIterator[Page]:
-    """Every record polled by ``plan`` from the zap's cursor, a page per batch read."""
+async def poll_pages(
+    ctx: PollContext, plan: Plan, *, state: Mapping[str, Any] | None = None
+) -> AsyncIterator[Page]:
+    """Every record polled by ``plan`` from the zap's cursor, a page per batch read.
+
+    Each page carries its settled cursor, so a zap whose look-back window holds more
+    dedup keys than the store keeps moves past them instead (see :class:`Page`).
+    ``state`` (trigger state to write) goes with the first page.
+    """
+    note = dict(state or {})
     async for batch in poll_batches(ctx.connection, plan, ctx.cursor, ctx.start):
         yield Page(
             records=[clean_record(record) for record in batch.records],
@@ -150,7 +159,9 @@ async def _pages(ctx: PollContext, plan: Plan) -> AsyncIterator[Page]:
             settled_cursor=batch.cursor.settled(),
             watermark=batch.watermark,
             usage=batch.usage,
+            state=note,
         )
+        note = {}
 
 
 async def _poll_created(ctx: PollContext) -> AsyncIterator[Page]:
@@ -158,7 +169,7 @@ async def _poll_created(ctx: PollContext) -> AsyncIterator[Page]:
     if ctx.limit:
         yield Page(records=await _recent(ctx, "CreatedDate"), cursor=ctx.cursor)
         return
-    async for page in _pages(ctx, await _plan(ctx, "CreatedDate")):
+    async for page in poll_pages(ctx, await _plan(ctx, "CreatedDate")):
         yield page
 
 
@@ -171,7 +182,7 @@ async def _poll_updated(ctx: PollContext) -> AsyncIterator[Page]:
     watch_names = params.watch_fields
     plan = await _plan(ctx, "SystemModstamp")
     if not watch_names:
-        async for page in _pages(ctx, plan):
+        async for page in poll_pages(ctx, plan):
             yield page
         return
     # Salesforce's spelling of the watched fields, in the order the zap gave them.
