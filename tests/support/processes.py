@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,7 +26,6 @@ import pytest
 from tests.support.cli import clean_env, zaplite_exe
 from tests.support.config import write_config
 from tests.support.zaps import NAME, contact_zap
-from zaplite.sandbox.server import free_port
 
 __all__ = [
     "CT_ACCOUNT",
@@ -126,12 +126,26 @@ class Processes:
     ) -> tuple[subprocess.Popen[bytes], str]:
         """``python -m zaplite.sandbox.APP ARGS`` on a free loopback port: the process and its URL.
 
-        With ``wait``, returns once its admin API answers (and fails if it exits first).
+        The emulator binds port 0 and prints the port it got (no port is chosen here and
+        bound there later, which another process could take in between). With ``wait``,
+        returns once its admin API answers (and fails if it exits first).
         """
-        port = free_port()
         argv = [sys.executable, "-m", f"zaplite.sandbox.{app}", "--host", LOOPBACK]
-        process = self.spawn(app, [*argv, "--port", str(port), *args], env=env)
-        url = f"http://{LOOPBACK}:{port}"
+        out = self.folder / f"{app}.out"
+        before = out.stat().st_size if out.exists() else 0  # the file is appended to
+        process = self.spawn(app, [*argv, "--port", "0", *args], env=env)
+
+        def announced() -> str | None:
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"the {app} emulator exited with code {process.returncode}: " + self.output(app)
+                )
+            with out.open("rb") as printed:
+                printed.seek(before)
+                found = re.search(rb" on (http://\S+)", printed.read())
+            return found.group(1).decode() if found else None
+
+        url = str(wait_for(announced, timeout=60, interval=0.05, what=f"the {app} emulator's URL"))
         if wait:
             wait_answering(self, {app: url})
         return process, url

@@ -11,7 +11,7 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["RunningServer", "free_port", "serve_in_thread"]
+__all__ = ["RunningServer", "bound_socket", "free_port", "serve_in_thread"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -44,6 +44,22 @@ class RunningServer:
         self.stop()
 
 
+def bound_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (port 0: any free one), for uvicorn to serve on.
+
+    Binding first and serving on the socket leaves no moment in which another process
+    could take a port chosen as free.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def serve_in_thread(
     app: Any, *, host: str = "127.0.0.1", port: int | None = None, timeout: float = 10.0
 ) -> RunningServer:
@@ -52,12 +68,9 @@ def serve_in_thread(
     The listening socket is bound here, before the thread starts, so a free port cannot
     be taken by someone else between choosing it and serving on it.
     """
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port or 0))
+        sock = bound_socket(host, port or 0)
     except OSError as error:
-        sock.close()
         raise RuntimeError(f"the emulator on {host}:{port} failed to start ({error})") from None
     port = int(sock.getsockname()[1])
     config = uvicorn.Config(

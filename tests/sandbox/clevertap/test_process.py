@@ -47,3 +47,28 @@ def test_benchmark_batches_are_valid_and_the_script_runs(
     out = capsys.readouterr().out
     assert "validation only:" in out
     assert "HTTP, 2 client(s): 4 batches of 1,000" in out
+
+
+def test_port_0_serves_on_a_free_port_and_prints_it(emulator_process: str) -> None:
+    assert not emulator_process.endswith(":0")  # the URL printed is the port it listens on
+    assert httpx.get(f"{emulator_process}/__admin/stats").status_code == 200
+
+
+def test_a_busy_port_is_one_sentence_and_exit_1() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "zaplite.sandbox.clevertap", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"The emulator could not listen on 127.0.0.1:{port}: ")
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1

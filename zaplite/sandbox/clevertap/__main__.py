@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 import uvicorn
 
 from zaplite.sandbox.clevertap.emulator import CleverTapEmulator
 from zaplite.sandbox.clevertap.responses import UNPROCESSED_FORMS
+from zaplite.sandbox.server import bound_socket
 
 __all__ = ["main"]
 
@@ -19,7 +21,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve a local emulator of CleverTap's Upload API on 127.0.0.1.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8082, help="port to listen on")
+    parser.add_argument(
+        "--port", type=int, default=8082, help="port to listen on (0: any free port)"
+    )
     parser.add_argument("--account-id", default="TEST-ZAP-LITE", help="the accepted account id")
     parser.add_argument(
         "--passcode",
@@ -52,16 +56,28 @@ def main(argv: list[str] | None = None) -> None:
         latency=args.latency,
         request_log_limit=args.request_log_limit or None,
     )
-    print(f"CleverTap emulator on http://{args.host}:{args.port} (account {args.account_id})")
-    uvicorn.run(
+    try:
+        sock = bound_socket(args.host, args.port)
+    except OSError as error:
+        print(
+            f"The emulator could not listen on {args.host}:{args.port}: {error.strerror}.",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+    port = int(sock.getsockname()[1])
+    print(
+        f"CleverTap emulator on http://{args.host}:{port} (account {args.account_id})", flush=True
+    )
+    config = uvicorn.Config(
         emu.app,
         host=args.host,
-        port=args.port,
+        port=port,
         log_level="warning",
         access_log=False,
         lifespan="off",
         backlog=2048,
     )
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
+from ..server import bound_socket
 from .emulator import SalesforceEmulator
 
 __all__ = ["build_emulator", "main", "serve"]
@@ -55,12 +56,15 @@ def serve(
     latency: float = 0.0,
     bulk_seconds: float = 0.0,
 ) -> None:
-    """Serve a new emulator on ``host:port`` until interrupted."""
+    """Serve a new emulator on ``host:port`` (0: a free port, printed) until interrupted."""
     emu = build_emulator(seed=seed, records=records, latency=latency, bulk_seconds=bulk_seconds)
+    sock = bound_socket(host, port)
+    port = int(sock.getsockname()[1])
     print(f"Salesforce emulator on http://{host}:{port} (admin API under /__admin/)", flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         emu.app, host=host, port=port, log_level="warning", lifespan="off", access_log=False
     )
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,7 +75,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
     )
-    parser.add_argument("--port", type=int, default=8081, help="TCP port (default 8081)")
+    parser.add_argument(
+        "--port", type=int, default=8081, help="TCP port (default 8081; 0: any free port)"
+    )
     parser.add_argument("--seed", action="store_true", help="add the demo data")
     parser.add_argument("--records", type=int, default=0, help="bulk-insert N extra contacts")
     parser.add_argument(
