@@ -12,12 +12,13 @@ from tests.web.conftest import RunningConsole, start_console
 from zaplite.testing import ZapliteProject
 
 
-def _until(console: RunningConsole, status: int, timeout: float) -> tuple[float, Any]:
+def _until(console: RunningConsole, status: int, timeout: float) -> Any:
+    """The body of the first ``/healthz`` answer with ``status``; fail after ``timeout`` s."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         response = console.client.get("/healthz")
         if response.status_code == status:
-            return time.monotonic() - started, response.json()
+            return response.json()
         time.sleep(0.1)
     raise AssertionError(f"/healthz did not turn {status} within {timeout} s")
 
@@ -36,12 +37,11 @@ def test_healthz_turns_503_when_the_store_is_unreachable_and_200_when_it_returns
             assert console.client.get("/readyz").json()["status"] == "ready"
             _until(console, 200, 10)
             proxy.cut()
-            took, body = _until(console, 503, 10)
-            assert took < 10
+            body = _until(console, 503, 10)
             assert body["store"] == "unreachable" and "store" in body["reason"]
             assert console.client.get("/readyz").status_code == 200  # ready, though unhealthy
             proxy.restore()
-            took, body = _until(console, 200, 10)
+            body = _until(console, 200, 10)
             assert body == {"status": "ok", "scheduler": "none (console only)", "store": "ok"}
         finally:
             console.stop()
