@@ -97,37 +97,41 @@ def test_the_project_loads_its_settings_plugins_dir(zaplite_project: ZapliteProj
     assert json.loads(zaplite_project.cli("apps", "--json").stdout)[0]["plugin"] == "extra"
 
 
-def test_a_command_leaves_logging_as_it_found_it(
-    zaplite_project: ZapliteProject,
-    caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def pristine_logger(monkeypatch: pytest.MonkeyPatch) -> logging.Logger:
+    """The ``zaplite`` logger as a program that never set up logging has it."""
     own = logging.getLogger("zaplite")
     monkeypatch.setattr(own, "handlers", [])
     monkeypatch.setattr(own, "propagate", True)
-    zaplite_project.use_plugins(Notes("a")).add_zap(ZAP)
-    zaplite_project.set(log_file="zaplite.log")
-    assert zaplite_project.cli("run", "--once", "-v").exit_code == 0
-    assert "keep: ok: 1 new, 1 delivered" in (zaplite_project.root / "zaplite.log").read_text()
+    return own
+
+
+def _still_captured(own: logging.Logger, caplog: pytest.LogCaptureFixture) -> None:
     assert own.propagate and own.handlers == []
     with caplog.at_level(logging.INFO, logger="zaplite"):
         logging.getLogger("zaplite.test").info("still captured")
     assert "still captured" in caplog.text
+
+
+def test_a_command_leaves_logging_as_it_found_it(
+    zaplite_project: ZapliteProject,
+    caplog: pytest.LogCaptureFixture,
+    pristine_logger: logging.Logger,
+) -> None:
+    zaplite_project.use_plugins(Notes("a")).add_zap(ZAP)
+    zaplite_project.set(log_file="zaplite.log")
+    assert zaplite_project.cli("run", "--once", "-v").exit_code == 0
+    assert "keep: ok: 1 new, 1 delivered" in (zaplite_project.root / "zaplite.log").read_text()
+    _still_captured(pristine_logger, caplog)
 
 
 def test_a_command_run_in_process_leaves_logging_as_it_found_it(
     zaplite_project: ZapliteProject,
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    pristine_logger: logging.Logger,
 ) -> None:
     from tests.support.cli import Cli
 
-    own = logging.getLogger("zaplite")
-    monkeypatch.setattr(own, "handlers", [])
-    monkeypatch.setattr(own, "propagate", True)
     result = Cli(zaplite_project.root).invoke("apps", "-v")
     assert result.exit_code == 0, result.output
-    assert own.propagate and own.handlers == []
-    with caplog.at_level(logging.INFO, logger="zaplite"):
-        logging.getLogger("zaplite.test").info("still captured")
-    assert "still captured" in caplog.text
+    _still_captured(pristine_logger, caplog)
