@@ -312,3 +312,16 @@ def test_metrics_count_the_notifications_stored_repeated_and_the_messages_refuse
         with store.engine.begin() as connection:
             connection.execute(sa.text("ALTER TABLE received_away RENAME TO received"))
     assert _received_metric(served)[(ZAP, "failed")] == 1
+
+
+def test_a_message_received_while_the_zap_delivers_runs_it_again_straight_after(
+    org: Org, ct_account: Account, served: Served, project: ZapliteProject
+) -> None:
+    ct_account.emu.latency = 1.0  # the first message's upload keeps its run in flight
+    assert _post(served, _message(org, ["04lRO0000000011AAA"], ["first@x.com"])).status_code == 200
+    wait_until(lambda: ct_account.emu.upload_count >= 1)  # its upload has started
+    second = _message(org, ["04lRO0000000012AAA"], ["second@x.com"])
+    assert _post(served, second).status_code == 200  # stored while the run is in flight
+    # The zap's schedule is hourly: only a run straight after the first one brings it.
+    wait_until(lambda: "second@x.com" in ct_account.emu.profiles, timeout=20)
+    assert "first@x.com" in ct_account.emu.profiles
