@@ -176,14 +176,35 @@ class Daemon:
         self._stopped.set()
 
     async def _run(self, zap_id: str) -> None:
-        zap = self.zaps.get(zap_id)
-        if zap is None or self._stopped.is_set():
-            return
+        """One tick of the zap, run again at once for as long as it was woken meanwhile.
+
+        The run again happens inside this job, not as a new tick: a tick asked for while
+        this job is still APScheduler's running instance would be skipped (``max_instances``)
+        and the records that woke the zap would wait for the next tick, an hour on an
+        instant zap's usual schedule. Nothing awaits between the last look at ``_again`` and
+        leaving ``_in_flight``, so a wake lands either here or in a tick of its own.
+        """
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)  # type: ignore[arg-type]
         self._in_flight.add(zap_id)
-        self._again.discard(zap_id)
+        try:
+            while True:
+                self._again.discard(zap_id)
+                await self._tick(zap_id)
+                if zap_id not in self._again or self._stopped.is_set():
+                    return
+        finally:
+            if task is not None:
+                self._running.discard(task)  # type: ignore[arg-type]
+            self._in_flight.discard(zap_id)
+            self._again.discard(zap_id)
+
+    async def _tick(self, zap_id: str) -> None:
+        """Run the zap once, unless it is gone, the daemon stops or the store has no room."""
+        zap = self.zaps.get(zap_id)
+        if zap is None or self._stopped.is_set():
+            return
         try:
             if not await self.full.may_run():
                 return
@@ -210,13 +231,6 @@ class Daemon:
         except Exception:  # one zap's failure never stops another
             log.exception("zap %s: unexpected error", zap_id)
             return
-        finally:
-            if task is not None:
-                self._running.discard(task)  # type: ignore[arg-type]
-            self._in_flight.discard(zap_id)
-            if zap_id in self._again:
-                self._again.discard(zap_id)
-                self.run_now(zap_id)
         self._note_lease(zap_id, result)
         repeated_pause = result.status == "paused" and self._last_status.get(zap_id) == "paused"
         self._last_status[zap_id] = result.status
