@@ -373,3 +373,20 @@ def test_the_sandbox_is_found_from_a_local_config_never_from_a_real_org(tmp_path
         '[connections.sf]\napp = "salesforce"\nlogin_url = "https://login.salesforce.com"\n'
     )
     assert find_sandbox(None, folder) == DEFAULT_URL
+
+
+@pytest.mark.parametrize(
+    ("record_id", "said"),
+    [
+        ("003RO0000000001AAA", "its last 3 characters do not match the upper and lower case"),
+        ("003RO000000GmbHYA", "(15 or 18 letters and digits, such as 003RO000000GmbHYAS)"),
+    ],
+)
+def test_an_id_that_is_no_salesforce_id_is_refused_saying_why(
+    tmp_path: Path, record_id: str, said: str
+) -> None:
+    out = Cli(tmp_path)("sandbox", "delete", record_id)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.startswith(f'Error: "{record_id}" is not a Salesforce record id')
+    assert said in out.stderr
+    assert list(tmp_path.iterdir()) == []

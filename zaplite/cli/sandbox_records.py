@@ -9,6 +9,7 @@ emulator is found from ``--salesforce URL``, else the Salesforce connection of
 from __future__ import annotations
 
 import json
+import re
 import time
 import tomllib
 import uuid
@@ -135,6 +136,12 @@ class SandboxClient:
         """Delete a record of any object (to the recycle bin), or restore it; its object and row."""
         record_id = record_id.strip()
         if not is_valid_id(record_id):
+            if re.fullmatch(r"[0-9A-Za-z]{18}", record_id):
+                raise UsageError(
+                    f'"{record_id}" is not a Salesforce record id: its last 3 characters do '
+                    "not match the upper and lower case of its first 15 (a letter mistyped?); "
+                    "`zaplite sandbox list contacts` shows their ids."
+                )
             raise UsageError(
                 f'"{record_id}" is not a Salesforce record id (15 or 18 letters and digits, '
                 "such as 003RO000000GmbHYAS); `zaplite sandbox list contacts` shows their ids."
