@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -88,3 +89,18 @@ def test_threads_share_one_store(store: Store) -> None:
     got = {k: v for result in results for k, v in result.items()}
     _check(store, got)
     assert store.count_tasks() == {"success": 0, "failed": 800, "filtered": 0}
+
+
+def test_a_new_store_waits_for_a_process_writing_the_fresh_file(tmp_path: pathlib.Path) -> None:
+    """SQLite refuses the switch to WAL at once while another process writes a new file."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "store.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)  # first mode
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE elsewhere (a)")
+    threading.Timer(0.5, lambda: other.execute("ROLLBACK")).start()
+    store = Store(f"sqlite:///{path}")  # waits for the rollback instead of giving up
+    store.close()
+    other.close()
